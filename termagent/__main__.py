@@ -1,0 +1,3 @@
+from termagent.cli.main import main
+
+raise SystemExit(main())
