@@ -1,0 +1,134 @@
+"""A Hugging Face model run in this process (CPU or GPU), greedy by default.
+
+Constrained decoding uses xgrammar's logits processor with the action schema, pretty-printed with
+indent 2 as in the training data, so that even a weak model returns a valid action.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from termagent.errors import TermagentError
+from termagent.model.chat_render import renderer_for
+from termagent.model.context_budget import PrefixTokenCounter
+from termagent.model.conversation import Message
+from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback
+from termagent.model.schema import action_schema
+
+
+class TransformersEngine:
+    name = "transformers"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        settings: DecodingSettings | None = None,
+        max_model_len: int | None = None,
+        device: str | None = None,
+    ) -> None:
+        try:
+            import torch
+            import transformers
+        except ImportError as error:
+            raise TermagentError(
+                "the transformers engine needs torch and transformers",
+                hint="pip install 'termagent[transformers]'",
+            ) from error
+        self._torch = torch
+        self.model = model
+        self.settings = settings or DecodingSettings()
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        # bf16 as on the card where the hardware has it; CPUs are far faster in float32.
+        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        try:
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(model)
+            self._model = transformers.AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()
+        except OSError as error:
+            raise TermagentError(
+                f"cannot load the model {model}: {error}",
+                hint="pass --model with a local model folder or a Hugging Face id that can be downloaded",
+            ) from error
+        text_config = self._model.config.get_text_config()
+        known = [n for n in (max_model_len, getattr(text_config, "max_position_embeddings", None)) if n]
+        self.max_model_len = min(known) if known else None
+        self._renderer = renderer_for(self._tokenizer, model)
+        self._counter = PrefixTokenCounter(lambda text: len(self._tokenizer.encode(text, add_special_tokens=False)))
+        eos = self._model.generation_config.eos_token_id
+        self._stop_ids = [eos] if isinstance(eos, int) else list(eos or [self._tokenizer.eos_token_id])
+        self._grammar = self._compile_grammar(text_config.vocab_size) if self.settings.constrained else None
+
+    def _compile_grammar(self, vocab_size: int) -> Any:
+        try:
+            import xgrammar
+        except ImportError as error:
+            raise TermagentError(
+                "constrained decoding needs xgrammar", hint="pip install 'termagent[transformers]', or pass --no-constrained"
+            ) from error
+        info = xgrammar.TokenizerInfo.from_huggingface(
+            self._tokenizer, vocab_size=vocab_size, stop_token_ids=self._stop_ids
+        )
+        return xgrammar.GrammarCompiler(info).compile_json_schema(action_schema(), any_whitespace=False, indent=2)
+
+    def render(self, messages: list[Message]) -> str:
+        return self._renderer.render(messages)
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        return self._counter(self.render(messages))
+
+    def complete(self, messages: list[Message], *, on_token: TokenCallback | None = None) -> Completion:
+        import transformers
+
+        started = time.perf_counter()
+        prompt = self.render(messages)
+        # The chat template already wrote <bos>; the tokenizer must not add another.
+        input_ids = self._tokenizer(prompt, add_special_tokens=False, return_tensors="pt").input_ids.to(self.device)
+        self._counter.remember(prompt, input_ids.shape[1])
+        sampling = self.settings.temperature > 0
+        config = transformers.GenerationConfig(
+            max_new_tokens=self.settings.max_tokens,
+            do_sample=sampling,
+            temperature=self.settings.temperature if sampling else None,
+            top_p=self.settings.top_p if sampling else None,
+            eos_token_id=self._stop_ids,
+            pad_token_id=self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._stop_ids[0],
+        )
+        processors = []
+        if self._grammar is not None:
+            from xgrammar.contrib.hf import LogitsProcessor
+
+            processors.append(LogitsProcessor(self._grammar))  # one per generate() call, by xgrammar's design
+        streamer = _callback_streamer(self._tokenizer, on_token) if on_token else None
+        with self._torch.inference_mode():
+            output = self._model.generate(
+                input_ids,
+                attention_mask=self._torch.ones_like(input_ids),
+                generation_config=config,
+                logits_processor=transformers.LogitsProcessorList(processors),
+                streamer=streamer,
+            )
+        new_ids = output[0, input_ids.shape[1] :].tolist()
+        finished = bool(new_ids) and new_ids[-1] in self._stop_ids
+        return Completion(
+            text=self._tokenizer.decode(new_ids, skip_special_tokens=True),
+            prompt_tokens=input_ids.shape[1],
+            completion_tokens=len(new_ids),
+            elapsed=time.perf_counter() - started,
+            finish_reason="stop" if finished else "length",
+        )
+
+    def close(self) -> None:
+        self._model = None
+
+
+def _callback_streamer(tokenizer: Any, on_token: TokenCallback) -> Any:
+    """transformers' TextStreamer (it decodes whole words), delivering text to a callback."""
+    from transformers import TextStreamer
+
+    class CallbackStreamer(TextStreamer):
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if text:
+                on_token(text)
+
+    return CallbackStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
