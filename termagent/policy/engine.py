@@ -1,0 +1,104 @@
+"""The policy engine: one keystroke string and the terminal's state in, one verdict out."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from termagent.policy.decision import Decision, Finding, Verdict, strictest
+from termagent.policy.keystrokes import SUBMIT_KEYS, escape_for_display, key_name, split_at_prompt, unusual_characters
+from termagent.policy.rules import Rule, RuleIndex
+from termagent.policy.shell_parse import SimpleCommand, parse
+from termagent.policy.state import TerminalState
+
+UNUSUAL_CHARACTER = "unusual_character"
+UNKNOWN_LINE = "unknown_line"
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    source: str  # the file it was loaded from
+    default: Decision
+    constructs: Mapping[str, Decision]
+    keys: Mapping[str, Decision]
+    foreground: Mapping[str, Decision]
+    rules: tuple[Rule, ...]
+    _index: RuleIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", RuleIndex(self.rules))
+
+    def with_rules(self, extra: tuple[Rule, ...]) -> Policy:
+        return dataclasses.replace(self, rules=(*self.rules, *extra))
+
+    def judge(self, keystrokes: str, state: TerminalState = TerminalState()) -> Verdict:
+        findings: list[Finding] = []
+        commands: list[SimpleCommand] = []
+        unusual = unusual_characters(keystrokes)
+        if unusual:
+            shown = "; ".join(f"{u.why} at {u.index}" for u in unusual[:3])
+            findings.append(self._construct(UNUSUAL_CHARACTER, f"the keystrokes hold {shown}"))
+        key = key_name(keystrokes)
+        if key is not None and (not state.at_prompt or key not in SUBMIT_KEYS):
+            findings.append(self._key(key, state))
+        elif not state.at_prompt:
+            findings.append(self._foreground(state.foreground or ""))
+        else:
+            split = split_at_prompt(keystrokes, state)
+            if split.submitted is None:
+                findings.append(Finding(Decision.ALLOW, "typing", "text typed at the prompt runs nothing until Enter"))
+            else:
+                if state.pending_line is None:
+                    findings.append(self._construct(UNKNOWN_LINE, "Enter submits a line the policy cannot see (history or completion changed it)"))
+                commands = self._judge_line(split.submitted, findings)
+        if not findings:
+            findings.append(Finding(Decision.ALLOW, "empty", "nothing to run"))
+        best = strictest(findings)
+        reason = best.reason if best.command is None else f"{best.reason}: `{best.command}`"
+        return Verdict(
+            decision=best.decision,
+            rule=best.rule,
+            reason=reason,
+            keystrokes=escape_for_display(keystrokes),
+            commands=tuple(c.text for c in commands),
+            findings=tuple(findings),
+        )
+
+    def rule_matches_example(self, rule: Rule, line: str) -> bool:
+        if rule.regex is not None:
+            return rule.matches_line(line)
+        return any(rule.matches(command) for command in parse(line).commands)
+
+    def _judge_line(self, line: str, findings: list[Finding]) -> list[SimpleCommand]:
+        parsed = parse(line)
+        for construct in parsed.constructs:
+            findings.append(self._construct(construct.kind, construct.detail))
+        for command in parsed.commands:
+            matched = self._index.matching(command)
+            if matched:
+                rule = max(matched, key=lambda r: r.decision)
+                findings.append(Finding(rule.decision, rule.name, rule.reason, command.text))
+            else:
+                findings.append(Finding(self.default, "default", f"no rule covers this command, so the default is {self.default}", command.text))
+        for rule in self._index.line_rules:
+            if rule.matches_line(line):
+                findings.append(Finding(rule.decision, rule.name, rule.reason))
+        return parsed.commands
+
+    def _construct(self, kind: str, detail: str) -> Finding:
+        return Finding(self.constructs.get(kind, Decision.ASK), f"construct:{kind}", detail)
+
+    def _key(self, key: str, state: TerminalState) -> Finding:
+        where = "at the shell prompt" if state.at_prompt else f"to `{state.foreground}`"
+        if key in self.keys:
+            return Finding(self.keys[key], f"keys:{key}", f"the key {key} {where} is set to {self.keys[key]}")
+        decision = self.keys.get("default", Decision.ASK)
+        return Finding(decision, "keys:default", f"the key {key} {where} has no setting of its own, so {decision}")
+
+    def _foreground(self, program: str) -> Finding:
+        if program in self.foreground:
+            return Finding(self.foreground[program], f"foreground:{program}", f"input to the foreground program `{program}`, not a shell command line")
+        decision = self.foreground.get("default", Decision.ASK)
+        return Finding(decision, "foreground:default", f"input to the foreground program `{program}`, not a shell command line")

@@ -1,0 +1,268 @@
+"""Bash text -> the simple commands it will run, with tree-sitter-bash.
+
+Fail closed: whatever this module does not fully understand becomes a `Construct`, which the
+engine turns into at least `ask`. A word whose value cannot be known before it runs (an
+expansion, a substitution, an unquoted glob or brace) has `value=None`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+_PARSER = Parser(Language(tree_sitter_bash.language()))
+
+# Construct kinds; the policy file sets a decision for each (see policy.schema.json).
+PARSE_ERROR = "parse_error"
+UNSUPPORTED = "unsupported"
+DYNAMIC_COMMAND = "dynamic_command"
+PATH_COMMAND = "path_command"
+ENV_PREFIX = "env_prefix"
+ASSIGNMENT = "assignment"
+FUNCTION_DEFINITION = "function_definition"
+WRITE_REDIRECT = "write_redirect"
+HISTORY_EXPANSION = "history_expansion"
+
+_STATEMENTS = frozenset({
+    "program", "list", "pipeline", "compound_statement", "subshell", "do_group", "negated_command",
+    "if_statement", "elif_clause", "else_clause", "while_statement", "case_statement", "case_item",
+    "for_statement", "c_style_for_statement", "redirected_statement", "command", "variable_assignment",
+    "variable_assignments", "declaration_command", "unset_command", "function_definition", "test_command",
+})
+_SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
+_WRITE_OPERATORS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
+_HARMLESS_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.,:+@%^=/~\[\]-]+")
+_GLOB_OR_BRACE = re.compile(r"[*?\[]|\{.*(,|\.\.).*\}")
+_ENVIRONMENT_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+# `!x` (not `! `, `!=`, `!(`) is history expansion in an interactive shell, even inside "...".
+_HISTORY_BANG = re.compile(rb"![^\s=(]")
+_DOUBLE_QUOTE_ESCAPE = re.compile(r'\\([$`"\\\n])')
+_WORD_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str  # as written
+    value: str | None  # after quote removal; None when only known at run time
+
+
+@dataclass(frozen=True)
+class Redirect:
+    operator: str
+    target: Word
+    writes: bool
+
+
+@dataclass(frozen=True)
+class SimpleCommand:
+    name: Word
+    args: tuple[Word, ...]
+    redirects: tuple[Redirect, ...]
+    text: str
+
+    @property
+    def literal_name(self) -> str | None:
+        return self.name.value
+
+
+@dataclass(frozen=True)
+class Construct:
+    kind: str
+    detail: str
+
+
+@dataclass
+class ParsedLine:
+    commands: list[SimpleCommand] = field(default_factory=list)
+    constructs: list[Construct] = field(default_factory=list)
+
+
+def parse(text: str) -> ParsedLine:
+    source = text.encode("utf-8", "surrogatepass")
+    tree = _PARSER.parse(source)
+    walker = _Walker(source)
+    if tree.root_node.has_error:
+        walker.flag(PARSE_ERROR, "bash cannot parse this line as it stands")
+    walker.statement(tree.root_node, ())
+    walker.history(tree.root_node)
+    return walker.result
+
+
+class _Walker:
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        self.result = ParsedLine()
+
+    def text(self, node: Node) -> str:
+        return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def flag(self, kind: str, detail: str) -> None:
+        self.result.constructs.append(Construct(kind, detail))
+
+    # --- statements -------------------------------------------------------------------
+
+    def statement(self, node: Node, redirects: tuple[Redirect, ...]) -> None:
+        kind = node.type
+        if kind == "command":
+            self.command(node, redirects, ())
+        elif kind == "redirected_statement":
+            self.redirected(node, redirects)
+        elif kind in ("variable_assignment", "variable_assignments", "declaration_command", "unset_command"):
+            self.flag(ASSIGNMENT, f"changes shell variables: {self.text(node)}")
+            self.nested(node)
+        elif kind == "function_definition":
+            self.flag(FUNCTION_DEFINITION, f"defines a function: {self.text(node).split('(')[0].strip()}")
+            self.children(node, redirects)
+        elif kind == "for_statement":
+            variable = node.child_by_field_name("variable")
+            if variable is not None and _ENVIRONMENT_NAME.fullmatch(self.text(variable)):
+                self.flag(ASSIGNMENT, f"loop sets an environment-style variable: {self.text(variable)}")
+            self.children(node, redirects)
+        elif kind in _STATEMENTS:
+            self.children(node, redirects)
+        elif kind in ("comment", "ERROR"):
+            pass
+        else:
+            self.flag(UNSUPPORTED, f"{kind}: {self.text(node)[:60]}")
+            self.nested(node)
+
+    def children(self, node: Node, redirects: tuple[Redirect, ...]) -> None:
+        for child in node.named_children:
+            if child.type in _STATEMENTS or child.type in ("comment", "ERROR"):
+                self.statement(child, redirects)
+            else:
+                self.nested(child)
+
+    def redirected(self, node: Node, outer: tuple[Redirect, ...]) -> None:
+        redirects = list(outer)
+        extra_args: list[Word] = []
+        body = node.child_by_field_name("body")
+        for child in node.children_by_field_name("redirect"):
+            redirect, spilled = self.redirect(child)
+            if redirect is not None:
+                redirects.append(redirect)
+            extra_args.extend(spilled)
+        if body is None:
+            return
+        if body.type == "command":
+            self.command(body, tuple(redirects), tuple(extra_args))
+            return
+        if extra_args:
+            self.flag(UNSUPPORTED, f"arguments after a redirection of a compound command: {self.text(node)[:60]}")
+        self.statement(body, tuple(redirects))
+
+    def redirect(self, node: Node) -> tuple[Redirect | None, list[Word]]:
+        """The redirection, and any argument words the grammar hung on it (`echo > f hi`)."""
+        if node.type == "heredoc_redirect":
+            for child in node.named_children:
+                if child.type in _STATEMENTS:  # `cat <<EOF | sh`: the pipeline hangs on the here-doc
+                    self.statement(child, ())
+                elif child.type == "heredoc_body":
+                    self.nested(child)  # the body is data, but its $(...) runs
+            return None, []
+        if node.type == "herestring_redirect":
+            self.nested(node)
+            return None, []
+        operator = next((c.type for c in node.children if not c.is_named), "")
+        destination = node.child_by_field_name("destination")
+        words = [c for c in node.named_children if c.type != "file_descriptor"]
+        if destination is None:
+            return None, []  # `2>&-` closes a descriptor
+        target = self.word(destination)
+        spilled = [self.word(c) for c in words if c.id != destination.id]
+        writes = operator in _WRITE_OPERATORS and not (operator == ">&" and destination.type == "number")
+        if writes and target.value not in _HARMLESS_TARGETS:
+            self.flag(WRITE_REDIRECT, f"writes to a file: {operator} {target.text}")
+        return Redirect(operator, target, writes), spilled
+
+    def command(self, node: Node, redirects: tuple[Redirect, ...], extra_args: tuple[Word, ...]) -> None:
+        name: Word | None = None
+        args: list[Word] = []
+        for child in node.named_children:
+            if child.type == "variable_assignment":
+                self.flag(ENV_PREFIX, f"runs with a changed environment: {self.text(child)}")
+                self.nested(child)
+            elif child.type == "command_name":
+                name = self.command_name(child)
+            elif child.type in ("herestring_redirect", "file_redirect", "heredoc_redirect"):
+                redirect, spilled = self.redirect(child)
+                if redirect is not None:
+                    redirects = (*redirects, redirect)
+                args.extend(spilled)
+            elif child.type != "comment":
+                args.append(self.word(child))
+        if name is None:
+            return  # only assignments, flagged above
+        self.result.commands.append(
+            SimpleCommand(name, (*args, *extra_args), redirects, " ".join(self.text(node).split()))
+        )
+
+    def command_name(self, node: Node) -> Word:
+        text = self.text(node)
+        inner = node.named_children
+        literal = len(inner) == 1 and inner[0].type == "word" and _PLAIN_NAME.fullmatch(text) is not None
+        if not literal:
+            self.nested(node)
+            self.flag(DYNAMIC_COMMAND, f"the command name is not a plain word: {text}")
+            return Word(text, None)
+        if "/" in text:
+            self.flag(PATH_COMMAND, f"runs a program by path: {text}")
+        return Word(text, text)
+
+    # --- words ------------------------------------------------------------------------
+
+    def word(self, node: Node) -> Word:
+        self.nested(node)
+        return Word(self.text(node), self.value(node))
+
+    def value(self, node: Node) -> str | None:
+        kind = node.type
+        text = self.text(node)
+        if kind == "word":
+            if "`" in text:
+                self.flag(UNSUPPORTED, f"a backquote inside a word: {text}")
+                return None
+            return None if _GLOB_OR_BRACE.search(text) else _WORD_ESCAPE.sub(r"\1", text)
+        if kind == "number":
+            return text
+        if kind == "raw_string":
+            return text[1:-1]
+        if kind == "string":
+            if any(c.type != "string_content" for c in node.named_children):
+                return None
+            return _DOUBLE_QUOTE_ESCAPE.sub(lambda m: "" if m[1] == "\n" else m[1], text[1:-1])
+        if kind == "concatenation":
+            parts = [self.value(c) for c in node.named_children]
+            if any(p is None for p in parts):
+                return None
+            joined = "".join(p for p in parts if p is not None)
+            unquoted = "".join(self.text(c) for c in node.named_children if c.type == "word")
+            return None if _GLOB_OR_BRACE.search(unquoted) else joined
+        return None  # expansions, substitutions, $'...': known only at run time
+
+    def nested(self, node: Node) -> None:
+        """Commands hidden inside a word or expression: $(...), `...`, <(...), >(...)."""
+        if node.type in _SUBSTITUTIONS:
+            for child in node.named_children:
+                self.statement(child, ())
+            return
+        for child in node.named_children:
+            self.nested(child)
+
+    def history(self, root: Node) -> None:
+        """History expansion happens before parsing; only single quotes stop it."""
+        masked = bytearray(self.source)
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.type in ("raw_string", "ansi_c_string"):
+                masked[node.start_byte : node.end_byte] = b" " * (node.end_byte - node.start_byte)
+            else:
+                stack.extend(node.children)
+        lines = bytes(masked).split(b"\n")
+        if _HISTORY_BANG.search(bytes(masked)) or any(line.lstrip().startswith(b"^") for line in lines):
+            self.flag(HISTORY_EXPANSION, "history expansion (`!...` or `^...^`) runs an earlier command")

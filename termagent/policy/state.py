@@ -1,0 +1,18 @@
+"""What the policy knows of the terminal: its own small type, nothing of Docker or the sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TerminalState:
+    # None: a shell prompt holds the terminal; otherwise the foreground program's name.
+    foreground: str | None = None
+    # Text typed at the prompt and not yet submitted; None when it is unknown
+    # (after history recall or completion the policy cannot know what Enter runs).
+    pending_line: str | None = ""
+
+    @property
+    def at_prompt(self) -> bool:
+        return self.foreground is None
