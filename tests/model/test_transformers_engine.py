@@ -9,6 +9,7 @@ import pytest
 from termagent.errors import TermagentError
 from termagent.model.conversation import Conversation
 from termagent.model.engines.base import DecodingSettings
+from termagent.model.engines.grammar_processor import StringState
 from termagent.model.engines.transformers_local import TransformersEngine
 from termagent.model.parse import parse_reply
 from termagent.model.schema import validate_action
@@ -94,3 +95,24 @@ def test_context_length_comes_from_the_config_or_the_option(tiny_gemma_dir) -> N
 def test_a_missing_model_is_an_actionable_error(tmp_path) -> None:
     with pytest.raises(TermagentError, match="cannot load the model"):
         TransformersEngine(str(tmp_path / "no-such-model"))
+
+
+@pytest.mark.parametrize("max_tokens", [64, 160])
+def test_a_short_token_budget_still_ends_in_a_valid_action(tiny_gemma_dir, max_tokens: int) -> None:
+    # The random model rambles inside strings; the last tokens of the budget must close the JSON.
+    engine = TransformersEngine(str(tiny_gemma_dir), settings=DecodingSettings(max_tokens=max_tokens))
+    for task in TASKS:
+        completion = engine.complete(Conversation(task, "root@box:/app# ").messages)
+        assert completion.completion_tokens <= max_tokens
+        assert completion.finish_reason == "stop", completion.text
+        assert validate_action(json.loads(completion.text)) == [], completion.text
+
+
+def test_string_state_follows_quotes_and_escapes() -> None:
+    state = StringState()
+    state.feed(b'{"a": "x\\"')
+    assert (state.in_string, state.escaped) == (True, False)
+    state.feed(b'y\\')
+    assert state.escaped
+    state.feed(b'n", ')
+    assert (state.in_string, state.escaped) == (False, False)

@@ -61,15 +61,15 @@ class TransformersEngine:
 
     def _compile_grammar(self, vocab_size: int) -> Any:
         try:
-            import xgrammar
+            from termagent.model.engines.grammar_processor import GrammarCompiler
+
+            return GrammarCompiler(
+                self._tokenizer, vocab_size=vocab_size, stop_token_ids=self._stop_ids, schema=action_schema()
+            )
         except ImportError as error:
             raise TermagentError(
                 "constrained decoding needs xgrammar", hint="pip install 'termagent[transformers]', or pass --no-constrained"
             ) from error
-        info = xgrammar.TokenizerInfo.from_huggingface(
-            self._tokenizer, vocab_size=vocab_size, stop_token_ids=self._stop_ids
-        )
-        return xgrammar.GrammarCompiler(info).compile_json_schema(action_schema(), any_whitespace=False, indent=2)
 
     def render(self, messages: list[Message]) -> str:
         return self._renderer.render(messages)
@@ -96,9 +96,7 @@ class TransformersEngine:
         )
         processors = []
         if self._grammar is not None:
-            from xgrammar.contrib.hf import LogitsProcessor
-
-            processors.append(LogitsProcessor(self._grammar))  # one per generate() call, by xgrammar's design
+            processors.append(self._grammar.processor(self.settings.max_tokens))
         streamer = _callback_streamer(self._tokenizer, on_token) if on_token else None
         with self._torch.inference_mode():
             output = self._model.generate(
