@@ -31,8 +31,11 @@ class TemplateRenderer:
 
 
 class Gemma4Renderer:
-    """`<bos>` then `<|turn>{user|model}\\n{content}<turn|>\\n` per turn, then `<|turn>model\\n`;
-    the 26B/31B variants also expect an empty thought channel after the opener."""
+    """`<bos>` then `<|turn>{user|model}\\n{content}<turn|>\\n` per turn, then `<|turn>model\\n`.
+
+    The 26B/31B variants also expect an empty thought channel after the opener; history turns do
+    not carry it, so for them each prompt extends the previous one only up to that channel.
+    """
 
     def __init__(self, *, empty_thought_channel: bool = False) -> None:
         self._opener = "<|turn>model\n" + ("<|channel>thought\n<channel|>" if empty_thought_channel else "")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -123,3 +125,13 @@ def test_the_tokenizer_template_is_append_only_and_has_thinking_off(tiny_gemma_d
         conversation.add_reply(REPLY)
         conversation.add_observation(f"out {step}")
         assert renderer.render(conversation.messages).startswith(prompt + REPLY)
+
+
+def test_importing_the_model_side_loads_no_heavy_library() -> None:
+    code = (
+        "import sys, termagent.model.step, termagent.cli.engine_options, termagent.model.engines.openai_server, "
+        "termagent.model.engines.transformers_local, termagent.model.engines.vllm_inprocess\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'vllm', 'xgrammar', 'openai') if m in sys.modules))"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"

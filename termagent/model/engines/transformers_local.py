@@ -1,7 +1,8 @@
 """A Hugging Face model run in this process (CPU or GPU), greedy by default.
 
-Constrained decoding uses xgrammar's logits processor with the action schema, pretty-printed with
-indent 2 as in the training data, so that even a weak model returns a valid action.
+Constrained decoding runs the action schema through xgrammar (grammar_processor.py), pretty-printed
+with indent 2 as in the training data, and closes the JSON before max_tokens runs out, so that even
+a weak model returns a valid action.
 """
 
 from __future__ import annotations
