@@ -17,6 +17,7 @@ from termagent.errors import TermagentError
 # name -> module with `register(subparsers)`; order is the order shown in --help.
 SUBCOMMAND_MODULES = {
     "sandbox": "termagent.cli.sandbox_cmd",
+    "policy": "termagent.cli.policy_cmd",
 }
 
 EXIT_CONFIG_ERROR = 2

@@ -39,6 +39,12 @@ def user_policy_path() -> Path:
     return Path(config) / "termagent" / "policy.yaml"
 
 
+def default_reference() -> str:
+    """The user's own policy file when there is one, else the shipped `default`."""
+    user = user_policy_path()
+    return str(user) if user.is_file() else "default"
+
+
 def resolve(reference: str, base_dir: Path | None = None) -> Path:
     """A shipped policy's name (`default`) or a path, relative to the file that names it."""
     if "/" not in reference and not reference.endswith((".yaml", ".yml")):

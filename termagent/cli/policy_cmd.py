@@ -1,0 +1,76 @@
+"""`termagent policy check`: judge keystrokes against a policy, one string or a batch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from termagent.errors import TermagentError
+
+if TYPE_CHECKING:
+    from termagent.policy.engine import Policy
+    from termagent.policy.state import TerminalState
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("policy", help="inspect and debug policies")
+    actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    check = actions.add_parser(
+        "check",
+        help="judge keystrokes against a policy",
+        description="Judge one keystroke string (as the model would send it; use $'...' for \\n) "
+        "or, with --batch, one JSON string per input line. Exit status 0 whatever the decision.",
+    )
+    check.add_argument("--policy", metavar="NAME_OR_FILE", help="a shipped policy name or a file (default: your policy file if it exists, else `default`)")
+    check.add_argument("--foreground", default="shell", metavar="shell|PROGRAM", help="what holds the terminal (default: shell)")
+    check.add_argument("--json", action="store_true", help="print a JSON object")
+    check.add_argument("--batch", metavar="FILE", help="judge one JSON string per line of FILE (- for stdin); prints one JSON object per line")
+    check.add_argument("keystrokes", nargs="?", help="the keystrokes to judge")
+    check.set_defaults(handler=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from termagent.policy.loader import default_reference, load_policy
+    from termagent.policy.state import TerminalState
+
+    if (args.batch is None) == (args.keystrokes is None):
+        raise TermagentError("give either KEYSTROKES or --batch FILE", hint="e.g. termagent policy check $'ls -la\\n'")
+    policy = load_policy(args.policy or default_reference())
+    state = TerminalState(foreground=None if args.foreground == "shell" else args.foreground)
+    if args.batch is not None:
+        return _run_batch(policy, state, args.batch)
+    verdict = policy.judge(args.keystrokes, state)
+    if args.json:
+        print(json.dumps(verdict.to_json()))
+        return 0
+    print(f"decision: {verdict.decision}\nrule:     {verdict.rule}\nreason:   {verdict.reason}\nkeys:     {verdict.keystrokes}\npolicy:   {policy.name} ({policy.source})")
+    if verdict.findings:
+        print("found:")
+        for finding in verdict.findings:
+            print(f"  {finding.decision!s:5}  {finding.rule:28} {finding.command or finding.reason}")
+    return 0
+
+
+def _run_batch(policy: Policy, state: TerminalState, source: str) -> int:
+    stream: TextIO = sys.stdin if source == "-" else _open(source)
+    with stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                keystrokes = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise TermagentError(f"{source}:{number}: not a JSON string: {error.msg}") from error
+            if not isinstance(keystrokes, str):
+                raise TermagentError(f"{source}:{number}: expected a JSON string, got {type(keystrokes).__name__}")
+            print(json.dumps(policy.judge(keystrokes, state).to_json()))
+    return 0
+
+
+def _open(path: str) -> TextIO:
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as error:
+        raise TermagentError(f"cannot read {path}: {error.strerror}") from error
