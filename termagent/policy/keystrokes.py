@@ -79,6 +79,22 @@ def escape_for_display(text: str) -> str:
     return "".join(out)
 
 
+_DISPLAY_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))", re.DOTALL)
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "e": "\x1b", "\\": "\\"}
+
+
+def unescape_display(text: str) -> str:
+    """The inverse of `escape_for_display`, for keystrokes a person types in an edit."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match[1] or match[2] or match[3]
+        if code:
+            return chr(int(code, 16))
+        return _SIMPLE_ESCAPES.get(match[4], "\\" + match[4])
+
+    return _DISPLAY_ESCAPE.sub(one, text)
+
+
 @dataclass(frozen=True)
 class ShellInput:
     """What literal text does at a prompt: the lines Enter submits, and what stays typed."""

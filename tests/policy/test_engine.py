@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from termagent.policy.decision import Decision
+from termagent.policy.engine import Policy
+from termagent.policy.state import TerminalState
+
+
+def test_strictest_wins_and_names_its_rule(default_policy: Policy) -> None:
+    verdict = default_policy.judge("ls && make && rm -rf /\n")
+    assert verdict.decision is Decision.DENY and verdict.rule == "rm-recursive-root"
+    assert "rm -rf /" in verdict.reason
+    assert verdict.commands == ("ls", "make", "rm -rf /")
+    assert [str(f.decision) for f in verdict.findings] == ["allow", "ask", "deny"]
+
+
+def test_the_line_enter_submits_is_judged_not_the_chunk(default_policy: Policy) -> None:
+    typing = default_policy.judge("rm -rf ", TerminalState())
+    assert typing.decision is Decision.ALLOW and typing.rule == "typing"
+    verdict = default_policy.judge("/\n", TerminalState(pending_line="rm -rf "))
+    assert verdict.decision is Decision.DENY and verdict.commands == ("rm -rf /",)
+    verdict = default_policy.judge("Enter", TerminalState(pending_line="rm -rf /"))
+    assert verdict.decision is Decision.DENY
+
+
+def test_enter_on_an_unknown_line_asks(default_policy: Policy) -> None:
+    verdict = default_policy.judge("Enter", TerminalState(pending_line=None))
+    assert verdict.decision is Decision.ASK and verdict.rule == "construct:unknown_line"
+
+
+def test_foreground_input_has_its_own_class(default_policy: Policy, auto_policy: Policy) -> None:
+    verdict = default_policy.judge(":!rm -rf /\n", TerminalState(foreground="vim"))
+    assert verdict.decision is Decision.ASK and verdict.rule == "foreground:default" and "vim" in verdict.reason
+    assert auto_policy.judge(":wq\n", TerminalState(foreground="vim")).decision is Decision.ALLOW
+
+
+def test_control_keys(default_policy: Policy) -> None:
+    assert default_policy.judge("C-c").decision is Decision.ALLOW
+    assert default_policy.judge("C-c", TerminalState(foreground="python3")).decision is Decision.ALLOW
+    verdict = default_policy.judge("C-d", TerminalState(foreground="python3"))
+    assert verdict.decision is Decision.ASK and verdict.rule == "keys:default" and "python3" in verdict.reason
+
+
+def test_unusual_characters_ask_even_in_foreground(auto_policy: Policy) -> None:
+    verdict = auto_policy.judge("x\x1b:!id\n", TerminalState(foreground="vim"))
+    assert verdict.decision is Decision.ASK and verdict.keystrokes == "x\\x1b:!id\\n"
+
+
+def test_sandboxed_auto_allows_the_sandbox_but_not_hidden_code(auto_policy: Policy) -> None:
+    assert auto_policy.judge("make -j4 && pip install x > log\n").decision is Decision.ALLOW
+    assert auto_policy.judge("bash -c 'rm -rf /'\n").decision is Decision.ASK
+    assert auto_policy.judge("rm -rf /\n").decision is Decision.DENY
+    assert auto_policy.judge("eval x\n").decision is Decision.ASK
+
+
+def test_empty_keystrokes_are_a_wait(default_policy: Policy) -> None:
+    assert default_policy.judge("").decision is Decision.ALLOW
+    assert default_policy.judge("\n").decision is Decision.ALLOW
