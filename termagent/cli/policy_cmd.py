@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from termagent.policy.keystrokes import escape_for_display
     from termagent.policy.loader import default_reference, load_policy
     from termagent.policy.state import TerminalState
 
@@ -49,7 +50,7 @@ def run_check(args: argparse.Namespace) -> int:
     if verdict.findings:
         print("found:")
         for finding in verdict.findings:
-            print(f"  {finding.decision!s:5}  {finding.rule:28} {finding.command or finding.reason}")
+            print(f"  {finding.decision!s:5}  {finding.rule:28} {escape_for_display(finding.command or finding.reason)}")
     return 0
 
 

@@ -28,7 +28,7 @@ class Finding:
     decision: Decision
     rule: str
     reason: str
-    command: str | None = None
+    command: str | None = None  # as parsed, unescaped
 
 
 @dataclass(frozen=True)

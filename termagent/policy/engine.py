@@ -56,13 +56,14 @@ class Policy:
         if not findings:
             findings.append(Finding(Decision.ALLOW, "empty", "nothing to run"))
         best = strictest(findings)
-        reason = best.reason if best.command is None else f"{best.reason}: `{best.command}`"
+        # Commands are shown escaped: a reason must not carry the escape bytes it warns about.
+        reason = best.reason if best.command is None else f"{best.reason}: `{escape_for_display(best.command)}`"
         return Verdict(
             decision=best.decision,
             rule=best.rule,
             reason=reason,
             keystrokes=escape_for_display(keystrokes),
-            commands=tuple(c.text for c in commands),
+            commands=tuple(escape_for_display(c.text) for c in commands),
             findings=tuple(findings),
         )
 
