@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from termagent.model.action import DEFAULT_DURATION, MAX_DURATION, Action, Command, ParseResult
@@ -57,7 +58,7 @@ def _parse(raw: str) -> ParseResult:
     return ParseResult(None, raw, warnings, [reason])
 
 
-def _objects(text: str):
+def _objects(text: str) -> Iterator[tuple[Any, list[str]]]:
     """Yield (loaded value, repairs) for each JSON object candidate in `text`, in order."""
     start = text.find("{")
     attempts = 0
@@ -65,11 +66,12 @@ def _objects(text: str):
         attempts += 1
         try:  # fast path: a well-formed object, possibly followed by other text
             value, end = _decoder.raw_decode(text, start)
+        except ValueError:
+            value = None
+        if value is not None:
             yield value, []
             start = text.find("{", end)
             continue
-        except ValueError:
-            pass
         end, complete = _scan_object(text, start)
         value, repairs = _load_repaired(text[start:end], complete)
         if value is not None:

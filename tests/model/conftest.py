@@ -12,7 +12,10 @@ from tiny_gemma import build_tiny_gemma
 
 @pytest.fixture(scope="session")
 def tiny_gemma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
+    # A 64-wide model gains nothing from threads, and loses much when other tests share the cores.
+    torch.set_num_threads(1)
     return build_tiny_gemma(tmp_path_factory.mktemp("tiny-gemma4"))
 
 

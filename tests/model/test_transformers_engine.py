@@ -40,7 +40,7 @@ def unconstrained(tiny_gemma_dir) -> TransformersEngine:
 
 
 def test_constrained_replies_all_validate_against_the_schema(constrained: TransformersEngine) -> None:
-    for task in TASKS:
+    for task in TASKS[:8]:
         completion = constrained.complete(Conversation(task, "root@box:/app# ").messages)
         assert completion.finish_reason == "stop", completion.text
         assert validate_action(json.loads(completion.text)) == [], completion.text
