@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +20,7 @@ class ServerState:
     statuses: list[int] = field(default_factory=list)  # HTTP errors to answer first, one per request
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, JSON body)
     tokenize: bool = True
+    delay: float = 0.0  # seconds before answering a chat request
 
     def chat_bodies(self) -> list[dict[str, Any]]:
         return [body for path, body in self.requests if path == "/v1/chat/completions"]
@@ -56,6 +58,7 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 text = "".join(m["content"] for m in body["messages"])
                 self._json(200, {"count": len(text) // 4 + 3 * len(body["messages"]), "max_model_len": MAX_MODEL_LEN})
             elif self.path == "/v1/chat/completions":
+                time.sleep(state.delay)
                 reply = state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
                 self._chat(body, reply)
             else:
@@ -88,10 +91,15 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (the timeout test) breaks the pipe; that is expected here
+
+
 class StubServer:
     def __init__(self) -> None:
         self.state = ServerState()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self.state))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property

@@ -96,6 +96,14 @@ def test_a_persistent_error_is_reported_with_the_status(stub_server: StubServer)
         _engine(stub_server).complete(_messages())
 
 
+def test_a_server_too_slow_for_the_timeout_is_reported(stub_server: StubServer) -> None:
+    stub_server.state.replies = [REPLY]
+    stub_server.state.delay = 1.0
+    engine = OpenAIServerEngine(MODEL, base_url=stub_server.base_url, timeout=0.2, max_retries=0)
+    with pytest.raises(TermagentError, match="did not answer within 0.2 s"):
+        engine.complete(_messages())
+
+
 def test_no_server_gives_an_actionable_error(closed_port_url: str) -> None:
     with pytest.raises(TermagentError) as caught:
         OpenAIServerEngine(MODEL, base_url=closed_port_url, max_retries=0)

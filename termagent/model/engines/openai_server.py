@@ -70,6 +70,10 @@ class OpenAIServerEngine:
             served = self._client.with_options(timeout=PROBE_TIMEOUT_SECONDS).models.list().data
         except self._openai.APIConnectionError as error:
             raise no_server_error(self.base_url, self.model) from error
+        except self._openai.AuthenticationError as error:
+            raise TermagentError(
+                f"the model server at {self.base_url} refused the API key", hint="pass the right one with --api-key"
+            ) from error
         except self._openai.APIStatusError:
             return None  # a server without /models: fine, the context length stays unknown
         names = [entry.id for entry in served]
@@ -109,6 +113,11 @@ class OpenAIServerEngine:
                 finish_reason = choice.finish_reason
             else:
                 text, finish_reason, usage = self._stream(messages, on_token)
+        except self._openai.APITimeoutError as error:
+            raise TermagentError(
+                f"the model server at {self.base_url} did not answer within {self._client.timeout} s",
+                hint="a server on a CPU or a busy GPU may need a lower --max-tokens",
+            ) from error
         except self._openai.APIConnectionError as error:
             raise no_server_error(self.base_url, self.model) from error
         except self._openai.APIStatusError as error:
@@ -148,7 +157,7 @@ class OpenAIServerEngine:
                 if error.code not in (404, 405):
                     raise TermagentError(f"counting tokens at {self.base_url} failed: HTTP {error.code}") from error
                 self._tokenize_available = False  # not vLLM: estimate from now on
-            except urllib.error.URLError as error:
+            except (urllib.error.URLError, TimeoutError) as error:
                 raise no_server_error(self.base_url, self.model) from error
         return sum(len(m["content"]) for m in messages) // ESTIMATE_CHARS_PER_TOKEN + 8 * len(messages)
 
