@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -14,6 +15,8 @@ from termagent.policy.state import TerminalState
 
 UNUSUAL_CHARACTER = "unusual_character"
 UNKNOWN_LINE = "unknown_line"
+_WRAPPED_BUDGET = 64
+_LINE_LIKE = re.compile(r"[\s;|&]")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Policy:
     keys: Mapping[str, Decision]
     foreground: Mapping[str, Decision]
     rules: tuple[Rule, ...]
+    wrappers: frozenset[str] = frozenset()
     _index: RuleIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,10 +87,40 @@ class Policy:
                 findings.append(Finding(rule.decision, rule.name, rule.reason, command.text))
             else:
                 findings.append(Finding(self.default, "default", f"no rule covers this command, so the default is {self.default}", command.text))
+            for inner in self._wrapped(command):
+                for rule in self._index.matching(inner):
+                    if rule.decision is Decision.DENY:
+                        findings.append(Finding(rule.decision, rule.name, f"{rule.reason} (run by `{command.literal_name}`)", inner.text))
         for rule in self._index.line_rules:
             if rule.matches_line(line):
                 findings.append(Finding(rule.decision, rule.name, rule.reason))
         return parsed.commands
+
+    def _wrapped(self, command: SimpleCommand) -> list[SimpleCommand]:
+        """Command lines a wrapper may run: each tail of its arguments that starts with a plain
+        word (`timeout 5 rm ...`), and each argument that reads as a line (`bash -c '...'`).
+        Over-approximate on purpose: only deny rules are checked against them."""
+        found: list[SimpleCommand] = []
+        queue = [command]
+        while queue and len(found) < _WRAPPED_BUDGET:  # bounded: `sudo sudo sudo ...` is hostile input
+            current = queue.pop()
+            if current.literal_name not in self.wrappers:
+                continue
+            for index, word in enumerate(current.args):
+                value = word.value
+                if value is None:
+                    continue
+                if len(found) >= _WRAPPED_BUDGET:
+                    break
+                inner = []
+                if not value.startswith("-") and "=" not in value:
+                    tail = current.args[index:]
+                    inner.append(SimpleCommand(word, tail[1:], (), " ".join(w.text for w in tail)))
+                if _LINE_LIKE.search(value):
+                    inner.extend(parse(value).commands)
+                found.extend(inner)
+                queue.extend(inner)
+        return found[:_WRAPPED_BUDGET]
 
     def _construct(self, kind: str, detail: str) -> Finding:
         return Finding(self.constructs.get(kind, Decision.ASK), f"construct:{kind}", detail)

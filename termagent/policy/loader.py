@@ -79,6 +79,7 @@ class _Merged:
     keys: dict[str, Decision] = field(default_factory=dict)
     foreground: dict[str, Decision] = field(default_factory=dict)
     rules: dict[str, _RuleSource] = field(default_factory=dict)
+    wrappers: set[str] = field(default_factory=set)
     source: str = ""
 
 
@@ -95,6 +96,7 @@ def _merge_file(path: Path, merged: _Merged, stack: tuple[Path, ...]) -> None:
     if "default" in data:
         merged.default = Decision.parse(data["default"])
     merged.constructs.update({k: Decision.parse(v) for k, v in data.get("constructs", {}).items()})
+    merged.wrappers.update(data.get("wrappers", []))
     merged.keys.update({k: Decision.parse(v) for k, v in data.get("keys", {}).items()})
     foreground = data.get("foreground", {})
     if "default" in foreground:
@@ -215,6 +217,7 @@ def _build(merged: _Merged) -> Policy:
         keys=dict(merged.keys),
         foreground=dict(merged.foreground),
         rules=rules,
+        wrappers=frozenset(merged.wrappers),
     )
     failures = [
         failure

@@ -47,7 +47,7 @@ def test_unusual_characters_ask_even_in_foreground(auto_policy: Policy) -> None:
 
 def test_sandboxed_auto_allows_the_sandbox_but_not_hidden_code(auto_policy: Policy) -> None:
     assert auto_policy.judge("make -j4 && pip install x > log\n").decision is Decision.ALLOW
-    assert auto_policy.judge("bash -c 'rm -rf /'\n").decision is Decision.ASK
+    assert auto_policy.judge("bash -c 'id'\n").decision is Decision.ASK
     assert auto_policy.judge("rm -rf /\n").decision is Decision.DENY
     assert auto_policy.judge("eval x\n").decision is Decision.ASK
 
@@ -55,3 +55,15 @@ def test_sandboxed_auto_allows_the_sandbox_but_not_hidden_code(auto_policy: Poli
 def test_empty_keystrokes_are_a_wait(default_policy: Policy) -> None:
     assert default_policy.judge("").decision is Decision.ALLOW
     assert default_policy.judge("\n").decision is Decision.ALLOW
+
+
+def test_deny_rules_see_through_wrappers(auto_policy: Policy) -> None:
+    for line in ["sudo rm -rf /\n", "bash -c 'rm -rf /'\n", "sudo -u root timeout 5 sh -c 'ls; rm -rf ~'\n", "xargs rm -rf /\n", "eval 'mkfs.ext4 /dev/sda'\n"]:
+        verdict = auto_policy.judge(line)
+        assert verdict.decision is Decision.DENY and "(run by `" in verdict.reason, line
+    assert auto_policy.judge("echo rm -rf /\n").decision is Decision.ALLOW  # echo is no wrapper
+
+
+def test_hostile_wrapper_chains_stay_bounded(default_policy: Policy) -> None:
+    verdict = default_policy.judge("sudo " * 3000 + "rm -rf /\n")
+    assert verdict.decision is not Decision.ALLOW
