@@ -76,6 +76,11 @@ def test_context_length_and_token_count_come_from_the_server(stub_server: StubSe
     assert body["add_generation_prompt"] is True
 
 
+def test_a_smaller_max_model_len_option_wins_a_larger_one_does_not(stub_server: StubServer) -> None:
+    assert _engine(stub_server, max_model_len=2048).max_model_len == 2048
+    assert _engine(stub_server, max_model_len=10**6).max_model_len == MAX_MODEL_LEN
+
+
 def test_without_tokenize_the_count_is_an_overestimate(stub_server: StubServer) -> None:
     stub_server.state.tokenize = False
     messages = _messages()

@@ -30,6 +30,12 @@ class Completion:
     finish_reason: str | None = None  # "stop", or "length" when max_tokens cut the reply
 
 
+def tightest_context(*lengths: int | None) -> int | None:
+    """The smallest known context length: a user's --max-model-len may lower the model's, never raise it."""
+    known = [length for length in lengths if length]
+    return min(known) if known else None
+
+
 class Engine(Protocol):
     name: str
     model: str

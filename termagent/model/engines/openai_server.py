@@ -16,7 +16,7 @@ from typing import Any
 from termagent.errors import TermagentError
 from termagent.model.chat_render import CHAT_TEMPLATE_KWARGS
 from termagent.model.conversation import Message
-from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback
+from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback, tightest_context
 from termagent.model.schema import action_schema
 
 # Without /tokenize, a deliberately low characters-per-token ratio over-counts rather than under-counts.
@@ -63,7 +63,7 @@ class OpenAIServerEngine:
         )
         self._api_key = api_key
         self._tokenize_available = True
-        self.max_model_len = max_model_len if max_model_len is not None else self._served_max_model_len()
+        self.max_model_len = tightest_context(max_model_len, self._served_max_model_len())
 
     def _served_max_model_len(self) -> int | None:
         try:

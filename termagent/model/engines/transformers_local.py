@@ -14,7 +14,7 @@ from termagent.errors import TermagentError
 from termagent.model.chat_render import renderer_for
 from termagent.model.context_budget import PrefixTokenCounter
 from termagent.model.conversation import Message
-from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback
+from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback, tightest_context
 from termagent.model.schema import action_schema
 
 
@@ -52,8 +52,7 @@ class TransformersEngine:
                 hint="pass --model with a local model folder or a Hugging Face id that can be downloaded",
             ) from error
         text_config = self._model.config.get_text_config()
-        known = [n for n in (max_model_len, getattr(text_config, "max_position_embeddings", None)) if n]
-        self.max_model_len = min(known) if known else None
+        self.max_model_len = tightest_context(max_model_len, getattr(text_config, "max_position_embeddings", None))
         self._renderer = renderer_for(self._tokenizer, model)
         self._counter = PrefixTokenCounter(lambda text: len(self._tokenizer.encode(text, add_special_tokens=False)))
         eos = self._model.generation_config.eos_token_id
