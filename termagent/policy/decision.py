@@ -39,6 +39,7 @@ class Verdict:
     keystrokes: str  # escaped for display
     commands: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = field(default=(), compare=False)
+    defines: tuple[str, ...] = ()  # function and alias names the line defines, once sent
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from termagent.policy.decision import Decision, Finding, Verdict, strictest
 from termagent.policy.keystrokes import SUBMIT_KEYS, escape_for_display, key_name, split_at_prompt, unusual_characters
 from termagent.policy.rules import Rule, RuleIndex
-from termagent.policy.shell_parse import SimpleCommand, parse
+from termagent.policy.shell_parse import FUNCTION_DEFINITION, SimpleCommand, parse
 from termagent.policy.state import TerminalState
 
 UNUSUAL_CHARACTER = "unusual_character"
@@ -40,6 +40,7 @@ class Policy:
     def judge(self, keystrokes: str, state: TerminalState = TerminalState()) -> Verdict:
         findings: list[Finding] = []
         commands: list[SimpleCommand] = []
+        defines: list[str] = []
         unusual = unusual_characters(keystrokes)
         if unusual:
             shown = "; ".join(f"{u.why} at {u.index}" for u in unusual[:3])
@@ -56,7 +57,7 @@ class Policy:
             else:
                 if state.pending_line is None:
                     findings.append(self._construct(UNKNOWN_LINE, "Enter submits a line the policy cannot see (history or completion changed it)"))
-                commands = self._judge_line(split.submitted, findings)
+                commands, defines = self._judge_line(split.submitted, state, findings)
         if not findings:
             findings.append(Finding(Decision.ALLOW, "empty", "nothing to run"))
         best = strictest(findings)
@@ -69,6 +70,7 @@ class Policy:
             keystrokes=escape_for_display(keystrokes),
             commands=tuple(escape_for_display(c.text) for c in commands),
             findings=tuple(findings),
+            defines=tuple(defines),
         )
 
     def rule_matches_example(self, rule: Rule, line: str) -> bool:
@@ -76,11 +78,13 @@ class Policy:
             return rule.matches_line(line)
         return any(rule.matches(command) for command in parse(line).commands)
 
-    def _judge_line(self, line: str, findings: list[Finding]) -> list[SimpleCommand]:
+    def _judge_line(self, line: str, state: TerminalState, findings: list[Finding]) -> tuple[list[SimpleCommand], list[str]]:
         parsed = parse(line)
         for construct in parsed.constructs:
             findings.append(self._construct(construct.kind, construct.detail))
         for command in parsed.commands:
+            if command.literal_name in state.defined:
+                findings.append(self._construct(FUNCTION_DEFINITION, f"`{command.literal_name}` was redefined earlier in this session"))
             matched = self._index.matching(command)
             if matched:
                 rule = max(matched, key=lambda r: r.decision)
@@ -94,7 +98,7 @@ class Policy:
         for rule in self._index.line_rules:
             if rule.matches_line(line):
                 findings.append(Finding(rule.decision, rule.name, rule.reason))
-        return parsed.commands
+        return parsed.commands, parsed.defines
 
     def _wrapped(self, command: SimpleCommand) -> list[SimpleCommand]:
         """Command lines a wrapper may run: each tail of its arguments that starts with a plain

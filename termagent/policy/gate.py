@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from termagent.policy.approval import Answer, ApprovalRequest, Approver
@@ -34,8 +35,15 @@ class Gate:
         self.events = events
         self.session = SessionRules()
         self.policy = policy
+        self.defined: frozenset[str] = frozenset()
 
     def review(self, keystrokes: str, state: TerminalState) -> Outcome:
+        outcome = self._review(keystrokes, dataclasses.replace(state, defined=state.defined | self.defined))
+        if outcome.allowed:
+            self.defined |= frozenset(outcome.verdict.defines)
+        return outcome
+
+    def _review(self, keystrokes: str, state: TerminalState) -> Outcome:
         current = keystrokes
         for _ in range(MAX_EDITS + 1):
             verdict = self.policy.judge(current, state)

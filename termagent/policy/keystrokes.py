@@ -3,6 +3,7 @@ and the line being built up at the prompt across several chunks."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -123,14 +124,14 @@ def next_state(keystrokes: str, state: TerminalState) -> TerminalState:
     key = key_name(keystrokes)
     if key is not None:
         if key in _LINE_CLEARING_KEYS or key in SUBMIT_KEYS:
-            return TerminalState(foreground=None, pending_line="")
+            return dataclasses.replace(state, pending_line="")
         if key == "BSpace":
             pending = state.pending_line
-            return TerminalState(foreground=None, pending_line=None if pending is None else pending[:-1])
+            return dataclasses.replace(state, pending_line=None if pending is None else pending[:-1])
         if key != "Space":
             # Cursor moves, history, completion: what Enter runs is no longer what we typed.
-            return TerminalState(foreground=None, pending_line=None)
+            return dataclasses.replace(state, pending_line=None)
         keystrokes = " "
     if state.pending_line is None and "\n" not in keystrokes:
         return state
-    return TerminalState(foreground=None, pending_line=split_at_prompt(keystrokes, state).typed)
+    return dataclasses.replace(state, pending_line=split_at_prompt(keystrokes, state).typed)

@@ -79,6 +79,7 @@ class Construct:
 class ParsedLine:
     commands: list[SimpleCommand] = field(default_factory=list)
     constructs: list[Construct] = field(default_factory=list)
+    defines: list[str] = field(default_factory=list)  # function and alias names this line defines
 
 
 def parse(text: str) -> ParsedLine:
@@ -115,7 +116,10 @@ class _Walker:
             self.flag(ASSIGNMENT, f"changes shell variables: {self.text(node)}")
             self.nested(node)
         elif kind == "function_definition":
-            self.flag(FUNCTION_DEFINITION, f"defines a function: {self.text(node).split('(')[0].strip()}")
+            name = node.child_by_field_name("name")
+            defined = self.text(name) if name is not None else self.text(node)[:30]
+            self.result.defines.append(defined)
+            self.flag(FUNCTION_DEFINITION, f"defines a function: {defined}")
             self.children(node, redirects)
         elif kind == "for_statement":
             variable = node.child_by_field_name("variable")
@@ -197,6 +201,9 @@ class _Walker:
                 args.append(self.word(child))
         if name is None:
             return  # only assignments, flagged above
+        if name.value == "alias":
+            # alias NAME=VALUE: what later runs as NAME is no longer what NAME says
+            self.result.defines.extend(w.value.split("=")[0] for w in args if w.value and "=" in w.value)
         self.result.commands.append(
             SimpleCommand(name, (*args, *extra_args), redirects, " ".join(self.text(node).split()))
         )

@@ -12,6 +12,9 @@ class TerminalState:
     # Text typed at the prompt and not yet submitted; None when it is unknown
     # (after history recall or completion the policy cannot know what Enter runs).
     pending_line: str | None = ""
+    # Function and alias names defined earlier in this session: a command by such a name runs
+    # whatever the definition says, which this line does not show.
+    defined: frozenset[str] = frozenset()
 
     @property
     def at_prompt(self) -> bool:

@@ -111,3 +111,12 @@ def test_headless_modes(default_policy: Policy) -> None:
     assert not allowing.review("make; rm -rf /\n", PROMPT).allowed  # deny is never overridden
     person = Scripted()
     assert approver_for("ask", person) is person
+
+
+def test_names_redefined_in_the_session_are_asked_about(default_policy: Policy) -> None:
+    g, _ = gate(default_policy, Scripted(Reply(Answer.ALLOW_ONCE), Reply(Answer.ALLOW_ONCE), Reply(Answer.DENY)))
+    assert g.review("alias ls='rm -rf'\n", PROMPT).allowed
+    assert g.review("grep() { rm -rf x; }\n", PROMPT).allowed
+    outcome = g.review("ls -la | grep x\n", PROMPT)
+    assert not outcome.allowed and outcome.verdict.rule == "construct:function_definition"
+    assert "`ls` was redefined" in outcome.verdict.reason
