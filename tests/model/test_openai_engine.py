@@ -81,11 +81,16 @@ def test_a_smaller_max_model_len_option_wins_a_larger_one_does_not(stub_server: 
     assert _engine(stub_server, max_model_len=10**6).max_model_len == MAX_MODEL_LEN
 
 
-def test_without_tokenize_the_count_is_an_overestimate(stub_server: StubServer) -> None:
+def test_without_tokenize_the_count_is_an_overestimate_anchored_on_the_servers_usage(stub_server: StubServer) -> None:
     stub_server.state.tokenize = False
+    stub_server.state.replies = [REPLY]
+    engine = _engine(stub_server)
     messages = _messages()
-    count = _engine(stub_server).count_tokens(messages)
-    assert count > len("".join(m["content"] for m in messages)) // 4
+    assert engine.count_tokens(messages) > len("".join(m["content"] for m in messages)) // 4
+    engine.complete(messages)  # the stub reports 11 prompt tokens
+    later = messages + [{"role": "assistant", "content": REPLY}, {"role": "user", "content": "x" * 30}]
+    new_text = f"\x00assistant:{REPLY}\x00user:{'x' * 30}"
+    assert engine.count_tokens(later) == 11 + len(new_text) // 3 + 2 * 8
 
 
 def test_retries_a_5xx_then_succeeds(stub_server: StubServer) -> None:

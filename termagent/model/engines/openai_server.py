@@ -15,12 +15,24 @@ from typing import Any
 
 from termagent.errors import TermagentError
 from termagent.model.chat_render import CHAT_TEMPLATE_KWARGS
+from termagent.model.context_budget import PrefixTokenCounter
 from termagent.model.conversation import Message
 from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback, tightest_context
 from termagent.model.schema import action_schema
 
-# Without /tokenize, a deliberately low characters-per-token ratio over-counts rather than under-counts.
+# Without /tokenize, a deliberately low characters-per-token ratio over-counts rather than under-counts;
+# each turn's markers cost a few tokens more. The server's own count of the last prompt anchors it.
 ESTIMATE_CHARS_PER_TOKEN = 3
+ESTIMATE_TOKENS_PER_TURN = 8
+_TURN_SEPARATOR = "\x00"
+
+
+def _estimate_tokens(text: str) -> int:
+    return len(text) // ESTIMATE_CHARS_PER_TOKEN + ESTIMATE_TOKENS_PER_TURN * text.count(_TURN_SEPARATOR)
+
+
+def _estimate_key(messages: list[Message]) -> str:
+    return "".join(f"{_TURN_SEPARATOR}{m['role']}:{m['content']}" for m in messages)
 PROBE_TIMEOUT_SECONDS = 5.0
 
 
@@ -63,6 +75,7 @@ class OpenAIServerEngine:
         )
         self._api_key = api_key
         self._tokenize_available = True
+        self._estimate = PrefixTokenCounter(_estimate_tokens)
         self.max_model_len = tightest_context(max_model_len, self._served_max_model_len())
 
     def _served_max_model_len(self) -> int | None:
@@ -124,6 +137,8 @@ class OpenAIServerEngine:
             raise TermagentError(
                 f"the model server at {self.base_url} answered {error.status_code}: {_error_message(error)}"
             ) from error
+        if usage:
+            self._estimate.remember(_estimate_key(messages), usage.prompt_tokens)
         return Completion(
             text=text,
             prompt_tokens=usage.prompt_tokens if usage else 0,
@@ -159,7 +174,7 @@ class OpenAIServerEngine:
                 self._tokenize_available = False  # not vLLM: estimate from now on
             except (urllib.error.URLError, TimeoutError) as error:
                 raise no_server_error(self.base_url, self.model) from error
-        return sum(len(m["content"]) for m in messages) // ESTIMATE_CHARS_PER_TOKEN + 8 * len(messages)
+        return self._estimate(_estimate_key(messages))
 
     def _tokenize(self, messages: list[Message]) -> int:
         body = {
