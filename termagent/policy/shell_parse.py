@@ -25,6 +25,7 @@ ASSIGNMENT = "assignment"
 FUNCTION_DEFINITION = "function_definition"
 WRITE_REDIRECT = "write_redirect"
 HISTORY_EXPANSION = "history_expansion"
+NETWORK_REDIRECT = "network_redirect"
 
 _STATEMENTS = frozenset({
     "program", "list", "pipeline", "compound_statement", "subshell", "do_group", "negated_command",
@@ -89,7 +90,7 @@ def parse(text: str) -> ParsedLine:
     if tree.root_node.has_error:
         walker.flag(PARSE_ERROR, "bash cannot parse this line as it stands")
     walker.statement(tree.root_node, ())
-    walker.history(tree.root_node)
+    walker.unquoted_checks(tree.root_node)
     return walker.result
 
 
@@ -126,6 +127,9 @@ class _Walker:
             if variable is not None and _ENVIRONMENT_NAME.fullmatch(self.text(variable)):
                 self.flag(ASSIGNMENT, f"loop sets an environment-style variable: {self.text(variable)}")
             self.children(node, redirects)
+        elif kind == "compound_statement" and node.child_count and node.children[0].type == "((":
+            self.flag(ASSIGNMENT, f"an arithmetic command may change variables: {self.text(node)[:60]}")
+            self.nested(node)
         elif kind in _STATEMENTS:
             self.children(node, redirects)
         elif kind in ("comment", "ERROR"):
@@ -179,6 +183,8 @@ class _Walker:
         target = self.word(destination)
         spilled = [self.word(c) for c in words if c.id != destination.id]
         writes = operator in _WRITE_OPERATORS and not (operator == ">&" and destination.type == "number")
+        if target.value is not None and target.value.startswith(("/dev/tcp/", "/dev/udp/")):
+            self.flag(NETWORK_REDIRECT, f"opens a network connection: {operator} {target.text}")
         if writes and target.value not in _HARMLESS_TARGETS:
             self.flag(WRITE_REDIRECT, f"writes to a file: {operator} {target.text}")
         return Redirect(operator, target, writes), spilled
@@ -260,8 +266,9 @@ class _Walker:
         for child in node.named_children:
             self.nested(child)
 
-    def history(self, root: Node) -> None:
-        """History expansion happens before parsing; only single quotes stop it."""
+    def unquoted_checks(self, root: Node) -> None:
+        """What bash does to the text before parsing, outside single quotes: history expansion,
+        and backslash-newline joining words (`ls\\<newline>rm` is `lsrm` to bash, two words here)."""
         masked = bytearray(self.source)
         stack = [root]
         while stack:
@@ -273,3 +280,5 @@ class _Walker:
         lines = bytes(masked).split(b"\n")
         if _HISTORY_BANG.search(bytes(masked)) or any(line.lstrip().startswith(b"^") for line in lines):
             self.flag(HISTORY_EXPANSION, "history expansion (`!...` or `^...^`) runs an earlier command")
+        if b"\\\n" in masked:
+            self.flag(UNSUPPORTED, "a backslash-newline line continuation, which bash and the parser may split differently")

@@ -61,3 +61,10 @@ def test_single_quotes_stop_history_expansion() -> None:
 @given(st.text(alphabet=st.sampled_from(list("ab $'\"`\\;|&()<>{}!#*\n=-/")), max_size=40))
 def test_parse_never_raises(text: str) -> None:
     parse(text)
+
+
+def test_what_bash_changes_before_parsing_is_flagged() -> None:
+    assert "unsupported" in kinds("ls\\\nrm x\n")  # bash reads `lsrm x`; the grammar reads `ls rm x`
+    assert kinds("echo 'a\\\nb'\n") == set()
+    assert "assignment" in kinds("((PATH=0))\n")
+    assert "network_redirect" in kinds("cat </dev/tcp/1.2.3.4/80\n")
