@@ -1,0 +1,113 @@
+"""The sandbox container: created hardened through the docker SDK, always removed at the end."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import yaml
+from docker.errors import APIError, ImageNotFound, NotFound
+
+from termagent.errors import TermagentError
+from termagent.sandbox.docker_connect import connect
+from termagent.sandbox.image import DEFAULT_IMAGE
+from termagent.sandbox.lifecycle import reap_orphans, sandbox_labels
+from termagent.sandbox.profiles import SandboxProfile, load_profile
+from termagent.sandbox.session import ShellSession
+
+_SHELL_ENV = yaml.safe_load(Path(__file__).with_name("shell_env.yaml").read_text(encoding="utf-8"))
+# Keeps the container alive while the shell is exec'd into it; docker's init reaps zombies.
+_KEEPALIVE = ["sleep", "infinity"]
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    image: str = DEFAULT_IMAGE
+    profile: SandboxProfile = field(default_factory=lambda: load_profile("default"))
+    columns: int = 160
+    lines: int = 40
+    # Host paths to mount (docker.types.Mount); empty unless the user asks for a workspace.
+    mounts: tuple[docker.types.Mount, ...] = ()
+
+
+class Sandbox:
+    """A running sandbox container with one shell session; use as a context manager."""
+
+    def __init__(self, spec: SandboxSpec, client: docker.DockerClient | None = None) -> None:
+        self.spec = spec
+        self._client = client
+        self.container = None
+        self.shell: ShellSession | None = None
+
+    def __enter__(self) -> Sandbox:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def start(self) -> ShellSession:
+        client = self._client = self._client or connect()
+        reap_orphans(client)
+        self.container = self._create(client)
+        try:
+            self.container.start()
+        except APIError as error:
+            raise TermagentError(f"the sandbox container did not start: {error.explanation or error}",
+                                 hint=f"Check that {self.spec.image} has `sleep` and a shell.") from error
+        self.shell = ShellSession(client.api, self.container.id, columns=self.spec.columns, lines=self.spec.lines)
+        self.shell.start()
+        return self.shell
+
+    def _create(self, client: docker.DockerClient):
+        profile = self.spec.profile
+        tmpfs = {"/tmp": f"size={profile.tmp_size},mode=1777"}
+        if profile.read_only:
+            tmpfs.update({"/app": f"size={profile.tmp_size}", "/root": "size=16m,mode=700"})
+        try:
+            return client.containers.create(
+                self.spec.image,
+                entrypoint=_KEEPALIVE,
+                command=[],
+                labels=sandbox_labels(),
+                init=True,
+                working_dir="/app",
+                environment=_SHELL_ENV,
+                network_mode=profile.network,
+                cap_drop=["ALL"],
+                cap_add=list(profile.cap_add),
+                security_opt=["no-new-privileges"],
+                pids_limit=profile.pids_limit,
+                mem_limit=profile.memory,
+                memswap_limit=profile.memory,
+                nano_cpus=int(profile.cpus * 1e9),
+                tmpfs=tmpfs,
+                read_only=profile.read_only,
+                mounts=list(self.spec.mounts),
+            )
+        except ImageNotFound as error:
+            hint = ("Build it: `termagent sandbox build` (or `termagent sandbox build --offline` without a registry)."
+                    if self.spec.image == DEFAULT_IMAGE else f"Pull or build it first: `docker pull {self.spec.image}`.")
+            raise TermagentError(f"the sandbox image {self.spec.image} is not there.", hint=hint) from error
+        except APIError as error:
+            raise TermagentError(f"could not create the sandbox container: {error.explanation or error}") from error
+
+    def close(self) -> None:
+        if self.shell is not None:
+            self.shell.close()
+        if self.container is not None:
+            with contextlib.suppress(NotFound):
+                try:
+                    self.container.remove(force=True)
+                except APIError as error:
+                    if "already in progress" not in str(error):
+                        raise TermagentError(
+                            f"could not remove sandbox container {self.container.name}: {error}",
+                            hint="Remove it with `termagent sandbox prune`.") from error
+            self.container = None

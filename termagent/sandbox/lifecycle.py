@@ -1,0 +1,72 @@
+"""Making sure no sandbox container outlives termagent: labels that name the owning process,
+reaping of containers whose owner died (kill -9), and SIGTERM turned into a normal exit."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+
+import docker
+
+LABEL = "io.termagent.sandbox"
+OWNER_LABEL = "io.termagent.owner"
+
+
+def _process_start_time(pid: int) -> str | None:
+    """The kernel's start time of `pid`, so a recycled pid is not mistaken for its owner."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_identity(pid: int | None = None) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_process_start_time(pid)}"
+
+
+def sandbox_labels() -> dict[str, str]:
+    return {LABEL: "1", OWNER_LABEL: owner_identity()}
+
+
+def _owner_is_gone(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid_text, _, start_time = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's container: not ours to judge
+    return owner_identity(int(pid_text)) != owner or _process_start_time(int(pid_text)) is None
+
+
+def reap_orphans(client: docker.DockerClient, *, everything: bool = False) -> list[str]:
+    """Remove sandbox containers whose owning process is gone (all of them with `everything`).
+    Returns the names of the containers removed."""
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        owner = container.labels.get(OWNER_LABEL, "")
+        if everything or _owner_is_gone(owner):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                container.remove(force=True)
+                removed.append(container.name)
+    return removed
+
+
+@contextlib.contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """While inside, SIGTERM raises SystemExit so `finally` blocks (container removal) run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigterm(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
