@@ -41,7 +41,8 @@ class Policy:
         findings: list[Finding] = []
         commands: list[SimpleCommand] = []
         defines: list[str] = []
-        unusual = unusual_characters(keystrokes)
+        # The pending line too: the sandbox may report text that did not come through here.
+        unusual = unusual_characters((state.pending_line or "") + keystrokes)
         if unusual:
             shown = "; ".join(f"{u.why} at {u.index}" for u in unusual[:3])
             findings.append(self._construct(UNUSUAL_CHARACTER, f"the keystrokes hold {shown}"))

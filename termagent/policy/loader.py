@@ -22,6 +22,8 @@ from termagent.policy.rules import Pattern, Rule
 
 _SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
 _MAX_ERRORS = 5
+# libyaml when present: same nodes and marks, several times faster to start `policy check`.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def builtin_dir() -> Path:
@@ -115,7 +117,7 @@ def _read(path: Path) -> tuple[dict[str, Any], yaml.Node]:
     except OSError as error:
         raise TermagentError(f"cannot read policy file {path}: {error.strerror}") from error
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _YAML_LOADER(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

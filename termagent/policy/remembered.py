@@ -16,6 +16,7 @@ from termagent.policy.shell_parse import parse
 
 _SUBCOMMAND = re.compile(r"[a-z][a-z0-9_-]*")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_GLOB = re.compile(r"[*?\[|]")
 
 
 def prefix_rules(verdict: Verdict, reason: str) -> list[dict[str, Any]] | None:
@@ -39,7 +40,8 @@ def prefix_rules(verdict: Verdict, reason: str) -> list[dict[str, Any]] | None:
             "name": "allowed-" + _UNSAFE_NAME.sub("-", "-".join(prefix)).strip("-"),
             "decision": "allow",
             "reason": reason,
-            "command": prefix[0],
+            # A name like `a[b]` must not act as a glob.
+            "command": prefix[0] if not _GLOB.search(prefix[0]) else "re:" + re.escape(prefix[0]),
         }
         if len(prefix) > 1:
             rule["args"] = [prefix[1]]

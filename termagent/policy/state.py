@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TerminalState:
-    # None: a shell prompt holds the terminal; otherwise the foreground program's name.
+    # None: a shell prompt holds the terminal (a nested shell too: its input is command lines);
+    # otherwise the foreground program's name.
     foreground: str | None = None
     # Text typed at the prompt and not yet submitted; None when it is unknown
     # (after history recall or completion the policy cannot know what Enter runs).

@@ -67,3 +67,8 @@ def test_deny_rules_see_through_wrappers(auto_policy: Policy) -> None:
 def test_hostile_wrapper_chains_stay_bounded(default_policy: Policy) -> None:
     verdict = default_policy.judge("sudo " * 3000 + "rm -rf /\n")
     assert verdict.decision is not Decision.ALLOW
+
+
+def test_a_reported_pending_line_is_checked_for_unusual_characters(default_policy: Policy) -> None:
+    verdict = default_policy.judge("Enter", TerminalState(pending_line="ls\u200b"))
+    assert verdict.decision is Decision.ASK and verdict.rule == "construct:unusual_character"
