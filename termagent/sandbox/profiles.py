@@ -32,7 +32,8 @@ class SandboxProfile:
         """A copy with single limits replaced (from the command line); None means keep."""
         given = {key: value for key, value in overrides.items() if value is not None}
         merged = {**dataclasses.asdict(self), **given}
-        _validate({key: value for key, value in merged.items() if key != "name"}, f"{self.name} with overrides")
+        checked = {key: value for key, value in merged.items() if key != "name"}
+        _validate({**checked, "cap_add": list(checked["cap_add"])}, f"{self.name} with overrides")
         merged["cap_add"] = tuple(merged["cap_add"])
         return SandboxProfile(**merged)
 

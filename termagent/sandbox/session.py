@@ -235,6 +235,13 @@ class ShellSession:
             alive=self.alive,
         )
 
+    def fileno(self) -> int:
+        """The shell's pty stream, for connecting a person's terminal to it directly."""
+        return self._child.child_fd
+
+    def resize(self, columns: int, lines: int) -> None:
+        self._api.exec_resize(self._exec_id, height=lines, width=columns)
+
     def screen_text(self) -> str:
         return self.terminal.screen.text()
 

@@ -1,0 +1,31 @@
+"""Command-line flags that choose and tune the sandbox; shared by every command that starts one."""
+
+from __future__ import annotations
+
+import argparse
+
+from termagent.sandbox.image import DEFAULT_IMAGE
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser, *, profile_flag: str = "--profile") -> None:
+    group = parser.add_argument_group("sandbox")
+    group.add_argument("--image", default=DEFAULT_IMAGE, help=f"sandbox image (default: {DEFAULT_IMAGE})")
+    group.add_argument(profile_flag, dest="sandbox_profile", default="default", metavar="PROFILE",
+                       help="sandbox profile: strict, default, networked, or a YAML file (default: default)")
+    group.add_argument("--network", choices=["none", "bridge", "host"], help="override the profile's network")
+    group.add_argument("--memory", help="override the memory limit (e.g. 2g)")
+    group.add_argument("--cpus", type=float, help="override the CPU limit")
+    group.add_argument("--pids-limit", type=int, help="override the process limit")
+    group.add_argument("--tmp-size", help="override the size of /tmp (e.g. 512m)")
+    group.add_argument("--read-only", action=argparse.BooleanOptionalAction, default=None,
+                       help="make the root filesystem read-only (or not), whatever the profile says")
+
+
+def sandbox_spec_from_args(args: argparse.Namespace):
+    from termagent.sandbox import SandboxSpec, load_profile
+
+    profile = load_profile(args.sandbox_profile).with_overrides(
+        network=args.network, memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,
+        tmp_size=args.tmp_size, read_only=args.read_only,
+    )
+    return SandboxSpec(image=args.image, profile=profile)
