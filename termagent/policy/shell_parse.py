@@ -41,6 +41,7 @@ _GLOB_OR_BRACE = re.compile(r"[*?\[]|\{.*(,|\.\.).*\}")
 _ENVIRONMENT_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 # `!x` (not `! `, `!=`, `!(`) is history expansion in an interactive shell, even inside "...".
 _HISTORY_BANG = re.compile(rb"![^\s=(]")
+_SUBSTITUTION_OPENER = re.compile(rb"[$<>]\(|`")
 _DOUBLE_QUOTE_ESCAPE = re.compile(r'\\([$`"\\\n])')
 _WORD_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
@@ -267,18 +268,39 @@ class _Walker:
             self.nested(child)
 
     def unquoted_checks(self, root: Node) -> None:
-        """What bash does to the text before parsing, outside single quotes: history expansion,
-        and backslash-newline joining words (`ls\\<newline>rm` is `lsrm` to bash, two words here)."""
+        """What bash sees outside single quotes that the tree may not show: history expansion,
+        backslash-newline joining words (`ls\\<newline>rm` is `lsrm` to bash, two words here),
+        and substitution openers the grammar did not turn into substitutions (`${x:-`id`}`)."""
         masked = bytearray(self.source)
+        seen: set[int] = set()  # byte offsets of the `$(`, `<(`, `>(` and backquotes the tree knows
+        data: list[range] = []  # comments and quoted here-doc bodies: text, never expanded
         stack = [root]
         while stack:
             node = stack.pop()
             if node.type in ("raw_string", "ansi_c_string"):
                 masked[node.start_byte : node.end_byte] = b" " * (node.end_byte - node.start_byte)
-            else:
-                stack.extend(node.children)
-        lines = bytes(masked).split(b"\n")
-        if _HISTORY_BANG.search(bytes(masked)) or any(line.lstrip().startswith(b"^") for line in lines):
+                continue
+            if node.type in ("command_substitution", "process_substitution", "arithmetic_expansion"):
+                seen.update((node.start_byte, node.end_byte - 1))
+            elif node.type == "comment":
+                data.append(range(node.start_byte, node.end_byte))
+            elif node.type == "heredoc_redirect" and _quoted_delimiter(node, self.source):
+                data.extend(range(c.start_byte, c.end_byte) for c in node.children if c.type == "heredoc_body")
+            stack.extend(node.children)
+        text = bytes(masked)
+        if _HISTORY_BANG.search(text) or any(line.lstrip().startswith(b"^") for line in text.split(b"\n")):
             self.flag(HISTORY_EXPANSION, "history expansion (`!...` or `^...^`) runs an earlier command")
-        if b"\\\n" in masked:
+        if b"\\\n" in text:
             self.flag(UNSUPPORTED, "a backslash-newline line continuation, which bash and the parser may split differently")
+        unseen = [
+            m.start()
+            for m in _SUBSTITUTION_OPENER.finditer(text)
+            if m.start() not in seen and not any(m.start() in r for r in data)
+        ]
+        if unseen:
+            self.flag(UNSUPPORTED, f"a substitution the parser did not see, at byte {unseen[0]}")
+
+
+def _quoted_delimiter(heredoc: Node, source: bytes) -> bool:
+    start = next((c for c in heredoc.children if c.type == "heredoc_start"), None)
+    return start is not None and any(q in source[start.start_byte : start.end_byte] for q in (b"'", b'"', b"\\"))

@@ -68,3 +68,9 @@ def test_what_bash_changes_before_parsing_is_flagged() -> None:
     assert kinds("echo 'a\\\nb'\n") == set()
     assert "assignment" in kinds("((PATH=0))\n")
     assert "network_redirect" in kinds("cat </dev/tcp/1.2.3.4/80\n")
+
+
+def test_substitutions_the_grammar_misses_are_flagged() -> None:
+    assert "unsupported" in kinds("echo ${x:-`rm y`}\n")
+    assert kinds("cat <<'EOF'\n$(rm x) `y`\nEOF\n") == set()  # a quoted here-doc body is data
+    assert kinds("ls # $(x) `y`\n") == set()
