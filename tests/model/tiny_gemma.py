@@ -35,6 +35,7 @@ def _corpus() -> list[str]:
 
 
 def build_tiny_gemma(folder: Path) -> Path:
+    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import Gemma4ForCausalLM, Gemma4TextConfig, PreTrainedTokenizerFast
 
@@ -77,6 +78,7 @@ def build_tiny_gemma(folder: Path) -> Path:
         eos_token_id=[1, end_of_turn],
         bos_token_id=2,
     )
+    torch.manual_seed(0)  # the same random weights on every run, so failures reproduce
     model = Gemma4ForCausalLM(config)
     model.generation_config.eos_token_id = [1, end_of_turn]
     model.save_pretrained(folder)
