@@ -164,22 +164,28 @@ def repair_json(text: str) -> tuple[str, list[str]]:
             if char == "," and closers:
                 safe_len, safe_closers = len(out), "".join(closers)
             out.append(char)
+    # A string cut inside a nested object is a command's half-typed keystrokes: running them could
+    # leave the shell in a heredoc or run half a command, so that object goes, not just the string.
+    cut_in_command = in_string and closers.count("}") > 1
     if escaped:
         out.pop()
     if in_string:
         out.append('"')
     if not closers:
         return "".join(out), sorted(repairs)
-    _drop_trailing_comma(out)
-    closed = "".join(out) + "".join(reversed(closers))
-    try:
-        json.loads(closed)
-    except ValueError:
-        # The cut fell inside a key or value: go back to the last complete member.
-        kept = out[:safe_len]
-        _drop_trailing_comma(kept)
-        closed = "".join(kept) + "".join(reversed(safe_closers))
-    return closed, sorted(repairs)
+    if cut_in_command:
+        repairs.add("dropped a command cut off inside one of its strings")
+    else:
+        _drop_trailing_comma(out)
+        closed = "".join(out) + "".join(reversed(closers))
+        try:
+            json.loads(closed)
+            return closed, sorted(repairs)
+        except ValueError:
+            pass  # the cut fell inside a key or a value: go back to the last complete member
+    kept = out[:safe_len]
+    _drop_trailing_comma(kept)
+    return "".join(kept) + "".join(reversed(safe_closers)), sorted(repairs)
 
 
 def _drop_trailing_comma(out: list[str]) -> bool:

@@ -79,6 +79,18 @@ def test_a_reply_cut_inside_a_command_keeps_the_complete_ones(cut: str) -> None:
     assert result.action.commands[0] == Command("cd /app\n", 1.0)
 
 
+def test_a_command_cut_inside_its_keystrokes_is_dropped_not_half_typed() -> None:
+    reply = '{"analysis": "a", "plan": "b", "commands": [{"keystrokes": "ls\\n"}, {"keystrokes": "cat > f <<EOF\\nli'
+    result = parse_reply(reply)
+    assert result.action == Action("a", "b", (Command("ls\n", 1.0),))
+    assert "dropped a command cut off inside one of its strings" in result.warnings
+
+
+def test_a_reply_cut_inside_the_analysis_keeps_what_was_written() -> None:
+    result = parse_reply('{"plan": "b", "commands": [], "analysis": "the build fai')
+    assert result.action == Action("the build fai", "b", ())
+
+
 def test_a_reply_cut_before_commands_is_an_error_not_a_guess() -> None:
     result = parse_reply('{"analysis": "a", "plan": "b", "comm')
     assert result.action is None
