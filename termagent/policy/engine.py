@@ -138,7 +138,7 @@ class Policy:
         return Finding(decision, "keys:default", f"the key {key} {where} has no setting of its own, so {decision}")
 
     def _foreground(self, program: str) -> Finding:
+        reason = f"input to the foreground program `{program}`, not a shell command line"
         if program in self.foreground:
-            return Finding(self.foreground[program], f"foreground:{program}", f"input to the foreground program `{program}`, not a shell command line")
-        decision = self.foreground.get("default", Decision.ASK)
-        return Finding(decision, "foreground:default", f"input to the foreground program `{program}`, not a shell command line")
+            return Finding(self.foreground[program], f"foreground:{program}", reason)
+        return Finding(self.foreground.get("default", Decision.ASK), "foreground:default", reason)
