@@ -9,9 +9,14 @@ from pathlib import Path
 import pytest
 
 from openai_stub_server import MODEL, StubServer
-from termagent.cli.engine_options import add_engine_arguments, engine_from_args, options_from_args
+from termagent.cli.engine_options import (
+    add_engine_arguments,
+    engine_from_args,
+    instructions_from_args,
+    options_from_args,
+)
 from termagent.errors import TermagentError
-from termagent.model.conversation import Conversation
+from termagent.model.conversation import Conversation, load_instructions
 from termagent.model.engines.auto import SEED_MODEL, EngineOptions, create_engine
 from termagent.model.engines.base import DecodingSettings
 from termagent.model.engines.replay import ReplayEngine
@@ -55,6 +60,13 @@ def test_flags_reach_the_options() -> None:
         gpu_memory_utilization=0.5,
         tensor_parallel_size=4,
     )
+
+
+def test_prompt_template_flag(tmp_path: Path) -> None:
+    assert instructions_from_args(_parse([])) == load_instructions()
+    template = tmp_path / "instructions.txt"
+    template.write_text("Answer in JSON, please.")
+    assert instructions_from_args(_parse(["--prompt-template", str(template)])) == "Answer in JSON, please."
 
 
 def test_auto_picks_the_server_when_it_answers(stub_server: StubServer) -> None:
