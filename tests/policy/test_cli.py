@@ -7,17 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-# main() as the `termagent` script runs it, with only this subcommand registered, so these tests
-# do not depend on the other subcommands' modules being importable.
-_MAIN = (
-    "import sys, termagent.cli.main as m;"
-    "m.SUBCOMMAND_MODULES = {'policy': m.SUBCOMMAND_MODULES['policy']};"
-    "sys.exit(m.main())"
-)
+TERMAGENT = Path(sys.executable).with_name("termagent")  # the installed console script
 
 
 def termagent(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", _MAIN, *args], input=stdin, capture_output=True, text=True, timeout=60)
+    return subprocess.run([str(TERMAGENT), *args], input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def test_check_prints_decision_rule_reason_and_commands() -> None:
