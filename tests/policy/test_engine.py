@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policy_corpus import read_corpus
 from termagent.policy.decision import Decision
 from termagent.policy.engine import Policy
+from termagent.policy.loader import load_policy
 from termagent.policy.state import TerminalState
+
+POLICY = load_policy("default")  # hypothesis tests cannot take function-scoped fixtures
 
 
 def test_strictest_wins_and_names_its_rule(default_policy: Policy) -> None:
@@ -72,3 +79,26 @@ def test_hostile_wrapper_chains_stay_bounded(default_policy: Policy) -> None:
 def test_a_reported_pending_line_is_checked_for_unusual_characters(default_policy: Policy) -> None:
     verdict = default_policy.judge("Enter", TerminalState(pending_line="ls\u200b"))
     assert verdict.decision is Decision.ASK and verdict.rule == "construct:unusual_character"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([*"ab $'\"`\\;|&()<>{}!#*=-/\n\t\x1b", "rm", "ls", "\u200b", "C-c", "Enter"]), max_size=30).map("".join))
+def test_any_text_gets_a_named_verdict(text: str) -> None:
+    verdict = POLICY.judge(text)
+    assert verdict.rule and verdict.reason and verdict.keystrokes.isascii()
+
+
+def _single_line(keystrokes: str) -> bool:
+    line = keystrokes[:-1]
+    return "\n" not in line and not line.rstrip().endswith(("&", "\\")) and "#" not in line and not line.startswith("^")
+
+
+_BYPASS_LINES = [k for k in read_corpus("bypass.txt") if _single_line(k)]
+_READ_ONLY_LINES = [k for k in read_corpus("readonly.txt") if _single_line(k)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_BYPASS_LINES + _READ_ONLY_LINES), st.sampled_from(_BYPASS_LINES + _READ_ONLY_LINES), st.sampled_from(["; ", " && ", " | ", "\n"]))
+def test_a_joined_line_is_as_strict_as_its_strictest_part(first: str, second: str, joint: str) -> None:
+    joined = POLICY.judge(first[:-1] + joint + second)
+    assert joined.decision >= max(POLICY.judge(first).decision, POLICY.judge(second).decision)
