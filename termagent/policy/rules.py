@@ -65,7 +65,9 @@ class Rule:
             return False
         # The conditions below look at the arguments after the prefix.
         args = args[len(self.args) :]
-        if any(not _any_matches(pattern, args) for pattern in self.with_args):
+        # An unknown word counts as written here (`/*`, "$HOME"): with_args is how deny and ask
+        # rules find danger, and a glob or variable must not hide it.
+        if any(not any(pattern.matches(_as_written(word)) for word in args) for pattern in self.with_args):
             return False
         if self.unknown_args and all(word.value is not None for word in args):
             return False
@@ -86,6 +88,10 @@ class Rule:
 
 def _any_matches(pattern: Pattern, words: tuple[Word, ...]) -> bool:
     return any(pattern.matches(word.value) for word in words)
+
+
+def _as_written(word: Word) -> str:
+    return word.value if word.value is not None else word.text
 
 
 class RuleIndex:

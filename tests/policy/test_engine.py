@@ -71,6 +71,12 @@ def test_deny_rules_see_through_wrappers(auto_policy: Policy) -> None:
     assert auto_policy.judge("echo rm -rf /\n").decision is Decision.ALLOW  # echo is no wrapper
 
 
+def test_globs_and_variables_do_not_hide_a_denied_target(auto_policy: Policy) -> None:
+    for line in ["rm -rf /*\n", "rm -rf \"$HOME\"\n", "cd / && rm -fr ./*\n", "chmod -R 777 /*\n"]:
+        assert auto_policy.judge(line).decision is Decision.DENY, line
+    assert auto_policy.judge("rm -rf build/*\n").decision is Decision.ALLOW
+
+
 def test_hostile_wrapper_chains_stay_bounded(default_policy: Policy) -> None:
     verdict = default_policy.judge("sudo " * 3000 + "rm -rf /\n")
     assert verdict.decision is not Decision.ALLOW
