@@ -23,6 +23,7 @@ from termagent.sandbox.shell_marks import MarkFilter, ShellMark
 from termagent.sandbox.terminal import Terminal, TranscriptMark
 
 _RC_FILE = Path(__file__).with_name("shell_integration.bash")
+_FOREGROUND_SCRIPT = Path(__file__).with_name("foreground.sh").read_text(encoding="utf-8")
 _BASH_COMMAND = ["bash", "-c", 'exec bash --rcfile <(printf "%s" "$TERMAGENT_RC") -i']
 _SH_COMMAND = ["sh", "-i"]
 # Larger writes are cut into pieces, and the echo read back between them, so that neither
@@ -66,6 +67,7 @@ class ShellSession:
         self.exit_status: int | None = None
         self._prompts_seen = 0
         self._pending_input = False
+        self._new_prompt = False
         self._shell_pid: str | None = None  # inside the container
         self._host_pid: int | None = None
 
@@ -164,8 +166,12 @@ class ShellSession:
         elif mark.kind == "D" and len(mark.fields) >= 2:
             self.exit_status = int(mark.fields[0]) if mark.fields[0].isdigit() else None
             self._pending_input = mark.fields[1] == "1"
+            self._new_prompt = True
         elif mark.kind == "B":
-            if not self._pending_input:
+            # Only the first drawing of a new prompt counts: readline redraws it (and so repeats
+            # the mark) on a window resize or C-l without anything having run.
+            if self._new_prompt and not self._pending_input:
+                self._new_prompt = False
                 self.at_prompt = True
                 self._prompts_seen += 1
         elif mark.kind == "cwd" and mark.fields:
@@ -257,23 +263,31 @@ class ShellSession:
         if not self._host_pid:
             return None
         try:
-            stat = Path(f"/proc/{self._host_pid}/stat").read_text()
-            if Path(f"/proc/{self._host_pid}/comm").read_text().strip() != self.shell:
+            if _read_proc(self._host_pid, "comm") != self.shell:
                 return None
-            fields = stat.rsplit(")", 1)[1].split()
-            return Path(f"/proc/{fields[5]}/comm").read_text().strip()
-        except (OSError, IndexError):
+            shell_group, _, foreground_group = _proc_groups(self._host_pid)
+            if foreground_group == shell_group:
+                return self.shell
+            children = _read_proc(self._host_pid, f"task/{self._host_pid}/children").split()
+            in_group = [child for child in children if _proc_groups(child)[0] == foreground_group]
+            return _read_proc(in_group[-1] if in_group else foreground_group, "comm")
+        except (OSError, IndexError, ValueError):
             return None
 
-    def _foreground_from_container(self) -> str | None:
+    def _foreground_in_container(self) -> tuple[str, str, str] | None:
+        """(foreground group, shell group, program name), as seen inside the container."""
         if not self._shell_pid:
             return None
-        script = f'set -- $(cat /proc/{self._shell_pid}/stat) && cat /proc/$8/comm'
-        return self._exec(script) or None
+        fields = self._exec(["sh", "-c", _FOREGROUND_SCRIPT, "sh", self._shell_pid]).split(maxsplit=2)
+        return (fields[0], fields[1], fields[2]) if len(fields) == 3 else None
 
-    def _exec(self, script: str) -> str:
+    def _foreground_from_container(self) -> str | None:
+        found = self._foreground_in_container()
+        return found[2] if found else None
+
+    def _exec(self, command: list[str]) -> str:
         try:
-            result = self._api.exec_create(self._container_id, ["sh", "-c", script])
+            result = self._api.exec_create(self._container_id, command)
             return self._api.exec_start(result["Id"]).decode("utf-8", "replace").strip()
         except docker.errors.APIError:
             return ""
@@ -285,7 +299,18 @@ class ShellSession:
         for _ in range(2):
             if self.run("C-c", grace).finished:
                 return self._result("C-c", started, mark)
-        if self._shell_pid:
-            self._exec(f'set -- $(cat /proc/{self._shell_pid}/stat) && [ "$8" != "$5" ] && kill -KILL -- -$8')
+        found = self._foreground_in_container()
+        if found and found[0] != found[1]:
+            self._exec(["sh", "-c", 'kill -9 -"$1"', "sh", found[0]])
         self.run("", grace)
         return self._result("C-c", started, mark)
+
+
+def _read_proc(pid: int | str, name: str) -> str:
+    return Path(f"/proc/{pid}/{name}").read_text().strip()
+
+
+def _proc_groups(pid: int | str) -> tuple[str, str, str]:
+    """(process group, session, terminal's foreground group) of `pid`, from /proc/PID/stat."""
+    fields = _read_proc(pid, "stat").rsplit(")", 1)[1].split()
+    return fields[2], fields[3], fields[5]

@@ -57,6 +57,11 @@ class SandboxScreen(pyte.Screen):
             self.wipes += 1
         super().erase_in_display(how, *args, **kwargs)
 
+    def select_graphic_rendition(self, *attrs: int, private: bool = False) -> None:
+        # `CSI > 4;2 m` (xterm's modifyOtherKeys, sent by vim) is not a colour change.
+        if not private:
+            super().select_graphic_rendition(*attrs)
+
     def set_mode(self, *modes: int, **kwargs) -> None:
         if kwargs.get("private") and _ALTERNATE_SCREEN_MODES.intersection(modes):
             self._enter_alternate_screen()

@@ -1,0 +1,75 @@
+"""Fixtures shared by every test folder: the Docker engine and the sandbox image.
+
+Tests that need an engine are marked `docker` (the `docker_client` fixture marks them); they
+skip with the reason when no engine answers. The image is built once per machine (cached by
+its recipe) and reused by every test."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from termagent.errors import TermagentError
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    from termagent.sandbox.docker_connect import connect
+
+    try:
+        client = connect()
+    except TermagentError as error:
+        if os.environ.get("TERMAGENT_REQUIRE_DOCKER"):
+            pytest.fail(f"TERMAGENT_REQUIRE_DOCKER is set but {error}")
+        pytest.skip(f"needs a Docker engine: {error.message}")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_image(docker_client) -> str:
+    from termagent.sandbox.image import DEFAULT_IMAGE, build_image, image_is_current
+
+    if not image_is_current(docker_client):
+        if os.geteuid() != 0:
+            pytest.skip("the sandbox image is not built and building it offline needs root")
+        build_image(docker_client, offline=True, progress=lambda message: None)
+    return DEFAULT_IMAGE
+
+
+@pytest.fixture
+def no_leftover_containers(docker_client):
+    """Fails the test if it leaves a sandbox container of this process behind."""
+    from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
+
+    yield
+    mine = [c.name for c in docker_client.containers.list(all=True, filters={"label": LABEL})
+            if c.labels.get(OWNER_LABEL) == owner_identity()]
+    for name in mine:
+        docker_client.containers.get(name).remove(force=True)
+    assert not mine, f"sandbox containers left behind: {mine}"
+
+
+@pytest.fixture
+def sandbox_factory(docker_client, sandbox_image, no_leftover_containers):
+    """Start sandboxes (removed at the end of the test): factory(profile="default", **overrides)."""
+    from termagent.sandbox import Sandbox, SandboxSpec, load_profile
+
+    started = []
+
+    def start(profile: str = "default", image: str | None = None, **overrides):
+        spec = SandboxSpec(image=image or sandbox_image, profile=load_profile(profile).with_overrides(**overrides))
+        sandbox = Sandbox(spec, client=docker_client)
+        started.append(sandbox)
+        sandbox.__enter__()
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        sandbox.close()
+
+
+@pytest.fixture
+def shell(sandbox_factory):
+    return sandbox_factory().shell

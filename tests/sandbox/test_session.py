@@ -1,0 +1,114 @@
+"""The shell session against a real Docker engine and the default sandbox image."""
+
+import hashlib
+import random
+import string
+
+import pytest
+
+pytestmark = pytest.mark.docker
+
+
+def test_echo_returns_early_with_status_and_output(shell):
+    result = shell.run("echo hello\n", duration=10)
+    assert result.finished and result.exit_status == 0 and result.foreground is None
+    assert result.output.splitlines()[1:] == ["hello", result.output.splitlines()[-1]]
+    assert result.elapsed < 10
+    assert shell.screen_text().splitlines()[0].endswith(":/app# echo hello")
+    assert shell.screen_text().startswith("root@")
+
+
+def test_twenty_commands_in_one_session(shell):
+    for number in range(20):
+        result = shell.run(f"echo step-{number} $((number * 2))\n".replace("number", str(number)), duration=5)
+        assert result.finished and f"step-{number} {number * 2}" in result.output.splitlines()
+
+
+def test_cd_is_reported_as_the_working_directory(shell):
+    result = shell.run("mkdir -p '/tmp/a dir' && cd '/tmp/a dir'\n", duration=5)
+    assert result.cwd == "/tmp/a dir"
+    assert result.output.splitlines()[-1].endswith(":/tmp/a dir#")
+
+
+def test_exit_status_of_a_failing_command(shell):
+    assert shell.run("ls /nonexistent\n", duration=5).exit_status == 2
+    assert shell.run("(exit 42)\n", duration=5).exit_status == 42
+
+
+def test_ctrl_c_interrupts_sleep(shell):
+    running = shell.run("sleep 1000\n", duration=0.5)
+    assert not running.finished and running.foreground == "sleep" and running.exit_status is None
+    interrupted = shell.run("C-c", duration=5)
+    assert interrupted.finished and interrupted.exit_status == 130
+
+
+def test_interrupt_escalates_to_killing_a_program_that_ignores_ctrl_c(shell):
+    shell.run("bash -c \"trap '' INT; sleep 1000\"\n", duration=0.5)
+    assert not shell.at_prompt
+    result = shell.interrupt(grace=0.5)
+    assert result.finished
+
+
+def test_vim_edit_save_quit_with_keystrokes_and_screen_restored(shell):
+    shell.run("echo before-vim\n", duration=5)
+    opened = shell.run("vim notes.txt\n", duration=2)
+    assert opened.foreground in ("vim", "vim.tiny") and opened.output_is_screen
+    for keystrokes in ["i", "hello from vim", "Escape", ":wq\n"]:
+        last = shell.run(keystrokes, duration=1)
+    assert last.finished
+    assert "before-vim" in shell.screen_text() and "~" not in shell.screen_text()
+    assert shell.run("cat notes.txt\n", duration=5).output.splitlines()[1] == "hello from vim"
+
+
+def test_less_quits_with_q(shell):
+    opened = shell.run("seq 500 | less\n", duration=2)
+    assert opened.foreground == "less" and not opened.finished
+    closed = shell.run("q", duration=5)
+    assert closed.finished and closed.exit_status == 0
+    assert "seq 500 | less" in shell.screen_text()
+
+
+def test_python_repl_input(shell):
+    started = shell.run("python3\n", duration=3)
+    assert started.foreground == "python3"
+    answer = shell.run("print(6 * 7)\n", duration=1)
+    assert "42" in answer.output.splitlines()
+    assert shell.run("exit()\n", duration=5).finished
+
+
+def test_a_64_kib_heredoc_arrives_byte_exact(shell):
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + " .,:;!?-_=+()[]{}<>/'\"$`\\|&*#%@^~"
+    lines = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200))) for _ in range(700)]
+    lines.append("x" * 6000)  # one line longer than the tty's canonical limit
+    body = "\n".join(lines) + "\n"
+    assert len(body.encode()) >= 64 * 1024
+    result = shell.run(f"cat > /tmp/big.txt <<'END_OF_DATA'\n{body}END_OF_DATA\n", duration=60)
+    assert result.finished
+    digest = shell.run("sha256sum /tmp/big.txt\n", duration=5).output
+    assert hashlib.sha256(body.encode()).hexdigest() in digest
+
+
+def test_unicode_and_wide_characters(shell):
+    result = shell.run("printf 'héllo 日本語 🙂 ok\\n'\n", duration=5)
+    assert "héllo 日本語 🙂 ok" in result.output.splitlines()
+
+
+def test_a_hung_command_returns_after_its_duration_still_running(shell):
+    result = shell.run("sleep 1000\n", duration=1.0)
+    assert not result.finished and result.foreground == "sleep"
+    assert 1.0 <= result.elapsed < 3
+
+
+def test_text_without_enter_only_echoes(shell):
+    result = shell.run("echo partial", duration=5)
+    assert result.finished and result.elapsed < 1
+    assert result.output.endswith("# echo partial")
+    assert "partial" in shell.run("\n", duration=5).output.splitlines()
+
+
+def test_a_dead_shell_is_reported_and_can_be_restarted(shell):
+    result = shell.run("exit\n", duration=5)
+    assert not result.alive and not result.finished
+    shell.restart()
+    assert shell.run("echo back\n", duration=5).output.splitlines()[1] == "back"
