@@ -109,7 +109,7 @@ class Policy:
         queue = [command]
         while queue and len(found) < _WRAPPED_BUDGET:  # bounded: `sudo sudo sudo ...` is hostile input
             current = queue.pop()
-            if current.literal_name not in self.wrappers:
+            if current.program not in self.wrappers:
                 continue
             for index, word in enumerate(current.args):
                 value = word.value

@@ -55,7 +55,7 @@ class Rule:
     regex: re.Pattern[str] | None = None
 
     def matches(self, command: SimpleCommand) -> bool:
-        if self.command is None or not self.command.matches(command.literal_name):
+        if self.command is None or not self.command.matches(command.program):
             return False
         args = command.args
         if len(args) < len(self.args):
@@ -112,5 +112,5 @@ class RuleIndex:
                     self.by_name.setdefault(name, []).append(rule)
 
     def matching(self, command: SimpleCommand) -> list[Rule]:
-        candidates = self.by_name.get(command.literal_name or "", [])
+        candidates = self.by_name.get(command.program or "", [])
         return [rule for rule in (*candidates, *self.any_name) if rule.matches(command)]

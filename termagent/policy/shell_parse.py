@@ -70,6 +70,12 @@ class SimpleCommand:
     def literal_name(self) -> str | None:
         return self.name.value
 
+    @property
+    def program(self) -> str | None:
+        """The name rules match: `/sbin/mkfs.ext4` is `mkfs.ext4`."""
+        name = self.name.value
+        return None if name is None else name.rsplit("/", 1)[-1]
+
 
 @dataclass(frozen=True)
 class Construct:
@@ -156,6 +162,8 @@ class _Walker:
                 redirects.append(redirect)
             extra_args.extend(spilled)
         if body is None:
+            # `> /dev/sda` alone: a command with no name, so rules on what it writes still apply.
+            self.result.commands.append(SimpleCommand(Word("", ""), tuple(extra_args), tuple(redirects), self.text(node)))
             return
         if body.type == "command":
             self.command(body, tuple(redirects), tuple(extra_args))
@@ -222,7 +230,8 @@ class _Walker:
         if not literal:
             self.nested(node)
             self.flag(DYNAMIC_COMMAND, f"the command name is not a plain word: {text}")
-            return Word(text, None)
+            # Still worked out where quotes alone disguise it (`\\rm`, `r''m`), for deny rules.
+            return Word(text, self.value(inner[0]) if len(inner) == 1 else None)
         if "/" in text:
             self.flag(PATH_COMMAND, f"runs a program by path: {text}")
         return Word(text, text)
@@ -245,6 +254,8 @@ class _Walker:
             return text
         if kind == "raw_string":
             return text[1:-1]
+        if kind == "ansi_c_string":
+            return _ansi_c_value(text[2:-1])
         if kind == "string":
             if any(c.type != "string_content" for c in node.named_children):
                 return None
@@ -304,3 +315,28 @@ class _Walker:
 def _quoted_delimiter(heredoc: Node, source: bytes) -> bool:
     start = next((c for c in heredoc.children if c.type == "heredoc_start"), None)
     return start is not None and any(q in source[start.start_byte : start.end_byte] for q in (b"'", b'"', b"\\"))
+
+
+_ANSI_C_ESCAPE = re.compile(r"\\(?:([abeEfnrtv\\'\"?])|([0-7]{1,3})|x([0-9a-fA-F]{1,2})|u([0-9a-fA-F]{1,4})|U([0-9a-fA-F]{1,8})|(.))", re.DOTALL)
+_ANSI_C_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _ansi_c_value(body: str) -> str | None:
+    """The value of $'...'; None for escapes this does not decode (\\c, unknown ones)."""
+    unknown = False
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal unknown
+        simple, octal, *hexes, other = match.groups()
+        if simple:
+            return _ANSI_C_SIMPLE.get(simple, simple)
+        if octal:
+            return chr(int(octal, 8))
+        code = next((h for h in hexes if h), None)
+        if code:
+            return chr(min(int(code, 16), 0x10FFFF))
+        unknown = True
+        return other
+
+    value = _ANSI_C_ESCAPE.sub(one, body)
+    return None if unknown else value

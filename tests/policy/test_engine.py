@@ -77,6 +77,13 @@ def test_globs_and_variables_do_not_hide_a_denied_target(auto_policy: Policy) ->
     assert auto_policy.judge("rm -rf build/*\n").decision is Decision.ALLOW
 
 
+def test_disguised_names_are_still_denied(auto_policy: Policy) -> None:
+    for line in ["\\rm -rf /\n", "r''m -rf /\n", "$'\\x72m' -rf /\n", "/bin/rm -rf /\n", "\"rm\" -rf ~\n", "> /dev/sda\n"]:
+        assert auto_policy.judge(line).decision is Decision.DENY, line
+    verdict = auto_policy.judge("\\ls\n")  # worked out for deny rules, still a construct for the rest
+    assert verdict.decision is Decision.ASK and verdict.rule == "construct:dynamic_command"
+
+
 def test_hostile_wrapper_chains_stay_bounded(default_policy: Policy) -> None:
     verdict = default_policy.judge("sudo " * 3000 + "rm -rf /\n")
     assert verdict.decision is not Decision.ALLOW
