@@ -47,6 +47,7 @@ def run_check(args: argparse.Namespace) -> int:
         print(json.dumps(verdict.to_json()))
         return 0
     print(f"decision: {verdict.decision}\nrule:     {verdict.rule}\nreason:   {verdict.reason}\nkeys:     {verdict.keystrokes}\npolicy:   {policy.name} ({policy.source})")
+    print("commands: " + (" ; ".join(verdict.commands) if verdict.commands else "(none)"))
     if verdict.findings:
         print("found:")
         for finding in verdict.findings:

@@ -18,7 +18,7 @@ def test_check_prints_decision_rule_reason_and_commands() -> None:
     result = termagent("policy", "check", "git status && rm -rf ~\n")
     assert result.returncode == 0
     assert "decision: deny" in result.stdout and "rule:     rm-recursive-root" in result.stdout
-    assert "git status" in result.stdout and "rm -rf ~" in result.stdout
+    assert "commands: git status ; rm -rf ~" in result.stdout
 
 
 def test_check_json() -> None:
