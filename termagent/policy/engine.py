@@ -62,12 +62,12 @@ class Policy:
         if not findings:
             findings.append(Finding(Decision.ALLOW, "empty", "nothing to run"))
         best = strictest(findings)
-        # Commands are shown escaped: a reason must not carry the escape bytes it warns about.
-        reason = best.reason if best.command is None else f"{best.reason}: `{escape_for_display(best.command)}`"
+        reason = best.reason if best.command is None else f"{best.reason}: `{best.command}`"
         return Verdict(
             decision=best.decision,
             rule=best.rule,
-            reason=reason,
+            # Shown escaped: a reason must not carry the escape bytes it warns about.
+            reason=escape_for_display(reason),
             keystrokes=escape_for_display(keystrokes),
             commands=tuple(escape_for_display(c.text) for c in commands),
             findings=tuple(findings),

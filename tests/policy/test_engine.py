@@ -115,3 +115,8 @@ _READ_ONLY_LINES = [k for k in read_corpus("readonly.txt") if _single_line(k)]
 def test_a_joined_line_is_as_strict_as_its_strictest_part(first: str, second: str, joint: str) -> None:
     joined = POLICY.judge(first[:-1] + joint + second)
     assert joined.decision >= max(POLICY.judge(first).decision, POLICY.judge(second).decision)
+
+
+def test_reasons_are_shown_escaped(default_policy: Policy) -> None:
+    verdict = default_policy.judge("$(x\x1b[2J)\n")
+    assert verdict.reason.isascii() and "\x1b" not in verdict.reason and "\\x1b" in verdict.reason
