@@ -179,8 +179,10 @@ class ShellSession:
         elif mark.kind == "P" and mark.fields:
             self._shell_pid = mark.fields[0]
 
-    def _drain(self) -> None:
-        while self.alive and self._pump(0) is not None:
+    def _drain(self, budget: float = 0.05) -> None:
+        """Take in what has already arrived; bounded, since a flood (`yes`) never runs dry."""
+        deadline = time.monotonic() + budget
+        while self.alive and time.monotonic() < deadline and self._pump(0) is not None:
             pass
 
     # -- writing ---------------------------------------------------------------------------
