@@ -29,7 +29,8 @@ def docker_client():
 
 @pytest.fixture(scope="session")
 def sandbox_image(docker_client) -> str:
-    from termagent.sandbox.image import DEFAULT_IMAGE, build_image, image_is_current
+    from termagent.sandbox import DEFAULT_IMAGE
+    from termagent.sandbox.image import build_image, image_is_current
 
     if not image_is_current(docker_client):
         if os.geteuid() != 0:
@@ -54,7 +55,8 @@ def no_leftover_containers(docker_client):
 @pytest.fixture
 def sandbox_factory(docker_client, sandbox_image, no_leftover_containers):
     """Start sandboxes (removed at the end of the test): factory(profile="default", **overrides)."""
-    from termagent.sandbox import Sandbox, SandboxSpec, load_profile
+    from termagent.sandbox.container import Sandbox, SandboxSpec
+    from termagent.sandbox.profiles import load_profile
 
     started = []
 

@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _shell(args: argparse.Namespace) -> int:
     from termagent.cli.terminal_bridge import bridge
-    from termagent.sandbox import Sandbox
+    from termagent.sandbox.container import Sandbox
     from termagent.sandbox.lifecycle import sigterm_as_exit
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -60,7 +60,7 @@ def _shell(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from termagent.sandbox import Sandbox
+    from termagent.sandbox.container import Sandbox
     from termagent.sandbox.lifecycle import sigterm_as_exit
 
     with sigterm_as_exit(), Sandbox(sandbox_spec_from_args(args)) as sandbox:

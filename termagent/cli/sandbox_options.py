@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from termagent.sandbox.image import DEFAULT_IMAGE
+from termagent.sandbox import DEFAULT_IMAGE
 
 
 def add_sandbox_arguments(parser: argparse.ArgumentParser, *, profile_flag: str = "--profile") -> None:
@@ -22,7 +22,8 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser, *, profile_flag: str 
 
 
 def sandbox_spec_from_args(args: argparse.Namespace):
-    from termagent.sandbox import SandboxSpec, load_profile
+    from termagent.sandbox.container import SandboxSpec
+    from termagent.sandbox.profiles import load_profile
 
     profile = load_profile(args.sandbox_profile).with_overrides(
         network=args.network, memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,

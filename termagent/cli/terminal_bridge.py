@@ -10,7 +10,7 @@ import sys
 import termios
 import tty
 
-from termagent.sandbox import ShellSession
+from termagent.sandbox.session import ShellSession
 
 
 def bridge(session: ShellSession) -> None:

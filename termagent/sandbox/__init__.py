@@ -1,8 +1,10 @@
 """The sandbox: a hardened Docker container with one interactive shell, read through a
-terminal emulator. It knows nothing of models or policies."""
+terminal emulator. It knows nothing of models or policies.
 
-from termagent.sandbox.container import Sandbox, SandboxSpec
-from termagent.sandbox.profiles import SandboxProfile, load_profile
-from termagent.sandbox.session import CommandResult, ShellSession
+Modules: container (create, remove), session (the shell on a pty), terminal (the screen),
+shell_marks (the shell integration's marks), image (build the default image), profiles
+(isolation settings), lifecycle (labels, orphan reaping, SIGTERM), docker_connect.
+"""
 
-__all__ = ["CommandResult", "Sandbox", "SandboxProfile", "SandboxSpec", "ShellSession", "load_profile"]
+# Kept here, not in image.py, so that naming the default needs no Docker import.
+DEFAULT_IMAGE = "termagent-sandbox:bookworm"

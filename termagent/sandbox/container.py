@@ -12,7 +12,7 @@ from docker.errors import APIError, ImageNotFound, NotFound
 
 from termagent.errors import TermagentError
 from termagent.sandbox.docker_connect import connect
-from termagent.sandbox.image import DEFAULT_IMAGE
+from termagent.sandbox import DEFAULT_IMAGE
 from termagent.sandbox.lifecycle import reap_orphans, sandbox_labels
 from termagent.sandbox.profiles import SandboxProfile, load_profile
 from termagent.sandbox.session import ShellSession

@@ -18,7 +18,7 @@ from docker.errors import APIError, BuildError, ImageNotFound
 from termagent.errors import TermagentError
 
 IMAGE_DIR = Path(__file__).with_name("image")
-DEFAULT_IMAGE = "termagent-sandbox:bookworm"
+from termagent.sandbox import DEFAULT_IMAGE
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _REPOSITORY = DEFAULT_IMAGE.split(":")[0]
 _IMAGE_CHANGES = ["ENV LANG=C.UTF-8", "WORKDIR /app", 'CMD ["bash"]']

@@ -112,11 +112,14 @@ class ShellSession:
             self._socket = self._api.exec_start(self._exec_id, socket=True, tty=True)
             raw_socket = getattr(self._socket, "_sock", self._socket)
             self._child = fdpexpect.fdspawn(raw_socket.fileno(), timeout=None)
-            self._api.exec_resize(self._exec_id, height=self._lines, width=self._columns)
         except docker.errors.APIError as error:
             raise TermagentError(f"could not start a shell in the sandbox: {error.explanation or error}") from error
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.alive = True
+        try:
+            self.resize(self._columns, self._lines)
+        except docker.errors.APIError:
+            pass  # the program already exited (not in the image): the output below says so
         first_output = self._wait_for_first_prompt()
         if not self.alive:
             if "executable file not found" in first_output or "no such file" in first_output.lower():
