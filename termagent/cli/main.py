@@ -16,6 +16,7 @@ from termagent.errors import TermagentError
 
 # name -> module with `register(subparsers)`; order is the order shown in --help.
 SUBCOMMAND_MODULES = {
+    "run": "termagent.cli.run_cmd",
     "sandbox": "termagent.cli.sandbox_cmd",
     "policy": "termagent.cli.policy_cmd",
 }
@@ -37,8 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # `termagent "TASK" [options]` is `termagent run "TASK" [options]`.
+    if argv and argv[0] not in SUBCOMMAND_MODULES and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["run", *argv]
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "run":
+            from termagent.cli.run_cmd import apply_config_file
+
+            apply_config_file(parser._subparsers._group_actions[0].choices["run"], argv[1:])
+    except TermagentError as error:
+        print(f"termagent: error: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_CONFIG_ERROR

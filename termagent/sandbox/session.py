@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pexpect import fdpexpect
 from termagent.errors import TermagentError
 from termagent.keys import key_bytes
 from termagent.sandbox.shell_marks import MarkFilter, ShellMark
-from termagent.sandbox.terminal import Terminal, TranscriptMark
+from termagent.sandbox.terminal import Observation, Terminal, TranscriptMark
 
 _RC_FILE = Path(__file__).with_name("shell_integration.bash")
 _FOREGROUND_SCRIPT = Path(__file__).with_name("foreground.sh").read_text(encoding="utf-8")
@@ -32,6 +33,7 @@ _WRITE_CHUNK = 1024
 # At a prompt, text without Enter only echoes: this much silence means it has been drawn.
 _ECHO_SETTLE = 0.03
 _START_TIMEOUT = 20.0
+_STOP_POLL = 0.1
 # Bytes that make a shell at its prompt do something: Enter (CR or LF), Ctrl-C, Ctrl-D.
 _SUBMIT_BYTES = frozenset("\r\n\x03\x04")
 
@@ -61,6 +63,8 @@ class ShellSession:
         self.terminal = Terminal(columns, lines)
         self.shell = "bash" if prefer_bash else "sh"
         self.warnings: list[str] = []
+        # Called with every piece of output (marks removed), for recordings and live views.
+        self.on_output: Callable[[str], None] | None = None
         self.alive = False
         self.at_prompt = False
         self.cwd: str | None = None
@@ -157,6 +161,8 @@ class ShellSession:
         text, marks = self._marks.feed(self._decoder.decode(data))
         if text:
             self.terminal.feed(text)
+            if self.on_output is not None:
+                self.on_output(text)
             if collect is not None:
                 collect.append(text)
         for mark in marks:
@@ -205,8 +211,13 @@ class ShellSession:
     def mark(self) -> TranscriptMark:
         return self.terminal.screen.mark()
 
-    def run(self, keystrokes: str, duration: float = 1.0) -> CommandResult:
-        """Send one command's keystrokes, wait at most `duration` seconds, report what happened."""
+    def output_since(self, mark: TranscriptMark) -> Observation:
+        return self.terminal.screen.output_since(mark)
+
+    def run(self, keystrokes: str, duration: float = 1.0, *,
+            should_stop: Callable[[], bool] | None = None) -> CommandResult:
+        """Send one command's keystrokes, wait at most `duration` seconds, report what happened.
+        `should_stop` is polled while waiting: when it answers True the wait ends early."""
         started = time.monotonic()
         if not self.alive:
             return self._result(keystrokes, started, self.mark())
@@ -221,8 +232,10 @@ class ShellSession:
             if self.at_prompt and self._prompts_seen > prompts_before and self.shell == "bash":
                 break
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or (should_stop is not None and should_stop()):
                 break
+            if should_stop is not None:
+                remaining = min(remaining, _STOP_POLL)
             if only_echoes:
                 if self._pump(min(_ECHO_SETTLE, remaining)) is None:
                     break

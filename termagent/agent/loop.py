@@ -1,0 +1,250 @@
+"""The agent loop, written once: ask the model, judge each command, run what passed in the
+sandbox, show the model what happened; until the model's completion claim is confirmed, the
+step limit, the time limit, or a stop request. Everything it does is reported as events."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from termagent.agent.events import Event, EventSink, EventType
+from termagent.errors import TermagentError
+from termagent.model.action import Command
+from termagent.model.conversation import Conversation
+from termagent.model.engines.base import Engine
+from termagent.model.step import BadRepliesError, next_action
+from termagent.policy.approval import ApprovalRequest, Approver, Reply
+from termagent.policy.engine import Policy
+from termagent.policy.gate import Gate
+from termagent.policy.keystrokes import escape_for_display, next_state
+from termagent.policy.state import TerminalState
+
+_PROMPTS = Path(__file__).with_name("prompts")
+
+
+def _prompt(name: str) -> str:
+    return (_PROMPTS / f"{name}.txt").read_text(encoding="utf-8").strip()
+
+
+class Shell(Protocol):
+    """What the loop needs of the sandbox's shell (termagent.sandbox.session.ShellSession)."""
+
+    at_prompt: bool
+    on_output: Callable[[str], None] | None
+
+    def run(self, keystrokes: str, duration: float = 1.0, *, should_stop: Callable[[], bool] | None = None) -> Any: ...
+    def mark(self) -> Any: ...
+    def output_since(self, mark: Any) -> Any: ...
+    def screen_text(self) -> str: ...
+    def foreground(self) -> str | None: ...
+    def interrupt(self, grace: float = 1.0) -> Any: ...
+    def restart(self) -> None: ...
+
+
+class RunStatus(enum.StrEnum):
+    COMPLETED = "completed"  # claimed twice: the task is done
+    MAX_STEPS = "max_steps"
+    TIMEOUT = "timeout"
+    GAVE_UP = "gave_up"  # too many unusable replies in a row
+    INTERRUPTED = "interrupted"
+    ERROR = "error"  # the environment failed (model server gone, ...)
+
+
+@dataclass(frozen=True)
+class AgentLimits:
+    max_steps: int = 50
+    timeout: float | None = None  # wall-clock seconds for the whole run
+    max_bad_replies: int = 3
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: RunStatus
+    steps: int
+    elapsed: float
+    prompt_tokens: int
+    completion_tokens: int
+    message: str = ""
+
+
+class _AnnouncingApprover:
+    """Reports each approval request as an event before a person (or --approve) answers it."""
+
+    def __init__(self, inner: Approver, announce: Callable[[ApprovalRequest], None]) -> None:
+        self.inner, self.announce, self.name = inner, announce, inner.name
+
+    def ask(self, request: ApprovalRequest) -> Reply:
+        self.announce(request)
+        return self.inner.ask(request)
+
+
+class Agent:
+    def __init__(self, engine: Engine, shell: Shell, policy: Policy, approver: Approver, emit: EventSink, *,
+                 limits: AgentLimits = AgentLimits(), instructions: str | None = None) -> None:
+        self.engine, self.shell, self.limits, self.instructions = engine, shell, limits, instructions
+        self._emit = emit
+        self._step = 0
+        self.gate = Gate(policy, _AnnouncingApprover(approver, self._announce_approval), self._policy_event)
+        self._pending_line: str | None = ""
+        self._interrupt_requested = False
+        self._stop_requested = False
+        self._deadline: float | None = None
+
+    # -- control from outside (signal handlers, the TUI); safe to call from another thread -----
+
+    def request_interrupt(self) -> None:
+        """Interrupt the command now running in the sandbox; the agent goes on."""
+        self._interrupt_requested = True
+
+    def request_stop(self) -> None:
+        """End the run after the current command."""
+        self._stop_requested = True
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self, task: str, note: str = "") -> RunResult:
+        """Run `task` to its end; `note` (e.g. why this engine) goes into the first event."""
+        started = time.monotonic()
+        self._deadline = started + self.limits.timeout if self.limits.timeout else None
+        tokens = [0, 0]
+        self.shell.on_output = lambda text: self._send(EventType.TERMINAL_OUTPUT, text=text)
+        self._send(EventType.RUN_STARTED, task=task, engine=self.engine.name, model=self.engine.model,
+                   policy=self.gate.base.name, max_steps=self.limits.max_steps, timeout=self.limits.timeout,
+                   note=note)
+        # Live views and recordings start from what the terminal already shows.
+        self._send(EventType.TERMINAL_OUTPUT, text=self.shell.screen_text().replace("\n", "\r\n"))
+
+        def finish(status: RunStatus, message: str = "") -> RunResult:
+            result = RunResult(status, self._step, round(time.monotonic() - started, 3), tokens[0], tokens[1], message)
+            self._send(EventType.RUN_FINISHED, status=str(status), steps=result.steps, elapsed=result.elapsed,
+                       prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, message=message)
+            return result
+
+        try:
+            conversation = Conversation(task, self.shell.screen_text(), instructions=self.instructions)
+            claimed = False
+            while True:
+                if self._stop_requested:
+                    return finish(RunStatus.INTERRUPTED, "stopped by the person")
+                if self._step >= self.limits.max_steps:
+                    return finish(RunStatus.MAX_STEPS, f"the step limit ({self.limits.max_steps}) was reached")
+                if self._time_left() == 0:
+                    return finish(RunStatus.TIMEOUT, f"the time limit ({self.limits.timeout:g} s) was reached")
+                self._step += 1
+                self._send(EventType.STEP_STARTED)
+                action = self._ask_model(conversation, tokens)
+                mark = self.shell.mark()
+                notes = self._run_commands(action.commands)
+                if action.task_complete and claimed:
+                    self._send(EventType.COMPLETION_CONFIRMED)
+                    return finish(RunStatus.COMPLETED, "the model confirmed that the task is complete")
+                if action.task_complete:
+                    claimed = True
+                    self._send(EventType.COMPLETION_CLAIMED)
+                    screen = self.shell.screen_text()
+                    conversation.add_user(_prompt("confirm_completion").format(screen=screen) + _notes(notes))
+                    continue
+                claimed = False
+                observation = self.shell.output_since(mark)
+                conversation.add_observation(observation.text + _notes(notes), full_screen=observation.is_full_screen)
+        except BadRepliesError as error:
+            self._send(EventType.ERROR, message=error.message, hint=error.hint)
+            return finish(RunStatus.GAVE_UP, error.message)
+        except TermagentError as error:
+            self._send(EventType.ERROR, message=error.message, hint=error.hint)
+            return finish(RunStatus.ERROR, str(error))
+        except KeyboardInterrupt:
+            return finish(RunStatus.INTERRUPTED, "interrupted")
+
+    def _ask_model(self, conversation: Conversation, tokens: list[int]):
+        new_part = conversation.messages[-1]["content"]
+        outcome = next_action(self.engine, conversation, max_bad_replies=self.limits.max_bad_replies,
+                              on_token=lambda text: self._send(EventType.MODEL_TOKEN, text=text))
+        for compaction in outcome.compactions:
+            self._send(EventType.CONTEXT_COMPACTED, **dataclasses.asdict(compaction), note=compaction.describe())
+        for attempt in outcome.attempts:
+            completion = attempt.completion
+            tokens[0] += completion.prompt_tokens
+            tokens[1] += completion.completion_tokens
+            self._send(EventType.MODEL_REPLIED, prompt_new_part=new_part, raw=completion.text,
+                       prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
+                       elapsed=round(completion.elapsed, 4), finish_reason=completion.finish_reason)
+            if attempt.result.action is None:
+                self._send(EventType.REPLY_REJECTED, errors=list(attempt.result.errors))
+        action, warnings = outcome.action, outcome.attempts[-1].result.warnings
+        self._send(EventType.ACTION_PARSED, **action.to_dict())
+        for warning in warnings:
+            self._send(EventType.PARSE_WARNING, warning=warning)
+        return action
+
+    def _run_commands(self, commands: list[Command]) -> list[str]:
+        """Run the commands that pass the policy; returns notes for the model about the rest."""
+        notes: list[str] = []
+        for index, command in enumerate(commands):
+            if self._stop_requested:
+                break
+            state = TerminalState(foreground=None if self.shell.at_prompt else self.shell.foreground(),
+                                  pending_line=self._pending_line)
+            outcome = self.gate.review(command.keystrokes, state)
+            if not outcome.allowed:
+                notes.append(_prompt("commands_not_run").format(
+                    keystrokes=escape_for_display(command.keystrokes), reason=outcome.feedback))
+                notes.extend(self._skip(commands[index + 1:], "an earlier command was not run"))
+                break
+            duration = min(command.duration, self._time_left(default=command.duration))
+            self._send(EventType.KEYSTROKES_SENT, keystrokes=outcome.send, duration=duration,
+                       edited=outcome.send != command.keystrokes)
+            result = self.shell.run(outcome.send, duration,
+                                    should_stop=lambda: self._interrupt_requested or self._stop_requested)
+            self._pending_line = next_state(outcome.send, state).pending_line
+            self._send(EventType.OUTPUT_OBSERVED, **result.to_dict())
+            if self._interrupt_requested:
+                self._interrupt_requested = False
+                after = self.shell.interrupt()
+                self._send(EventType.INTERRUPTED, finished=after.finished)
+                self._pending_line = ""
+                notes.append("[termagent] The person interrupted this command.")
+                notes.extend(self._skip(commands[index + 1:], "the person interrupted the command before"))
+                break
+            if not result.alive:
+                self.shell.restart()
+                self._pending_line = ""
+                self._send(EventType.ERROR, message="the sandbox shell ended; a new one was started")
+                notes.append(_prompt("shell_restarted"))
+        return notes
+
+    def _skip(self, rest: list[Command], reason: str) -> list[str]:
+        for command in rest:
+            self._send(EventType.COMMAND_SKIPPED, keystrokes=command.keystrokes, reason=reason)
+        return [_prompt("commands_skipped").format(count=len(rest))] if rest else []
+
+    def _time_left(self, default: float | None = None) -> float | None:
+        if self._deadline is None:
+            return default
+        return max(0.0, self._deadline - time.monotonic())
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _send(self, type_: EventType, **data: Any) -> None:
+        self._emit(Event(type_, self._step, data))
+
+    def _policy_event(self, event) -> None:
+        record = event.to_json()
+        kind = EventType.POLICY_DECIDED if record.pop("event") == "policy_decided" else EventType.APPROVAL_ANSWERED
+        record.pop("timestamp", None)
+        self._send(kind, **record)
+
+    def _announce_approval(self, request: ApprovalRequest) -> None:
+        verdict = request.verdict
+        self._send(EventType.APPROVAL_ASKED, keystrokes=escape_for_display(request.keystrokes),
+                   rule=verdict.rule, reason=verdict.reason, foreground=request.state.foreground,
+                   can_remember=request.can_remember)
+
+
+def _notes(notes: list[str]) -> str:
+    return ("\n\n" + "\n".join(notes)) if notes else ""

@@ -1,0 +1,52 @@
+"""The trajectory: every event of a run as a JSON line, flushed as soon as it is written, so a
+crash or kill -9 loses nothing already decided (keystrokes are announced before they are sent)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import IO
+
+from termagent.agent.events import Event, EventType
+
+# Streamed pieces are not decisions: the reply and the output they add up to are recorded whole.
+_NOT_RECORDED = {EventType.MODEL_TOKEN, EventType.TERMINAL_OUTPUT}
+
+
+def default_trajectory_path() -> Path:
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "termagent" / "trajectories" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.jsonl"
+
+
+class TrajectoryWriter:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+
+    def __call__(self, event: Event) -> None:
+        if event.type in _NOT_RECORDED or self._file.closed:
+            return
+        self._file.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_trajectory(path: Path) -> list[dict]:
+    """The records of a trajectory file; a last line cut by a crash is left out."""
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return records
+
+
+def replies_of(records: list[dict]) -> list[dict]:
+    """The model's raw replies in order, in the replay engine's format ({"reply": ...})."""
+    return [{"reply": record["raw"]} for record in records if record.get("type") == EventType.MODEL_REPLIED]

@@ -1,0 +1,141 @@
+"""`termagent "TASK"` (also `termagent run TASK`): the agent, in the TUI, a plain terminal, or headless."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+import yaml
+
+from termagent.cli.engine_options import add_engine_arguments, instructions_from_args, options_from_args
+from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
+from termagent.errors import TermagentError
+
+EXIT_COMPLETED, EXIT_NOT_COMPLETED, EXIT_CONFIG_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run the agent on a task (the default: `termagent \"TASK\"`)",
+        description="Run the agent on TASK. Exit status: 0 completed and confirmed, 1 not completed "
+                    "(step limit, time limit, model gave up), 2 configuration or environment error, 130 interrupted.")
+    add_run_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", metavar="TASK", help="what the agent should do")
+    mode = parser.add_argument_group("mode")
+    mode.add_argument("--headless", action="store_true", help="no person: `ask` decisions follow --approve")
+    mode.add_argument("--no-tui", action="store_true", help="plain line-by-line interface with terminal approvals")
+    mode.add_argument("--json", action="store_true", help="headless: print events as JSON lines")
+    mode.add_argument("--config", help="config file (default: ~/.config/termagent/config.yaml)")
+    policy = parser.add_argument_group("policy")
+    policy.add_argument("--policy", default=None, help="policy name or file (default: your policy file, else `default`)")
+    policy.add_argument("--approve", choices=["ask", "deny", "allow"], default=None,
+                        help="what an `ask` becomes without a person (headless default: deny; never overrides a deny)")
+    limits = parser.add_argument_group("limits and records")
+    limits.add_argument("--max-steps", type=int, default=50, help="(default: %(default)s)")
+    limits.add_argument("--timeout", type=float, default=None, help="wall-clock limit in seconds")
+    limits.add_argument("--trajectory", type=Path, help="JSONL trajectory (default: under ~/.local/state/termagent)")
+    limits.add_argument("--cast", type=Path, help="record the sandbox terminal as an asciinema v2 file")
+    add_engine_arguments(parser)
+    add_sandbox_arguments(parser, profile_flag="--sandbox-profile")
+
+
+def config_path(args: argparse.Namespace) -> Path | None:
+    if args.config:
+        return Path(args.config)
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    path = base / "termagent" / "config.yaml"
+    return path if path.is_file() else None
+
+
+def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Defaults from the config file; flags on the command line still win."""
+    probe, _ = parser.parse_known_args(argv)
+    path = config_path(probe)
+    if path is None:
+        return
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise TermagentError(f"cannot read the config file {path}: {error}") from error
+    known = {action.dest for action in parser._actions}
+    settings = {key.replace("-", "_"): value for key, value in values.items()} if isinstance(values, dict) else None
+    if settings is None or not set(settings) <= known:
+        unknown = sorted(set(settings or {"(not a mapping)": 0}) - known)
+        raise TermagentError(f"config file {path}: unknown setting(s) {', '.join(unknown)}",
+                             hint="settings are the long option names, e.g. `engine: openai`, `max-steps: 30`.")
+    parser.set_defaults(**settings)
+
+
+def run(args: argparse.Namespace) -> int:
+    from termagent.agent.loop import AgentLimits, RunStatus
+    from termagent.agent.runner import RunConfig, run_agent
+    from termagent.policy.loader import default_reference
+
+    interactive = not args.headless and sys.stdin.isatty() and sys.stdout.isatty()
+    config = RunConfig(
+        task=args.task,
+        engine=options_from_args(args),
+        sandbox=sandbox_spec_from_args(args),
+        policy=args.policy or default_reference(),
+        approve=args.approve or ("ask" if interactive else "deny"),
+        limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
+        instructions=instructions_from_args(args),
+        trajectory=args.trajectory,
+        cast=args.cast,
+    )
+    if interactive and not args.no_tui:
+        from termagent.tui.app import run_tui
+
+        return _exit_status(run_tui(config), RunStatus)
+    person = None
+    if interactive:
+        from termagent.policy.terminal_approver import TerminalApprover
+
+        person = TerminalApprover()
+    from termagent.views.event_lines import JsonLines, TextLines
+
+    view = JsonLines() if args.json else TextLines()
+    agents = []
+    with _ctrl_c_interrupts_then_stops(agents):
+        result = run_agent(config, view, person=person, on_agent=agents.append)
+    return _exit_status(result, RunStatus)
+
+
+def _exit_status(result, statuses) -> int:
+    if result.status is statuses.COMPLETED:
+        return EXIT_COMPLETED
+    if result.status is statuses.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    if result.status is statuses.ERROR:
+        return EXIT_CONFIG_ERROR
+    return EXIT_NOT_COMPLETED
+
+
+class _ctrl_c_interrupts_then_stops:
+    """First Ctrl-C: interrupt the sandbox's running command. Second: stop (KeyboardInterrupt,
+    so the sandbox is removed and the trajectory closed on the way out)."""
+
+    def __init__(self, agents: list) -> None:
+        self.agents, self.pressed = agents, 0
+
+    def __enter__(self):
+        self.previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        signal.signal(signal.SIGINT, self.previous)
+
+    def _on_sigint(self, signum, frame) -> None:
+        self.pressed += 1
+        if self.pressed == 1 and self.agents:
+            print("\ntermagent: interrupting the running command (Ctrl-C again stops the agent)", file=sys.stderr)
+            self.agents[0].request_interrupt()
+            return
+        raise KeyboardInterrupt
