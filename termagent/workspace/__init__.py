@@ -1,0 +1,8 @@
+"""Workspaces: the user's project in the sandbox at /app (copied, mounted, or none), and the
+changes brought back for review. Knows Docker containers and host directories, nothing else."""
+
+from termagent.workspace.apply import ApplyResult, Conflict
+from termagent.workspace.changes import Change, WorkspaceChanges
+from termagent.workspace.modes import Workspace, WorkspaceMode, mount_warning
+
+__all__ = ["ApplyResult", "Change", "Conflict", "Workspace", "WorkspaceChanges", "WorkspaceMode", "mount_warning"]
