@@ -18,7 +18,9 @@ from termagent.errors import TermagentError
 SUBCOMMAND_MODULES = {
     "run": "termagent.cli.run_cmd",
     "sandbox": "termagent.cli.sandbox_cmd",
+    "doctor": "termagent.cli.doctor_cmd",
     "policy": "termagent.cli.policy_cmd",
+    "eval": "termagent.cli.eval_cmd",
 }
 
 EXIT_CONFIG_ERROR = 2

@@ -1,0 +1,90 @@
+"""`termagent eval ...`: the card's replay evaluation, and tasks run live in the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from termagent.cli.engine_options import add_engine_arguments, engine_from_args, instructions_from_args
+from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
+from termagent.errors import TermagentError
+
+EXIT_SOME_FAILED = 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("eval", help="evaluate a model: replay scoring, or tasks in the sandbox",
+                                   description="Evaluate a model the way its card did (replay), or on tasks "
+                                               "run in the sandbox (live).")
+    commands = parser.add_subparsers(dest="eval_command", metavar="SUBCOMMAND", required=True)
+
+    replay = commands.add_parser(
+        "replay", help="score next-step predictions against recorded references (the card's tb2-lite eval)",
+        description="Ask the engine for every step of DATA (JSONL replay records) and score each reply with "
+                    "the card's metrics. Writes steps.jsonl and summary.json into --output-dir.")
+    replay.add_argument("data", metavar="DATA.jsonl", help="replay records (see docs/eval.md)")
+    replay.add_argument("--output-dir", type=Path, default=Path("eval-replay"), help="(default: %(default)s)")
+    replay.add_argument("--limit", type=int, default=None, help="only the first N records")
+    replay.add_argument("--resume", action="store_true", help="keep steps already scored in --output-dir")
+    replay.add_argument("--concurrency", type=int, default=16,
+                        help="requests in flight at once, for the openai engine (a vLLM server batches "
+                             "them); other engines take one at a time (default: %(default)s)")
+    replay.add_argument("--prompt", choices=("termagent", "record"), default="termagent",
+                        help="instructions of the first turn: termagent's own (or --prompt-template), or the "
+                             "record's, as the card evaluated (default: %(default)s)")
+    add_engine_arguments(replay)
+    replay.set_defaults(handler=_replay)
+
+    live = commands.add_parser(
+        "live", help="run tasks in the sandbox and check them",
+        description="Run each task of TASKS (a task folder, or a folder of them: termagent's layout or "
+                    "Terminal-Bench's) in a fresh sandbox, then its check; report pass rate and costs.")
+    live.add_argument("tasks", metavar="TASKS", type=Path)
+    live.add_argument("--oracle", action="store_true",
+                      help="type each task's own solution script instead of asking a model (proves the harness)")
+    live.add_argument("--output-dir", type=Path, default=Path("eval-live"), help="(default: %(default)s)")
+    live.add_argument("--limit", type=int, default=None, help="only the first N tasks")
+    add_sandbox_arguments(live)
+    add_engine_arguments(live)
+    live.set_defaults(handler=_live)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from termagent.eval.records import load_records
+    from termagent.eval.replay_eval import replay_summary, run_replay
+    from termagent.eval.report import print_replay, write_json
+
+    if args.limit is not None and args.limit < 1:
+        raise TermagentError("--limit must be at least 1")
+    records = load_records(args.data, limit=args.limit)
+    if not records:
+        raise TermagentError(f"{args.data} holds no records")
+    instructions = instructions_from_args(args) if args.prompt == "termagent" else None
+    choice = engine_from_args(args)
+    errors = Console(stderr=True)
+    errors.print(choice.reason, highlight=False)
+    engine = choice.engine
+    try:
+        with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=errors, transient=True) as progress:
+            bar = progress.add_task("steps", total=len(records))
+            run = run_replay(records, engine, args.output_dir / "steps.jsonl", instructions=instructions,
+                             resume=args.resume, concurrency=args.concurrency,
+                             on_step=lambda: progress.advance(bar))
+    finally:
+        engine.close()
+    summary = replay_summary(run, data=str(args.data), engine=engine.name, model=engine.model, prompt=args.prompt)
+    write_json(args.output_dir / "summary.json", summary)
+    print_replay(summary, Console())
+    for failure in run.failures:
+        errors.print(f"termagent: step failed: {failure}", highlight=False)
+    print(f"wrote {args.output_dir / 'steps.jsonl'} and {args.output_dir / 'summary.json'}", file=sys.stderr)
+    return EXIT_SOME_FAILED if run.failures else 0
+
+
+def _live(args: argparse.Namespace) -> int:
+    raise TermagentError("not yet")
