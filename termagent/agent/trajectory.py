@@ -24,7 +24,7 @@ class TrajectoryWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._file: IO[str] = path.open("w", encoding="utf-8")
 
     def __call__(self, event: Event) -> None:
         if event.type in _NOT_RECORDED or self._file.closed:

@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = {
     "run": "termagent.cli.run_cmd",
     "sandbox": "termagent.cli.sandbox_cmd",
     "doctor": "termagent.cli.doctor_cmd",
+    "replay": "termagent.cli.replay_cmd",
     "policy": "termagent.cli.policy_cmd",
     "eval": "termagent.cli.eval_cmd",
 }

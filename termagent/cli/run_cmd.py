@@ -26,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("task", metavar="TASK", help="what the agent should do")
+def add_run_arguments(parser: argparse.ArgumentParser, *, with_task: bool = True) -> None:
+    if with_task:
+        parser.add_argument("task", metavar="TASK", help="what the agent should do")
     mode = parser.add_argument_group("mode")
     mode.add_argument("--headless", action="store_true", help="no person: `ask` decisions follow --approve")
     mode.add_argument("--no-tui", action="store_true", help="plain line-by-line interface with terminal approvals")

@@ -1,0 +1,108 @@
+"""`termagent doctor`: check Docker, the sandbox image, the model engine and the policy, and say
+what to do about each failure."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+from termagent.cli.engine_options import add_engine_arguments
+from termagent.cli.sandbox_options import add_sandbox_arguments
+from termagent.errors import TermagentError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("doctor", help="check Docker, the image, the model and the policy")
+    parser.add_argument("--policy", default=None, help="policy to check (default: your policy file, else `default`)")
+    add_engine_arguments(parser)
+    add_sandbox_arguments(parser, profile_flag="--sandbox-profile")
+    parser.set_defaults(handler=doctor)
+
+
+def doctor(args: argparse.Namespace) -> int:
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("docker engine", _docker),
+        ("sandbox image", lambda: _image(args.image)),
+        ("model engine", lambda: _engine(args)),
+        ("policy", lambda: _policy(args.policy)),
+    ]
+    failures = 0
+    for name, check in checks:
+        try:
+            print(f"  ok    {name}: {check()}")
+        except TermagentError as error:
+            failures += 1
+            print(f"  FAIL  {name}: {error.message}" + (f"\n        fix: {error.hint}" if error.hint else ""))
+    print("all checks passed" if not failures else f"{failures} check(s) failed")
+    return 0 if not failures else 2
+
+
+def _docker() -> str:
+    from termagent.sandbox.docker_connect import connect
+
+    version = connect().version()
+    return f"Docker {version.get('Version')} (API {version.get('ApiVersion')})"
+
+
+def _image(image: str) -> str:
+    from docker.errors import ImageNotFound
+
+    from termagent.sandbox import DEFAULT_IMAGE
+    from termagent.sandbox.docker_connect import connect
+    from termagent.sandbox.image import image_is_current
+
+    client = connect()
+    try:
+        client.images.get(image)
+    except ImageNotFound:
+        hint = "termagent sandbox build (or --offline)" if image == DEFAULT_IMAGE else f"docker pull {image}"
+        raise TermagentError(f"{image} is not there", hint=f"run `{hint}`") from None
+    if image == DEFAULT_IMAGE and not image_is_current(client):
+        return f"{image} (built from an older recipe: `termagent sandbox build` updates it)"
+    return image
+
+
+def _engine(args: argparse.Namespace) -> str:
+    from termagent.model.engines.auto import gpu_present, server_answers
+
+    if args.replay or args.engine == "replay":
+        if not args.replay or not Path(args.replay).is_file():
+            raise TermagentError(f"no replay file {args.replay!r}", hint="pass --replay FILE (JSONL of {\"reply\": ...})")
+        return f"replay of {args.replay}"
+    if args.engine in ("auto", "openai"):
+        if server_answers(args.base_url, args.api_key):
+            return f"a model server answers at {args.base_url}"
+        if args.engine == "openai":
+            raise TermagentError(f"no model server at {args.base_url}", hint=f"start one: `vllm serve {args.model}`")
+    has_vllm = importlib.util.find_spec("vllm") is not None
+    if args.engine in ("auto", "vllm") and has_vllm and gpu_present():
+        return f"vllm in-process with a GPU (no server at {args.base_url})"
+    if args.engine == "vllm":
+        raise TermagentError("vllm needs a CUDA GPU and `pip install 'termagent[vllm]'`",
+                             hint=f"or run the model elsewhere and pass --base-url (now {args.base_url})")
+    if importlib.util.find_spec("transformers") is None:
+        raise TermagentError(f"no model server at {args.base_url} and transformers is not installed",
+                             hint=f"start a server with `vllm serve {args.model}`, or pip install 'termagent[transformers]'")
+    if not _weights_on_disk(args.model):
+        raise TermagentError(
+            f"no model server at {args.base_url}, and the weights of {args.model} are not on this machine",
+            hint=f"start a server (`vllm serve {args.model}`), or download the model first "
+                 f"(`huggingface-cli download {args.model}`), or pass --model LOCAL_DIR")
+    return f"transformers in-process would load {args.model} (no server at {args.base_url}; slow on a CPU)"
+
+
+def _weights_on_disk(model: str) -> bool:
+    if Path(model).expanduser().is_dir():
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(model, "config.json"), str)
+
+
+def _policy(reference: str | None) -> str:
+    from termagent.policy.loader import default_reference, load_policy
+
+    policy = load_policy(reference or default_reference())
+    return f"{policy.name} ({len(policy.rules)} rules)"
