@@ -67,22 +67,20 @@ class WorkspaceChanges:
         rows = [f"changes to {self.root}: {counts}"]
         for change in self.changes:
             kind = (change.new or change.old).kind
-            binary = " (binary)" if change.new and change.new.kind == "file" and self._text(change) is None else ""
+            binary = " (binary)" if _shows_diff(change) and self._text(change) is None else ""
             rows.append(f"  {change.status:<12} {kind:<7} {change.path:<{width}}  {change.detail()}{binary}")
         return "\n".join(rows)
 
     def diff(self) -> Iterator[str]:
         """Unified diffs of the changed text files, one file at a time."""
         for change in self.changes:
-            if "file" not in (getattr(change.old, "kind", None), getattr(change.new, "kind", None)):
+            if not _shows_diff(change):
                 continue
             texts = self._text(change)
             if texts is None:
                 yield f"Binary or large file {change.path} differs\n"
                 continue
             old_text, new_text = texts
-            if old_text == new_text:
-                continue  # a mode change only
             lines = difflib.unified_diff(
                 old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
                 fromfile="/dev/null" if change.old is None or change.old.kind != "file" else f"a/{change.path}",
@@ -111,6 +109,12 @@ class WorkspaceChanges:
             except UnicodeDecodeError:
                 return None
         return sides[0], sides[1]
+
+
+def _shows_diff(change: Change) -> bool:
+    """A file's bytes changed (a file on at least one side, more than its mode)."""
+    kinds = {getattr(change.old, "kind", None), getattr(change.new, "kind", None)}
+    return "file" in kinds and change.status != "mode changed"
 
 
 def compare(before: Manifest, after: Manifest) -> tuple[Change, ...]:
