@@ -34,9 +34,11 @@ class RunConfig:
 
 
 def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = None,
-              engine: Engine | None = None, on_agent: Callable[[Agent], None] | None = None) -> RunResult:
+              engine: Engine | None = None, on_agent: Callable[[Agent], None] | None = None,
+              after_run: Callable[[Sandbox, RunResult], None] | None = None) -> RunResult:
     """Run one task to its end. Configuration and environment errors raise TermagentError
-    before anything runs; the sandbox is removed whatever happens."""
+    before anything runs; `after_run` sees the sandbox before it is removed (e.g. to run a
+    check); the sandbox is removed whatever happens."""
     policy = load_policy(config.policy)
     approver = approver_for(config.approve, person)
     own_engine = engine is None
@@ -63,4 +65,7 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
                       limits=config.limits, instructions=config.instructions)
         if on_agent is not None:
             on_agent(agent)
-        return agent.run(config.task, note=engine_note)
+        result = agent.run(config.task, note=engine_note)
+        if after_run is not None:
+            after_run(sandbox, result)
+        return result

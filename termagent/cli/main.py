@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = {
     "sandbox": "termagent.cli.sandbox_cmd",
     "doctor": "termagent.cli.doctor_cmd",
     "replay": "termagent.cli.replay_cmd",
+    "batch": "termagent.cli.batch_cmd",
     "policy": "termagent.cli.policy_cmd",
     "eval": "termagent.cli.eval_cmd",
 }

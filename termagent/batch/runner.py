@@ -1,0 +1,113 @@
+"""Running a batch: each task headless in its own sandbox, N at a time, one shared engine
+(except tasks that bring recorded replies), a check per task, a report per task."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from termagent.agent.events import Event, EventType
+from termagent.agent.loop import AgentLimits, RunResult
+from termagent.agent.runner import RunConfig, run_agent
+from termagent.batch.tasks import BatchTask
+from termagent.errors import TermagentError
+from termagent.model.engines.base import Engine
+from termagent.sandbox.container import Sandbox
+from termagent.sandbox.profiles import load_profile
+
+CHECK_TIMEOUT_SECONDS = 300
+
+
+@dataclass
+class TaskReport:
+    name: str
+    status: str = "pending"
+    steps: int = 0
+    wall_time: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    check: str | None = None  # "passed", "failed", or None when the task has no check
+    check_output: str = ""
+    policy_denials: int = 0
+    parse_failures: int = 0
+    error: str = ""
+    trajectory: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.check == "passed" if self.check is not None else self.status == "completed"
+
+
+class _Counter:
+    """A per-task view: counts what the report needs, prints nothing."""
+
+    def __init__(self, report: TaskReport) -> None:
+        self.report = report
+
+    def __call__(self, event: Event) -> None:
+        if event.type is EventType.POLICY_DECIDED and event.data.get("decision") == "deny":
+            self.report.policy_denials += 1
+        elif event.type is EventType.APPROVAL_ANSWERED and str(event.data.get("answer", "")).startswith("deny"):
+            self.report.policy_denials += 1
+        elif event.type is EventType.REPLY_REJECTED:
+            self.report.parse_failures += 1
+
+
+def task_config(base: RunConfig, task: BatchTask, trajectory: Path) -> RunConfig:
+    settings = task.settings
+    sandbox = base.sandbox
+    if "image" in settings or "sandbox_profile" in settings:
+        profile = load_profile(settings["sandbox_profile"]) if "sandbox_profile" in settings else sandbox.profile
+        sandbox = dataclasses.replace(sandbox, image=settings.get("image", sandbox.image), profile=profile)
+    engine = base.engine
+    if task.replay is not None:
+        engine = dataclasses.replace(engine, kind="replay", replay_path=str(task.replay))
+    limits = AgentLimits(max_steps=settings.get("max_steps", base.limits.max_steps),
+                         timeout=settings.get("timeout", base.limits.timeout),
+                         max_bad_replies=base.limits.max_bad_replies)
+    return dataclasses.replace(base, task=task.task, engine=engine, sandbox=sandbox, limits=limits,
+                               policy=settings.get("policy", base.policy), approve=settings.get("approve", base.approve),
+                               trajectory=trajectory, cast=None)
+
+
+def run_task(config: RunConfig, task: BatchTask, shared_engine: Engine | None) -> TaskReport:
+    report = TaskReport(task.name, trajectory=str(config.trajectory))
+    started = time.monotonic()
+
+    def check(sandbox: Sandbox, result: RunResult) -> None:
+        if task.check is None:
+            return
+        exit_code, output = sandbox.container.exec_run(
+            ["timeout", str(CHECK_TIMEOUT_SECONDS), "bash", "-c", task.check], workdir="/app", demux=False)
+        report.check = "passed" if exit_code == 0 else "failed"
+        report.check_output = (output or b"").decode("utf-8", "replace")[-2000:]
+
+    try:
+        result = run_agent(config, _Counter(report), engine=None if task.replay else shared_engine, after_run=check)
+        report.status, report.steps = str(result.status), result.steps
+        report.prompt_tokens, report.completion_tokens = result.prompt_tokens, result.completion_tokens
+        report.error = result.message if result.status == "error" else ""
+    except TermagentError as error:
+        report.status, report.error = "error", str(error)
+    report.wall_time = round(time.monotonic() - started, 3)
+    return report
+
+
+def run_batch(base: RunConfig, tasks: list[BatchTask], *, parallel: int, output_dir: Path,
+              shared_engine: Engine | None, on_done: Callable[[TaskReport], None]) -> list[TaskReport]:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    lock = threading.Lock()
+
+    def one(task: BatchTask) -> TaskReport:
+        report = run_task(task_config(base, task, output_dir / f"{task.name}.jsonl"), task, shared_engine)
+        with lock:
+            on_done(report)
+        return report
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="termagent-batch") as pool:
+        return list(pool.map(one, tasks))

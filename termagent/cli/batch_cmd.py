@@ -1,0 +1,86 @@
+"""`termagent batch TASKS.yaml --parallel N`: many headless runs, a progress bar, a summary
+table and a JSON report."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from termagent.cli.engine_options import add_engine_arguments, instructions_from_args, options_from_args
+from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "batch", help="run many tasks headless, N at a time",
+        description="Runs each task of TASKS.yaml headless in its own sandbox. Exit status 0 when every task "
+                    "passed (its check, or completion when it has none), 1 otherwise, 2 on a bad batch file.")
+    parser.add_argument("tasks_file", metavar="TASKS.yaml", type=Path)
+    parser.add_argument("--parallel", type=int, default=1, help="tasks at a time (default: 1)")
+    parser.add_argument("--output-dir", type=Path, help="trajectories and report (default: batch-<time>/)")
+    parser.add_argument("--policy", default="sandboxed-auto", help="default policy for tasks (default: %(default)s)")
+    parser.add_argument("--approve", choices=["deny", "allow"], default="deny", help="what `ask` becomes (default: deny)")
+    parser.add_argument("--max-steps", type=int, default=50)
+    parser.add_argument("--timeout", type=float, default=None, help="per-task wall-clock limit in seconds")
+    add_engine_arguments(parser)
+    add_sandbox_arguments(parser, profile_flag="--sandbox-profile")
+    parser.set_defaults(handler=batch)
+
+
+def batch(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from termagent.agent.loop import AgentLimits
+    from termagent.agent.runner import RunConfig
+    from termagent.batch.runner import run_batch
+    from termagent.batch.tasks import load_batch
+    from termagent.model.engines.auto import create_engine
+
+    tasks = load_batch(args.tasks_file)
+    output_dir = args.output_dir or Path(f"batch-{time.strftime('%Y%m%d-%H%M%S')}")
+    base = RunConfig(task="", engine=options_from_args(args), sandbox=sandbox_spec_from_args(args),
+                     policy=args.policy, approve=args.approve,
+                     limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
+                     instructions=instructions_from_args(args))
+    console = Console(stderr=True)
+    shared_engine = None
+    if any(task.replay is None for task in tasks):
+        choice = create_engine(base.engine)
+        shared_engine = choice.engine
+        console.print(choice.reason)
+    started = time.monotonic()
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:
+            bar = progress.add_task(f"batch of {len(tasks)}, {args.parallel} at a time", total=len(tasks))
+
+            def done(report) -> None:
+                progress.advance(bar)
+                progress.console.print(f"{'PASS' if report.passed else 'FAIL'} {report.name}: {report.status}, "
+                                       f"{report.steps} steps, {report.wall_time:.1f}s"
+                                       + (f" ({report.error})" if report.error else ""))
+
+            reports = run_batch(base, tasks, parallel=args.parallel, output_dir=output_dir,
+                                shared_engine=shared_engine, on_done=done)
+    finally:
+        if shared_engine is not None:
+            shared_engine.close()
+    wall = time.monotonic() - started
+    table = Table(title=f"termagent batch: {sum(r.passed for r in reports)}/{len(reports)} passed in {wall:.1f}s")
+    for column in ("task", "status", "check", "steps", "time (s)", "tokens", "denials", "parse failures"):
+        table.add_column(column)
+    for r in reports:
+        table.add_row(r.name, r.status, r.check or "-", str(r.steps), f"{r.wall_time:.1f}",
+                      str(r.prompt_tokens + r.completion_tokens), str(r.policy_denials), str(r.parse_failures))
+    Console().print(table)
+    report_path = output_dir / "report.json"
+    summary = {"tasks": len(reports), "passed": sum(r.passed for r in reports), "wall_time": round(wall, 3),
+               "parallel": args.parallel, "results": [dataclasses.asdict(r) | {"passed": r.passed} for r in reports]}
+    report_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    console.print(f"report: {report_path}")
+    return 0 if all(r.passed for r in reports) else 1
