@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import shutil
 import socket
 import stat
@@ -54,6 +55,8 @@ class Packed:
     tar: BinaryIO
     manifest: Manifest
     skipped: tuple[str, ...]  # fifos, sockets, devices: nothing a project carries
+    # A relative symlink climbing out of the tree: Docker's archive API refuses to extract it.
+    links_leave_tree: bool = False
 
 
 def host_entry(path: Path) -> Entry | None:
@@ -84,6 +87,7 @@ def pack_tree(root: Path) -> Packed:
     manifest: Manifest = {}
     skipped: list[str] = []
     unreadable: list[str] = []
+    links_leave_tree = False
     with tarfile.open(fileobj=tar_file, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for relative, path, info in _walk(root, unreadable):
             mode = stat.S_IMODE(info.st_mode)
@@ -91,6 +95,7 @@ def pack_tree(root: Path) -> Packed:
             if stat.S_ISLNK(info.st_mode):
                 member.type, member.linkname = tarfile.SYMTYPE, os.readlink(path)
                 manifest[relative] = Entry("symlink", mode, target=member.linkname)
+                links_leave_tree = links_leave_tree or _leaves_tree(relative, member.linkname)
                 tar.addfile(member)
             elif stat.S_ISDIR(info.st_mode):
                 member.type = tarfile.DIRTYPE
@@ -115,7 +120,11 @@ def pack_tree(root: Path) -> Packed:
         raise TermagentError(f"cannot read {len(unreadable)} path(s) in the workspace {root}: {shown}",
                              hint="Make them readable (chmod), or use a workspace without them.")
     tar_file.seek(0)
-    return Packed(tar_file, manifest, tuple(skipped))
+    return Packed(tar_file, manifest, tuple(skipped), links_leave_tree)
+
+
+def _leaves_tree(relative: str, target: str) -> bool:
+    return not target.startswith("/") and posixpath.normpath(posixpath.join(posixpath.dirname(relative), target)).startswith("..")
 
 
 def _walk(root: Path, unreadable: list[str]) -> Iterator[tuple[str, Path, os.stat_result]]:
@@ -167,13 +176,13 @@ def _app_is_tmpfs(container) -> bool:
     return APP in (container.attrs.get("HostConfig", {}).get("Tmpfs") or {})
 
 
-def send_tar(container, tar: BinaryIO) -> None:
+def send_tar(container, packed: Packed) -> None:
     """Extract the tar into the container's /app."""
     try:
-        if not _app_is_tmpfs(container):
-            container.put_archive(APP, tar)
-            return
-        _exec_tar_in(container, tar)
+        if packed.links_leave_tree or _app_is_tmpfs(container):
+            _exec_tar_in(container, packed.tar)
+        else:
+            container.put_archive(APP, packed.tar)
     except APIError as error:
         raise TermagentError(f"could not copy the workspace into the sandbox: {error.explanation or error}") from error
 

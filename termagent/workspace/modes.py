@@ -61,7 +61,7 @@ class Workspace:
             return
         packed = pack_tree(self.directory)
         with packed.tar:
-            send_tar(container, packed.tar)
+            send_tar(container, packed)
         self.snapshot, self.skipped = packed.manifest, packed.skipped
 
     def collect(self, container) -> WorkspaceChanges:
