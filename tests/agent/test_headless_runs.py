@@ -1,0 +1,153 @@
+"""The agent as users run it headless: `termagent --headless ...` with the replay engine and real Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, TERMAGENT, action
+from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
+
+pytestmark = pytest.mark.docker
+
+
+def run_headless(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([TERMAGENT, "--headless", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def events(trajectory: Path) -> list[dict]:
+    return [json.loads(line) for line in trajectory.read_text().splitlines()]
+
+
+def test_every_example_passes_its_check(sandbox_image, tmp_path):
+    completed = subprocess.run([TERMAGENT, "batch", str(EXAMPLES / "tasks.yaml"), "--parallel", "2",
+                                "--output-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["passed"] == report["tasks"] >= 2
+    assert all(result["check"] == "passed" for result in report["results"])
+
+
+def test_completion_needs_confirmation_and_exits_0(sandbox_image, replies_file, tmp_path):
+    replies = replies_file(action([("echo one\n", 0.1)]), action(complete=True), action([("echo two\n", 0.1)]),
+                           action(complete=True), action(complete=True))
+    trajectory = tmp_path / "t.jsonl"
+    completed = run_headless("--json", "--policy", "sandboxed-auto", "--replay", str(replies),
+                             "--trajectory", str(trajectory), "say one then two")
+    assert completed.returncode == 0, completed.stderr
+    types = [e["type"] for e in events(trajectory)]
+    # The first claim is withdrawn by the next reply (false), so two more `true` are needed.
+    assert types.count("completion_claimed") == 2 and types.count("completion_confirmed") == 1
+    printed = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert all({"type", "step"} <= set(record) for record in printed)
+    assert printed[-1]["type"] == "run_finished" and printed[-1]["status"] == "completed"
+
+
+def test_denied_command_is_not_sent_and_the_rest_are_skipped(sandbox_image, replies_file, tmp_path):
+    replies = replies_file(action([("touch /app/made-it\n", 0.1), ("ls /app\n", 0.1)]),
+                           action([("ls /app\n", 0.1)]), action(complete=True), action(complete=True))
+    trajectory = tmp_path / "t.jsonl"
+    completed = run_headless("--policy", "default", "--replay", str(replies), "--trajectory", str(trajectory), "try")
+    assert completed.returncode == 0, completed.stderr
+    records = events(trajectory)
+    sent = [r["keystrokes"] for r in records if r["type"] == "keystrokes_sent"]
+    assert sent == ["ls /app\n"]
+    assert [r["keystrokes"] for r in records if r["type"] == "command_skipped"] == ["ls /app\n"]
+    second_prompt = [r for r in records if r["type"] == "model_replied"][1]["prompt_new_part"]
+    assert "was not run" in second_prompt and "touch /app/made-it" in second_prompt
+    observed = [r for r in records if r["type"] == "output_observed"]
+    assert "made-it" not in observed[0]["output"]
+
+
+@pytest.mark.parametrize("case, extra, expected", [
+    ("max steps", ["--max-steps", "2"], 1),
+    ("gave up", [], 1),
+    ("bad policy", ["--policy", "no-such-policy"], 2),
+    ("no model server", ["--engine", "openai", "--base-url", "http://127.0.0.1:9/v1"], 2),
+])
+def test_exit_statuses(sandbox_image, replies_file, case, extra, expected):
+    if case == "gave up":
+        replies = replies_file("no json here", "{broken", "still nothing")
+    else:
+        replies = replies_file(*[action([("true\n", 0.1)])] * 5)
+    args = ["--replay", str(replies)] if case != "no model server" else []
+    completed = run_headless(*args, *extra, "a task")
+    assert completed.returncode == expected, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def _start(replies: Path, trajectory: Path) -> subprocess.Popen:
+    return subprocess.Popen([TERMAGENT, "--headless", "--policy", "sandboxed-auto", "--replay", str(replies),
+                             "--trajectory", str(trajectory), "wait a while"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_sent(trajectory: Path, keystrokes: str, deadline: float = 60) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if trajectory.exists() and f'"keystrokes": {json.dumps(keystrokes)}' in trajectory.read_text():
+            time.sleep(0.5)
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{keystrokes!r} was never sent")
+
+
+def test_ctrl_c_once_interrupts_the_command_twice_stops(sandbox_image, replies_file, tmp_path):
+    replies = replies_file(action([("sleep 100\n", 60)]), action(complete=True), action(complete=True))
+    trajectory = tmp_path / "once.jsonl"
+    process = _start(replies, trajectory)
+    _wait_for_sent(trajectory, "sleep 100\n")
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode == 0 and time.monotonic() - started < 30
+    assert "interrupted" in [r["type"] for r in events(trajectory)]
+
+    replies = replies_file(*[action([("sleep 100\n", 60)])] * 3)
+    trajectory = tmp_path / "twice.jsonl"
+    process = _start(replies, trajectory)
+    _wait_for_sent(trajectory, "sleep 100\n")
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert events(trajectory)[-1]["type"] == "run_finished"
+
+
+def test_kill_9_leaves_a_parseable_trajectory_and_no_container_after_next_start(
+        sandbox_image, replies_file, tmp_path, docker_client):
+    steps = [action([(f"echo step {n}; sleep 0.2\n", 1)]) for n in range(30)]
+    replies = replies_file(*steps)
+    trajectory = tmp_path / "killed.jsonl"
+    process = _start(replies, trajectory)
+    _wait_for_sent(trajectory, "echo step 0; sleep 0.2\n")
+    time.sleep(random.uniform(0.0, 3.0))
+    process.kill()
+    process.wait()
+    lines = trajectory.read_text().splitlines()
+    assert lines and all(json.loads(line) for line in lines)
+    prefix = owner_identity(process.pid).rsplit(":", 1)[0] + ":"
+    orphaned = lambda: [c for c in docker_client.containers.list(all=True, filters={"label": LABEL})  # noqa: E731
+                        if c.labels.get(OWNER_LABEL, "").startswith(prefix)]
+    assert len(orphaned()) == 1
+    run_headless("--replay", str(replies_file(action(complete=True), action(complete=True))), "next run")
+    assert orphaned() == []
+
+
+def test_tiny_local_model_with_constrained_decoding_runs_to_the_step_limit(sandbox_image, tiny_model_dir, tmp_path):
+    trajectory = tmp_path / "tiny.jsonl"
+    completed = run_headless("--engine", "transformers", "--model", str(tiny_model_dir), "--max-steps", "3",
+                             "--max-tokens", "160", "--policy", "default", "--trajectory", str(trajectory),
+                             "list the files", timeout=600)
+    assert completed.returncode in (0, 1), completed.stdout + completed.stderr
+    records = events(trajectory)
+    assert records[-1]["type"] == "run_finished"
+    assert not [r for r in records if r["type"] == "reply_rejected"]
