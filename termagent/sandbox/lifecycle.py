@@ -46,12 +46,14 @@ def reap_orphans(client: docker.DockerClient, *, everything: bool = False) -> li
     """Remove sandbox containers whose owning process is gone (all of them with `everything`).
     Returns the names of the containers removed."""
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        owner = container.labels.get(OWNER_LABEL, "")
+    # The raw listing carries the labels; the SDK's list() would inspect each container and fail
+    # on one that another termagent process removes meanwhile.
+    for container in client.api.containers(all=True, filters={"label": LABEL}):
+        owner = (container.get("Labels") or {}).get(OWNER_LABEL, "")
         if everything or _owner_is_gone(owner):
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                container.remove(force=True)
-                removed.append(container.name)
+                client.api.remove_container(container["Id"], force=True)
+                removed.append(container["Names"][0].lstrip("/"))
     return removed
 
 
