@@ -45,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="type each task's own solution script instead of asking a model (proves the harness)")
     live.add_argument("--output-dir", type=Path, default=Path("eval-live"), help="(default: %(default)s)")
     live.add_argument("--limit", type=int, default=None, help="only the first N tasks")
+    agent = live.add_argument_group("agent (without --oracle)")
+    agent.add_argument("--policy", default="sandboxed-auto", help="(default: %(default)s)")
+    agent.add_argument("--approve", choices=["deny", "allow"], default="deny", help="what `ask` becomes (default: deny)")
+    agent.add_argument("--max-steps", type=int, default=50, help="(default: %(default)s)")
+    agent.add_argument("--timeout", type=float, default=None,
+                       help="per-task wall-clock limit in seconds (default: the task's, else none)")
     add_sandbox_arguments(live)
     add_engine_arguments(live)
     live.set_defaults(handler=_live)
@@ -87,4 +93,52 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _live(args: argparse.Namespace) -> int:
-    raise TermagentError("not yet")
+    import time
+
+    from rich.console import Console
+
+    from termagent.eval.live_run import live_summary, result_row, run_oracle, run_with_agent
+    from termagent.eval.live_tasks import load_tasks
+    from termagent.eval.report import print_live, write_json
+
+    tasks = load_tasks(args.tasks)[: args.limit]
+    spec = sandbox_spec_from_args(args)
+    errors = Console(stderr=True)
+    engine = None
+    if args.oracle:
+        missing = [task.name for task in tasks if task.solution is None]
+        if missing:
+            raise TermagentError(f"--oracle needs a solution script; none for: {', '.join(missing)}")
+        run_one = lambda task: run_oracle(task, spec)  # noqa: E731
+    else:
+        from termagent.agent.loop import AgentLimits
+        from termagent.agent.runner import RunConfig
+        from termagent.cli.engine_options import options_from_args
+
+        base = RunConfig(task="", engine=options_from_args(args), sandbox=spec, policy=args.policy,
+                         approve=args.approve, limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
+                         instructions=instructions_from_args(args))
+        choice = engine_from_args(args)
+        engine = choice.engine
+        errors.print(choice.reason, highlight=False)
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        run_one = lambda task: run_with_agent(task, base, engine, args.output_dir / f"{task.name}.jsonl")  # noqa: E731
+    started = time.monotonic()
+    reports = []
+    try:
+        with errors.status("") as status:
+            for index, task in enumerate(tasks, start=1):
+                status.update(f"task {index}/{len(tasks)}: {task.name}")
+                reports.append(run_one(task))
+                last = reports[-1]
+                errors.print(f"{'PASS' if last.passed else 'FAIL'} {last.name}: {last.status}, {last.steps} steps, "
+                             f"{last.wall_time:.1f}s" + (f" ({last.error})" if last.error else ""), highlight=False)
+    finally:
+        if engine is not None:
+            engine.close()
+    summary = live_summary(reports, mode="oracle" if args.oracle else "agent", wall_seconds=time.monotonic() - started)
+    rows = [result_row(report) for report in reports]
+    write_json(args.output_dir / "summary.json", summary | {"tasks_dir": str(args.tasks), "results": rows})
+    print_live(rows, summary, Console())
+    print(f"wrote {args.output_dir / 'summary.json'}", file=sys.stderr)
+    return 0 if summary["passed"] == summary["tasks"] else EXIT_SOME_FAILED

@@ -56,15 +56,25 @@ def print_replay(summary: Mapping[str, Any], console: Console) -> None:
         console.print(grouped)
 
 
-LIVE_COLUMNS = ("task", "passed", "steps", "wall_s", "tokens", "policy_denials", "parse_failures", "error")
+# (result key, column label)
+LIVE_COLUMNS = (
+    ("task", "task"),
+    ("passed", "passed"),
+    ("steps", "steps"),
+    ("wall_s", "time (s)"),
+    ("tokens", "tokens"),
+    ("policy_denials", "denials"),
+    ("parse_failures", "parse failures"),
+    ("error", "error"),
+)
 
 
 def print_live(results: Sequence[Mapping[str, Any]], summary: Mapping[str, Any], console: Console) -> None:
     table = Table(title=f"live tasks ({summary['mode']})")
-    for column in LIVE_COLUMNS:
-        table.add_column(column, justify="left" if column in ("task", "error") else "right")
+    for key, label in LIVE_COLUMNS:
+        table.add_column(label, justify="left" if key in ("task", "error") else "right", no_wrap=key == "task")
     for result in results:
-        table.add_row(*(_cell(result.get(column)) for column in LIVE_COLUMNS))
+        table.add_row(*(_cell(result.get(key)) for key, _ in LIVE_COLUMNS))
     console.print(table)
     console.print(
         f"pass rate {summary['pass_rate_pct']}% ({summary['passed']}/{summary['tasks']}), "
