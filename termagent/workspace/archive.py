@@ -124,7 +124,9 @@ def pack_tree(root: Path) -> Packed:
 
 
 def _leaves_tree(relative: str, target: str) -> bool:
-    return not target.startswith("/") and posixpath.normpath(posixpath.join(posixpath.dirname(relative), target)).startswith("..")
+    if target.startswith("/"):
+        return False
+    return posixpath.normpath(posixpath.join(posixpath.dirname(relative), target)).startswith("..")
 
 
 def _walk(root: Path, unreadable: list[str]) -> Iterator[tuple[str, Path, os.stat_result]]:
@@ -169,7 +171,7 @@ class _HashingReader:
 # -- moving tars in and out of the container ------------------------------------------------
 
 
-def _app_is_tmpfs(container) -> bool:
+def app_is_tmpfs(container) -> bool:
     # Docker's archive API neither writes to a read-only root nor sees into tmpfs mounts
     # (the strict profile's /app), so there the tar goes through `tar` inside the container.
     container.reload()
@@ -179,12 +181,13 @@ def _app_is_tmpfs(container) -> bool:
 def send_tar(container, packed: Packed) -> None:
     """Extract the tar into the container's /app."""
     try:
-        if packed.links_leave_tree or _app_is_tmpfs(container):
+        if packed.links_leave_tree or app_is_tmpfs(container):
             _exec_tar_in(container, packed.tar)
         else:
             container.put_archive(APP, packed.tar)
     except APIError as error:
-        raise TermagentError(f"could not copy the workspace into the sandbox: {error.explanation or error}") from error
+        raise TermagentError(
+            f"could not copy the workspace into the sandbox: {error.explanation or error}") from error
 
 
 def _exec_tar_in(container, tar: BinaryIO) -> None:
@@ -193,13 +196,15 @@ def _exec_tar_in(container, tar: BinaryIO) -> None:
                               stdin=True, stdout=True, stderr=True)["Id"]
     connection = api.exec_start(exec_id, socket=True)
     raw = getattr(connection, "_sock", connection)
+    output = b""
     try:
         while chunk := tar.read(_CHUNK):
             raw.sendall(chunk)
         raw.shutdown(socket.SHUT_WR)
-        output = b""
         while data := raw.recv(65536):
             output += data
+    except OSError as error:  # tar stopped reading (a full /app): its status and output say why
+        output += str(error).encode()
     finally:
         connection.close()
     code = api.exec_inspect(exec_id)["ExitCode"]
@@ -211,13 +216,14 @@ def _exec_tar_in(container, tar: BinaryIO) -> None:
 def container_chunks(container) -> Iterator[bytes]:
     """The container's /app as a tar stream whose member names are relative to /app."""
     try:
-        if not _app_is_tmpfs(container):
+        if not app_is_tmpfs(container):
             chunks, _ = container.get_archive(APP)
             yield from chunks  # names start with "app/"
             return
         yield from _exec_tar_out(container)  # names start with "./"
     except APIError as error:
-        raise TermagentError(f"could not read the workspace back from the sandbox: {error.explanation or error}") from error
+        raise TermagentError(
+            f"could not read the workspace back from the sandbox: {error.explanation or error}") from error
 
 
 def _exec_tar_out(container) -> Iterator[bytes]:
@@ -232,7 +238,8 @@ def _exec_tar_out(container) -> Iterator[bytes]:
     code = api.exec_inspect(exec_id)["ExitCode"]
     if code != 0:
         # A file tar could not read would otherwise look deleted: fail rather than misreport.
-        raise TermagentError(f"reading /app in the sandbox failed: {b''.join(errors).decode('utf-8', 'replace')[-500:]}",
+        message = b"".join(errors).decode("utf-8", "replace")[-500:]
+        raise TermagentError(f"reading /app in the sandbox failed: {message}",
                              hint="Without capabilities root cannot read a file whose mode denies it: make it "
                                   "readable inside the sandbox (chmod u+r) and collect again.")
 

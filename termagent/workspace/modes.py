@@ -15,7 +15,15 @@ from docker.types import Mount
 
 from termagent.errors import TermagentError
 from termagent.workspace.apply import ApplyResult, apply_changes
-from termagent.workspace.archive import APP, Manifest, container_chunks, pack_tree, send_tar, unpack_stream
+from termagent.workspace.archive import (
+    APP,
+    Manifest,
+    app_is_tmpfs,
+    container_chunks,
+    pack_tree,
+    send_tar,
+    unpack_stream,
+)
 from termagent.workspace.changes import WorkspaceChanges, compare
 
 
@@ -56,7 +64,12 @@ class Workspace:
         return (Mount(target=APP, source=str(self.directory), type="bind", read_only=False),)
 
     def populate(self, container) -> None:
-        """Copy mode: put the directory into the running container's /app and remember what went."""
+        """Copy mode: put the directory into the running container's /app and remember what went.
+        Mount mode: check that /app really is the directory."""
+        if self.mode is WorkspaceMode.MOUNT and app_is_tmpfs(container):
+            raise TermagentError(
+                f"the sandbox put an in-memory /app over the mounted {self.directory}: nothing would reach it.",
+                hint="Use a profile without a read-only root (default), or --workspace-mode copy.")
         if self.mode is not WorkspaceMode.COPY:
             return
         packed = pack_tree(self.directory)

@@ -157,19 +157,26 @@ def test_a_host_change_since_the_copy_is_a_conflict_and_kept(tmp_path, copied):
     project.mkdir()
     (project / "shared.txt").write_text("original\n")
     (project / "agent_only.txt").write_text("original\n")
+    (project / "sub").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
     workspace, sandbox = copied(project)
-    run(sandbox, "cd /app && echo agent > shared.txt && echo agent > agent_only.txt && echo agent > both_new.txt")
+    run(sandbox, "cd /app && echo agent > shared.txt && echo agent > agent_only.txt && echo agent > both_new.txt"
+                 " && echo agent > sub/new.txt")
     changes = workspace.collect(sandbox.container)
-    # The person edits their copy while the agent works.
+    # The person edits their copy while the agent works, and swaps a directory for a symlink.
     (project / "shared.txt").write_text("person\n")
     (project / "both_new.txt").write_text("person\n")
+    (project / "sub").rmdir()
+    os.symlink(outside, project / "sub")
 
     result = workspace.apply(changes)
 
-    assert {conflict.path for conflict in result.conflicts} == {"shared.txt", "both_new.txt"}
+    assert {conflict.path for conflict in result.conflicts} == {"shared.txt", "both_new.txt", "sub/new.txt"}
     assert result.applied == ("agent_only.txt",)
     assert tree(project) == {"shared.txt": ("file", 0o644, b"person\n"), "both_new.txt": ("file", 0o644, b"person\n"),
-                             "agent_only.txt": ("file", 0o644, b"agent\n")}
+                             "agent_only.txt": ("file", 0o644, b"agent\n"), "sub": ("symlink", str(outside))}
+    assert tree(outside) == {}
     assert "shared.txt: changed on the host since the copy" in result.summary()
 
 
@@ -215,7 +222,8 @@ def test_strict_profile_copies_into_its_tmpfs_and_refuses_what_it_cannot_read(tm
         workspace.collect(sandbox.container)
     run(sandbox, "chmod 600 /app/none.txt")
     changes = workspace.collect(sandbox.container)
-    assert {change.path: change.status for change in changes.changes} == {"a.txt": "modified", "none.txt": "mode changed"}
+    statuses = {change.path: change.status for change in changes.changes}
+    assert statuses == {"a.txt": "modified", "none.txt": "mode changed"}
     workspace.apply(changes)
     before["a.txt"] = ("file", 0o644, b"a\nb\n")
     before["none.txt"] = ("file", 0o600, b"mode 000\n")

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
 from termagent.errors import TermagentError
 from termagent.sandbox.container import Sandbox, SandboxSpec
+from termagent.sandbox.profiles import load_profile
 from termagent.workspace import Workspace, WorkspaceMode
 
 from workspace_helpers import run, tree
+
+NOBODY = 65534
 
 
 @pytest.mark.docker
@@ -27,6 +33,17 @@ def test_mount_mode_is_really_read_write(tmp_path, docker_client, sandbox_image,
         # No collect and no apply: the host sees it at once.
         assert tree(tmp_path) == {"made.txt": ("file", 0o644, b"from the sandbox\n")}
         assert not workspace.collect(sandbox.container)
+
+
+@pytest.mark.docker
+def test_mount_mode_refuses_a_mount_hidden_under_the_read_only_profiles_tmpfs(tmp_path, docker_client, sandbox_image,
+                                                                            no_leftover_containers):
+    # The strict profile mounts an in-memory /app over everything (termagent/sandbox/container.py).
+    workspace = Workspace(tmp_path, WorkspaceMode.MOUNT)
+    spec = SandboxSpec(image=sandbox_image, profile=load_profile("strict"), mounts=workspace.mounts())
+    with Sandbox(spec, client=docker_client) as sandbox:
+        with pytest.raises(TermagentError, match="in-memory /app"):
+            workspace.populate(sandbox.container)
 
 
 @pytest.mark.docker
@@ -57,12 +74,51 @@ def test_a_workspace_that_is_not_a_directory(tmp_path, make, message):
     assert raised.value.hint
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_unreadable_files_are_listed_before_anything_is_copied(tmp_path):
-    (tmp_path / "secret").write_text("no")
-    os.chmod(tmp_path / "secret", 0)
-    with pytest.raises(TermagentError, match="secret"):
-        Workspace(tmp_path).populate(container=None)
+def test_unreadable_files_are_listed_before_anything_is_copied():
+    # As root every file is readable: the check runs in a child that became nobody, on a tree
+    # outside pytest's private temporary folder (which nobody could not enter).
+    project = Path(tempfile.mkdtemp())
+    try:
+        (project / "closed").mkdir()
+        (project / "open.txt").write_text("yes")
+        (project / "secret.txt").write_text("no")
+        os.chmod(project / "secret.txt", 0)
+        os.chmod(project / "closed", 0)
+        for path in (project, project / "open.txt"):
+            os.chown(path, NOBODY, NOBODY)
+        message = as_nobody(lambda: Workspace(project).populate(container=None))
+    finally:
+        shutil.rmtree(project)
+    assert "cannot read 2 path(s)" in message and "secret.txt" in message and "closed" in message
+
+
+def as_nobody(action) -> str:
+    """The TermagentError message `action` raises, run as the nobody user when we are root."""
+    if os.geteuid() != 0:
+        return _error_message(action)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(NOBODY, NOBODY, NOBODY)
+            os.setresuid(NOBODY, NOBODY, NOBODY)
+            os.write(write_end, _error_message(action).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        message = pipe.read().decode()
+    os.waitpid(child, 0)
+    return message
+
+
+def _error_message(action) -> str:
+    try:
+        action()
+    except TermagentError as error:
+        return str(error)
+    return "no error"
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -73,7 +129,8 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def test_flags(tmp_path):
     assert workspace_from_args(parse("--workspace", str(tmp_path))).mode is WorkspaceMode.COPY
-    assert workspace_from_args(parse("--workspace", str(tmp_path), "--workspace-mode", "mount")).mode is WorkspaceMode.MOUNT
+    mounted = workspace_from_args(parse("--workspace", str(tmp_path), "--workspace-mode", "mount"))
+    assert mounted.mode is WorkspaceMode.MOUNT
     assert workspace_from_args(parse()).mode is WorkspaceMode.NONE
     assert parse("--workspace", str(tmp_path), "--apply").apply
     with pytest.raises(TermagentError, match="--apply"):
