@@ -110,7 +110,12 @@ def pack_tree(root: Path) -> Packed:
                 with handle:
                     reader = _HashingReader(handle)
                     member.size = os.fstat(handle.fileno()).st_size
-                    tar.addfile(member, reader)
+                    try:
+                        tar.addfile(member, reader)
+                    except OSError as error:  # it shrank while being read
+                        tar_file.close()
+                        raise TermagentError(f"{path} changed while it was being copied: {error}",
+                                             hint="Start again once nothing else writes to the workspace.") from error
                 manifest[relative] = Entry("file", mode, member.size, reader.digest.hexdigest())
             else:
                 skipped.append(relative)

@@ -67,8 +67,9 @@ class WorkspaceChanges:
         rows = [f"changes to {self.root}: {counts}"]
         for change in self.changes:
             kind = (change.new or change.old).kind
-            binary = " (binary)" if _shows_diff(change) and self._text(change) is None else ""
-            rows.append(f"  {change.status:<12} {kind:<7} {change.path:<{width}}  {change.detail()}{binary}")
+            texts = self._texts(change) if _shows_diff(change) else ()
+            note = f" ({texts})" if isinstance(texts, str) else ""
+            rows.append(f"  {change.status:<12} {kind:<7} {change.path:<{width}}  {change.detail()}{note}")
         return "\n".join(rows)
 
     def diff(self) -> Iterator[str]:
@@ -76,9 +77,9 @@ class WorkspaceChanges:
         for change in self.changes:
             if not _shows_diff(change):
                 continue
-            texts = self._text(change)
-            if texts is None:
-                yield f"Binary or large file {change.path} differs\n"
+            texts = self._texts(change)
+            if isinstance(texts, str):
+                yield f"{change.path}: no text diff ({texts})\n"
                 continue
             old_text, new_text = texts
             lines = difflib.unified_diff(
@@ -90,24 +91,24 @@ class WorkspaceChanges:
     def render(self) -> str:
         return self.summary() + "\n\n" + "".join(self.diff())
 
-    def _text(self, change: Change) -> tuple[str, str] | None:
-        """(old, new) text of a file change; None when either side is binary or too large."""
+    def _texts(self, change: Change) -> tuple[str, str] | str:
+        """(old, new) text of a file change, or why there is no text diff."""
         sides = []
-        for entry, path in ((change.old, self.root / change.path), (change.new, self.staging and self.staged(change))):
+        for entry, path in ((change.old, self.root / change.path), (change.new, self.staged(change))):
             if entry is None or entry.kind != "file":
                 sides.append("")
                 continue
-            if entry.size > _DIFF_LIMIT or path is None:
-                return None
+            if entry.size > _DIFF_LIMIT:
+                return f"over {_DIFF_LIMIT >> 20} MiB"
             if entry is change.old and host_entry(path) != entry:
-                return None  # the host file changed since the copy: apply reports the conflict
+                return "the host copy changed since"  # apply reports it as a conflict
             data = path.read_bytes()
             if b"\0" in data:
-                return None
+                return "binary"
             try:
                 sides.append(data.decode("utf-8"))
             except UnicodeDecodeError:
-                return None
+                return "binary"
         return sides[0], sides[1]
 
 

@@ -55,7 +55,7 @@ def test_changes_reach_the_host_only_through_apply(tmp_path, copied):
         "olddir/inner.txt": "deleted",
     }
     rendered = changes.render()
-    assert "+print(42)" in rendered and "Binary or large file data.bin differs" in rendered
+    assert "+print(42)" in rendered and "data.bin: no text diff (binary)" in rendered
     assert "mode 0644 -> 0600" in rendered
 
     result = workspace.apply(changes)
