@@ -36,7 +36,8 @@ class WorkspaceMode(enum.Enum):
 def mount_warning(directory: Path) -> str:
     return (f"WARNING: --workspace-mode mount: {directory} is mounted read-write at {APP}. Everything "
             "the model does there (edits, deletions) happens to your files at once, with no review and "
-            "no undo. Use --workspace-mode copy to review changes before they are applied.")
+            "no undo, and files it creates belong to root. Use --workspace-mode copy to review changes "
+            "before they are applied.")
 
 
 class Workspace:
