@@ -1,0 +1,225 @@
+"""The Textual app: a view over the agent loop's events, plus the person's controls. The agent
+runs in a worker thread (`runner.run_agent`); its events are queued there and shown here at
+most REFRESH_HZ times a second, terminal output goes straight into the TUI's own screen
+mirror, approvals block the agent's thread until the person answers in the dialog."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input
+
+from termagent.agent.events import Event, EventSink, EventType
+from termagent.agent.loop import Agent, RunResult, RunStatus
+from termagent.agent.runner import RunConfig, run_agent
+from termagent.agent.trajectory import default_trajectory_path
+from termagent.errors import TermagentError
+from termagent.policy.approval import Approver, ApprovalRequest, Reply
+from termagent.tui.approval_dialog import ApprovalDialog
+from termagent.tui.approver import TuiApprover
+from termagent.tui.pause import PauseGate
+from termagent.tui.screens import SummaryScreen, TrajectoryScreen
+from termagent.tui.status_bar import StatusBar
+from termagent.tui.step_log import StepLog
+from termagent.tui.terminal_pane import REFRESH_HZ, ScreenMirror, TerminalPane
+
+ERROR_NOTICE_SECONDS = 30
+
+
+class Runner(Protocol):
+    """`run_agent`'s signature: how the app starts a run (tests give it a scripted one)."""
+
+    def __call__(self, config: RunConfig, view: EventSink, *, person: Approver | None = None,
+                 on_agent: Callable[[Agent], None] | None = None) -> RunResult: ...
+
+
+class TermagentApp(App[RunResult | None]):
+    TITLE = "termagent"
+    CSS = """
+    #task { dock: top; }
+    #main { height: 1fr; }
+    StepLog { width: 1fr; min-width: 40; }
+    TerminalPane { width: 2fr; }
+    """
+    BINDINGS = [
+        Binding("p", "pause", "pause/resume"),
+        Binding("i", "interrupt", "interrupt command"),
+        Binding("s", "stop", "stop agent"),
+        Binding("t", "trajectory", "trajectory"),
+        Binding("b", "scrollback", "live/scrollback"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(self, config: RunConfig, *, runner: Runner = run_agent,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.config = dataclasses.replace(config, trajectory=config.trajectory or default_trajectory_path())
+        self.runner, self.clock = runner, clock
+        self.mirror = ScreenMirror(config.sandbox.columns, config.sandbox.lines)
+        self.pause_gate = PauseGate()
+        self.approver = TuiApprover(self._open_dialog_from_thread)
+        self.result: RunResult | None = None
+        self._events: deque[Event] = deque()
+        self._agent: Agent | None = None
+        self._agent_running = self._stop_requested = self._quit_when_done = False
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="What should the agent do? (Enter starts)", id="task")
+        with Horizontal(id="main"):
+            yield StepLog()
+            yield TerminalPane(self.mirror)
+        yield StatusBar(self.config.sandbox.profile, self.clock)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / REFRESH_HZ, self.drain_events)
+        task_input = self.query_one("#task", Input)
+        if self.config.task.strip():
+            task_input.display = False
+            self._start(self.config.task)
+        else:
+            task_input.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "task" and event.value.strip() and not self._agent_running:
+            event.input.display = False
+            self._start(event.value.strip())
+
+    def _start(self, task: str) -> None:
+        self._agent_running = True
+        self.query_one(StatusBar).set_state("starting the sandbox")
+        self._run(dataclasses.replace(self.config, task=task))
+
+    # -- the agent's thread ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _run(self, config: RunConfig) -> None:
+        try:
+            result = self.runner(config, self._sink, person=self.approver, on_agent=self._set_agent)
+        except TermagentError as error:
+            result = self._failed(error.message, error.hint)
+        except Exception as error:  # the environment failed (Docker, ...): a notice, not a traceback
+            result = self._failed(f"{type(error).__name__}: {error}", f"see {config.trajectory}, or run with --no-tui")
+        self.call_from_thread(self._finished, result)
+
+    def _failed(self, message: str, hint: str | None) -> RunResult:
+        self._events.append(Event(EventType.ERROR, 0, {"message": message, "hint": hint}))
+        return RunResult(RunStatus.ERROR, 0, 0.0, 0, 0, message)
+
+    def _sink(self, event: Event) -> None:
+        self.pause_gate.hold(event)
+        if event.type is EventType.TERMINAL_OUTPUT:
+            self.mirror.feed(event.data["text"])
+        else:
+            self._events.append(event)
+
+    def _set_agent(self, agent: Agent) -> None:
+        self._agent = agent
+        if self._stop_requested:
+            agent.request_stop()
+
+    def _open_dialog_from_thread(self, request: ApprovalRequest, answer: Callable[[Reply], None]) -> None:
+        self.call_from_thread(self._open_dialog, request, answer)
+
+    # -- the app's thread ----------------------------------------------------------------------
+
+    def drain_events(self) -> None:
+        step_log, status_bar = self.query_one(StepLog), self.query_one(StatusBar)
+        while self._events:
+            event = self._events.popleft()
+            step_log.show(event)
+            status_bar.follow(event)
+            if event.type is EventType.ERROR:
+                hint = event.data.get("hint")
+                self.notify(event.data["message"] + (f"\n{hint}" if hint else ""), title="error",
+                            severity="error", timeout=ERROR_NOTICE_SECONDS, markup=False)
+
+    def _open_dialog(self, request: ApprovalRequest, answer: Callable[[Reply], None]) -> None:
+        self.drain_events()
+        status_bar = self.query_one(StatusBar)
+        status_bar.set_state("waiting for your approval")
+
+        def answered(reply: Reply | None) -> None:
+            status_bar.set_state("running")
+            answer(reply)
+
+        self.push_screen(ApprovalDialog(request), answered)
+
+    def _finished(self, result: RunResult) -> None:
+        self.drain_events()
+        self.mirror.invalidate()
+        self.result, self._agent_running, self._agent = result, False, None
+        status_bar = self.query_one(StatusBar)
+        status_bar.status.elapsed = result.elapsed
+        status_bar.set_state(f"finished: {result.status}")
+        if self._quit_when_done:
+            self.exit(result)
+        else:
+            self.push_screen(SummaryScreen(result, self.config.trajectory))
+
+    # -- the person's keys ----------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        if not self._agent_running:
+            return
+        if self.pause_gate.paused:
+            self.pause_gate.resume()
+            self.query_one(StatusBar).set_state("running")
+        else:
+            self.pause_gate.pause()
+            self.query_one(StatusBar).set_state("paused: holds before the next step or command")
+
+    def action_interrupt(self) -> None:
+        if self._agent is not None:
+            self._agent.request_interrupt()
+            self.notify("interrupting the running command", timeout=3)
+
+    def action_stop(self) -> None:
+        if not self._agent_running:
+            return
+        self._stop_requested = True
+        if self._agent is not None:
+            self._agent.request_stop()
+        self.pause_gate.resume()
+        if isinstance(self.screen, ApprovalDialog):
+            self.screen.action_deny()
+        self.approver.deny_pending()
+        self.query_one(StatusBar).set_state("stopping after the current command")
+
+    def action_trajectory(self) -> None:
+        self.push_screen(TrajectoryScreen(self.config.trajectory))
+
+    def action_scrollback(self) -> None:
+        self.query_one(TerminalPane).toggle_scrollback()
+
+    def action_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    async def action_quit(self) -> None:
+        """While the agent runs, quitting stops it first, so the sandbox is removed."""
+        if self._agent_running:
+            self._quit_when_done = True
+            self.approver.close()
+            self.action_stop()
+        else:
+            self.exit(self.result)
+
+
+def run_tui(config: RunConfig) -> RunResult:
+    app = TermagentApp(config)
+    result = app.run()
+    if result is None:  # quit before a task was given
+        return RunResult(RunStatus.INTERRUPTED, 0, 0.0, 0, 0, "no task was given")
+    return result

@@ -1,0 +1,86 @@
+"""Untrusted text made safe to show. Sandbox output reaches the person only through the pyte
+emulator's cells, turned here into Rich Text; any character that could still act on the
+person's terminal (C0/C1 controls, bidi overrides, zero-width and other format characters)
+is shown as a visible escape instead. Rich Text is never parsed as markup."""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+import pyte
+from rich.style import Style
+from rich.text import Text
+
+from termagent.policy.keystrokes import escape_for_display
+
+# Cc: C0 and C1 controls (ESC, CSI 0x9b, ...); Cf: format characters (bidi overrides, zero
+# width joiners); the rest have no glyph a person could read.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+ESCAPED_STYLE = Style(color="red", reverse=True)
+_PYTE_COLOURS = {"brown": "yellow", "brightbrown": "bright_yellow"}
+
+
+def is_safe(char: str) -> bool:
+    return " " <= char <= "~" or (char > "\x7f" and unicodedata.category(char) not in _HIDDEN_CATEGORIES)
+
+
+def safe_text(text: str, style: Style | str = "") -> Text:
+    """`text` with every unsafe character replaced by its escape in ESCAPED_STYLE; newlines kept."""
+    out = Text(style=style)
+    plain_run: list[str] = []
+    for char in text:
+        if char == "\n" or is_safe(char):
+            plain_run.append(char)
+            continue
+        out.append("".join(plain_run))
+        plain_run.clear()
+        out.append(escape_for_display(char), ESCAPED_STYLE)
+    out.append("".join(plain_run))
+    return out
+
+
+def _colour(name: str) -> str | None:
+    if name == "default":
+        return None
+    if len(name) == 6 and all(c in "0123456789abcdefABCDEF" for c in name):
+        return f"#{name}"
+    name = _PYTE_COLOURS.get(name, name)
+    return f"bright_{name[6:]}" if name.startswith("bright") and not name.startswith("bright_") else name
+
+
+@functools.lru_cache(maxsize=4096)
+def _cell_style(fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strikethrough: bool,
+                reverse: bool) -> Style:
+    return Style(color=_colour(fg), bgcolor=_colour(bg), bold=bold or None, italic=italics or None,
+                 underline=underscore or None, strike=strikethrough or None, reverse=reverse or None)
+
+
+def _style_of(char: pyte.screens.Char, cursor: bool) -> Style:
+    return _cell_style(char.fg, char.bg, char.bold, char.italics, char.underscore, char.strikethrough,
+                       char.reverse != cursor)
+
+
+def screen_line(screen: pyte.Screen, y: int, cursor_x: int | None = None) -> Text:
+    """Row `y` of the screen, colours and attributes kept; `cursor_x` is drawn reversed."""
+    line = screen.buffer[y]
+    out = Text(no_wrap=True, overflow="crop")
+    run: list[str] = []
+    run_style: Style | None = None
+    for x in range(screen.columns):
+        char = line[x]
+        style = _style_of(char, x == cursor_x)
+        data = char.data
+        if not all(map(is_safe, data)):
+            out.append("".join(run), run_style)
+            run, run_style = [], None
+            out.append(safe_text(data, style))
+            continue
+        if style is not run_style and run:
+            out.append("".join(run), run_style)
+            run = []
+        run_style = style
+        run.append(data)
+    if run:
+        out.append("".join(run), run_style)
+    return out
