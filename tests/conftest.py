@@ -45,10 +45,10 @@ def no_leftover_containers(docker_client):
     from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
 
     yield
-    mine = [c.name for c in docker_client.containers.list(all=True, filters={"label": LABEL})
-            if c.labels.get(OWNER_LABEL) == owner_identity()]
-    for name in mine:
-        docker_client.containers.get(name).remove(force=True)
+    mine = [c["Id"] for c in docker_client.api.containers(all=True, filters={"label": LABEL})
+            if (c.get("Labels") or {}).get(OWNER_LABEL) == owner_identity()]
+    for container_id in mine:
+        docker_client.api.remove_container(container_id, force=True)
     assert not mine, f"sandbox containers left behind: {mine}"
 
 

@@ -25,6 +25,7 @@ from termagent.policy.keystrokes import escape_for_display, next_state
 from termagent.policy.state import TerminalState
 
 _PROMPTS = Path(__file__).with_name("prompts")
+_EMPTY_WAIT = 1.0  # the protocol's default duration
 
 
 def _prompt(name: str) -> str:
@@ -140,6 +141,10 @@ class Agent:
                 action = self._ask_model(conversation, tokens)
                 mark = self.shell.mark()
                 notes = self._run_commands(action.commands)
+                if not action.commands and not self.shell.at_prompt:
+                    # An empty command list means "wait and look again": nothing is typed.
+                    self.shell.run("", min(_EMPTY_WAIT, self._time_left(default=_EMPTY_WAIT)),
+                                   should_stop=lambda: self._interrupt_requested or self._stop_requested)
                 if action.task_complete and claimed:
                     self._send(EventType.COMPLETION_CONFIRMED)
                     return finish(RunStatus.COMPLETED, "the model confirmed that the task is complete")

@@ -135,8 +135,8 @@ def test_kill_9_leaves_a_parseable_trajectory_and_no_container_after_next_start(
     lines = trajectory.read_text().splitlines()
     assert lines and all(json.loads(line) for line in lines)
     prefix = owner_identity(process.pid).rsplit(":", 1)[0] + ":"
-    orphaned = lambda: [c for c in docker_client.containers.list(all=True, filters={"label": LABEL})  # noqa: E731
-                        if c.labels.get(OWNER_LABEL, "").startswith(prefix)]
+    orphaned = lambda: [c["Id"] for c in docker_client.api.containers(all=True, filters={"label": LABEL})  # noqa: E731
+                        if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
     assert len(orphaned()) == 1
     run_headless("--replay", str(replies_file(action(complete=True), action(complete=True))), "next run")
     assert orphaned() == []

@@ -21,8 +21,9 @@ TERMAGENT = [str(Path(sys.executable).with_name("termagent"))]
 def _containers_of(docker_client, pid: int) -> list:
     # The owner's identity also holds its start time, unknown once it is dead: match the pid.
     prefix = owner_identity(pid).rsplit(":", 1)[0] + ":"
-    return [c for c in docker_client.containers.list(all=True, filters={"label": LABEL})
-            if c.labels.get(OWNER_LABEL, "").startswith(prefix)]
+    # The raw listing: the SDK's list() inspects each container and fails on one removed meanwhile.
+    return [c["Id"] for c in docker_client.api.containers(all=True, filters={"label": LABEL})
+            if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
 
 
 def _start_waiting_run(docker_client, sandbox_image):
@@ -53,7 +54,7 @@ def test_container_removed_on_exception(sandbox_factory, docker_client):
         with Sandbox(SandboxSpec(), client=docker_client) as sandbox:
             container_id = sandbox.container.id
             raise RuntimeError("boom")
-    assert not docker_client.containers.list(all=True, filters={"id": container_id})
+    assert not docker_client.api.containers(all=True, filters={"id": container_id})
 
 
 def test_killed_process_orphans_are_reaped_on_next_start_and_by_prune(docker_client, sandbox_image, sandbox_factory):
