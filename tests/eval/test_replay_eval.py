@@ -94,6 +94,23 @@ def test_the_openai_engine_receives_the_rebuilt_prompt(tmp_path, stub_server) ->
     assert first["messages"][0]["content"].startswith(load_instructions().rstrip())
 
 
+@pytest.mark.parametrize("prompt", ["record", "termagent"])
+def test_the_prompt_option_chooses_whose_instructions(tmp_path, stub_server, prompt: str) -> None:
+    [row] = _lines(DATA)[:1]
+    first = row["messages"][0]["content"]
+    row["messages"][0]["content"] = "The record's own words." + first[first.find("\n\nTask Description:\n"):]
+    data = _write(tmp_path / "data.jsonl", [row])
+    stub_server.state.replies = ["{}"]
+    main(["eval", "replay", str(data), "--engine", "openai", "--base-url", stub_server.base_url, "--model",
+          "test/tiny-model", "--output-dir", str(tmp_path / "out"), "--prompt", prompt])
+    [body] = stub_server.state.chat_bodies()
+    sent = body["messages"][0]["content"]
+    if prompt == "record":
+        assert sent == row["messages"][0]["content"]
+    else:
+        assert sent == first  # the examples were built with termagent's instructions
+
+
 def test_resume_with_the_replay_engine_is_refused(tmp_path, capsys) -> None:
     out = tmp_path / "out"
     args = ["eval", "replay", str(DATA), "--engine", "replay", "--replay", str(REPLIES), "--output-dir", str(out)]
