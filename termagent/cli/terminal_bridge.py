@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import signal
 import sys
 import termios
@@ -19,7 +18,8 @@ def bridge(session: ShellSession) -> None:
     shell_fd = session.fileno()
 
     def follow_window_size(*_):
-        size = shutil.get_terminal_size()
+        # The terminal itself, not $COLUMNS/$LINES (which shutil prefers and which go stale).
+        size = os.get_terminal_size(stdout)
         session.resize(size.columns, size.lines)
 
     follow_window_size()
