@@ -29,6 +29,8 @@ class EventType(enum.StrEnum):
     INTERRUPTED = "interrupted"
     COMPLETION_CLAIMED = "completion_claimed"
     COMPLETION_CONFIRMED = "completion_confirmed"
+    WORKSPACE_CHANGED = "workspace_changed"  # what the run changed in a copied-in workspace
+    WORKSPACE_APPLIED = "workspace_applied"
     ERROR = "error"
     RUN_FINISHED = "run_finished"
 

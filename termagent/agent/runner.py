@@ -4,6 +4,7 @@ Used the same way by the headless and plain command line, the TUI, `replay` and 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from termagent.policy.approval import Approver, approver_for
 from termagent.policy.loader import load_policy
 from termagent.sandbox.container import Sandbox, SandboxSpec
 from termagent.sandbox.lifecycle import sigterm_as_exit
+from termagent.workspace import Workspace
+from termagent.workspace.changes import WorkspaceChanges
 
 
 @dataclass(frozen=True)
@@ -31,14 +34,21 @@ class RunConfig:
     instructions: str | None = None
     trajectory: Path | None = None  # None: a new file under ~/.local/state/termagent/trajectories
     cast: Path | None = None
+    workspace: Workspace | None = None
+    apply_changes: bool = False  # copy mode without a person: apply the changes at the end
+
+
+ChangesApprover = Callable[[WorkspaceChanges], bool]
 
 
 def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = None,
               engine: Engine | None = None, on_agent: Callable[[Agent], None] | None = None,
-              after_run: Callable[[Sandbox, RunResult], None] | None = None) -> RunResult:
+              after_run: Callable[[Sandbox, RunResult], None] | None = None,
+              approve_changes: ChangesApprover | None = None) -> RunResult:
     """Run one task to its end. Configuration and environment errors raise TermagentError
     before anything runs; `after_run` sees the sandbox before it is removed (e.g. to run a
-    check); the sandbox is removed whatever happens."""
+    check); a copied-in workspace's changes are applied when `approve_changes` says so (without
+    it, when the config says so); the sandbox is removed whatever happens."""
     policy = load_policy(config.policy)
     approver = approver_for(config.approve, person)
     own_engine = engine is None
@@ -58,7 +68,16 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
             cleanup.callback(recorder.close)
             sinks.append(recorder)
         cleanup.enter_context(sigterm_as_exit())
-        sandbox = cleanup.enter_context(Sandbox(config.sandbox))
+        workspace = config.workspace
+        spec = config.sandbox
+        if workspace is not None:
+            cleanup.enter_context(workspace)
+            if workspace.warning:
+                view(Event(EventType.ERROR, 0, {"message": workspace.warning}))
+            spec = dataclasses.replace(spec, mounts=spec.mounts + workspace.mounts())
+        sandbox = cleanup.enter_context(Sandbox(spec))
+        if workspace is not None:
+            workspace.populate(sandbox.container)
         for warning in sandbox.shell.warnings:
             view(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
         agent = Agent(engine, sandbox.shell, policy, approver, fan_out(*sinks),
@@ -68,4 +87,18 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
         result = agent.run(config.task, note=engine_note)
         if after_run is not None:
             after_run(sandbox, result)
+        if workspace is not None:
+            _review_changes(workspace, sandbox, fan_out(*sinks), approve_changes or (lambda _: config.apply_changes))
         return result
+
+
+def _review_changes(workspace: Workspace, sandbox: Sandbox, emit: EventSink, approve: ChangesApprover) -> None:
+    changes = workspace.collect(sandbox.container)
+    if not changes:
+        return
+    emit(Event(EventType.WORKSPACE_CHANGED, 0, {"counts": changes.counts(), "summary": changes.summary(),
+                                                "diff": "".join(changes.diff())}))
+    if approve(changes):
+        applied = workspace.apply(changes)
+        emit(Event(EventType.WORKSPACE_APPLIED, 0, {"summary": applied.summary(),
+                                                    "conflicts": [f"{c.path}: {c.reason}" for c in applied.conflicts]}))

@@ -19,6 +19,7 @@ from termagent.errors import TermagentError
 from termagent.model.engines.base import Engine
 from termagent.sandbox.container import Sandbox
 from termagent.sandbox.profiles import load_profile
+from termagent.workspace import Workspace, WorkspaceMode
 
 CHECK_TIMEOUT_SECONDS = 300
 
@@ -70,7 +71,10 @@ def task_config(base: RunConfig, task: BatchTask, trajectory: Path) -> RunConfig
     limits = AgentLimits(max_steps=settings.get("max_steps", base.limits.max_steps),
                          timeout=settings.get("timeout", base.limits.timeout),
                          max_bad_replies=base.limits.max_bad_replies)
+    # A task's workspace is copied in for the run and its check; the host copy is never changed.
+    workspace = Workspace(task.workspace, WorkspaceMode.COPY) if task.workspace else None
     return dataclasses.replace(base, task=task.task, engine=engine, sandbox=sandbox, limits=limits,
+                               workspace=workspace, apply_changes=False,
                                policy=settings.get("policy", base.policy), approve=settings.get("approve", base.approve),
                                trajectory=trajectory, cast=None)
 

@@ -12,6 +12,7 @@ import yaml
 
 from termagent.cli.engine_options import add_engine_arguments, instructions_from_args, options_from_args
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
+from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
 from termagent.errors import TermagentError
 
 EXIT_COMPLETED, EXIT_NOT_COMPLETED, EXIT_CONFIG_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -45,6 +46,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_task: bool = True
     limits.add_argument("--cast", type=Path, help="record the sandbox terminal as an asciinema v2 file")
     add_engine_arguments(parser)
     add_sandbox_arguments(parser, profile_flag="--sandbox-profile")
+    add_workspace_arguments(parser)
 
 
 def config_path(args: argparse.Namespace) -> Path | None:
@@ -90,23 +92,32 @@ def run(args: argparse.Namespace) -> int:
         instructions=instructions_from_args(args),
         trajectory=args.trajectory,
         cast=args.cast,
+        workspace=workspace_from_args(args),
+        apply_changes=args.apply,
     )
     if interactive and not args.no_tui:
         from termagent.tui.app import run_tui
 
         return _exit_status(run_tui(config), RunStatus)
-    person = None
+    person = approve_changes = None
     if interactive:
         from termagent.policy.terminal_approver import TerminalApprover
 
         person = TerminalApprover()
+        approve_changes = _ask_to_apply
     from termagent.views.event_lines import JsonLines, TextLines
 
     view = JsonLines() if args.json else TextLines()
     agents = []
     with _ctrl_c_interrupts_then_stops(agents):
-        result = run_agent(config, view, person=person, on_agent=agents.append)
+        result = run_agent(config, view, person=person, on_agent=agents.append, approve_changes=approve_changes)
     return _exit_status(result, RunStatus)
+
+
+def _ask_to_apply(changes) -> bool:
+    """The plain interface's review: the changes are already printed (event lines); ask once."""
+    answer = input(f"\nApply these changes to your workspace? {changes.summary().splitlines()[0]} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _exit_status(result, statuses) -> int:

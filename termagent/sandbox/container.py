@@ -69,7 +69,10 @@ class Sandbox:
         profile = self.spec.profile
         tmpfs = {"/tmp": f"size={profile.tmp_size},mode=1777"}
         if profile.read_only:
-            tmpfs.update({"/app": f"size={profile.tmp_size}", "/root": "size=16m,mode=700"})
+            tmpfs["/root"] = "size=16m,mode=700"
+            # /app must stay writable, unless the user's directory is mounted there.
+            if not any(mount["Target"] == "/app" for mount in self.spec.mounts):
+                tmpfs["/app"] = f"size={profile.tmp_size}"
         try:
             return client.containers.create(
                 self.spec.image,

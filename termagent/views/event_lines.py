@@ -65,6 +65,11 @@ class TextLines:
                 return "the model claims the task is complete; asking it to confirm"
             case EventType.COMPLETION_CONFIRMED:
                 return "the model confirmed the task is complete"
+            case EventType.WORKSPACE_CHANGED:
+                return f"workspace changes:\n{data['summary']}\n{data['diff']}".rstrip()
+            case EventType.WORKSPACE_APPLIED:
+                conflicts = "".join(f"\n  conflict: {c}" for c in data["conflicts"])
+                return f"workspace: {data['summary']}{conflicts}"
             case EventType.ERROR:
                 return f"error: {data['message']}" + (f"\n  {data['hint']}" if data.get("hint") else "")
             case EventType.RUN_FINISHED:

@@ -151,3 +151,22 @@ def test_tiny_local_model_with_constrained_decoding_runs_to_the_step_limit(sandb
     records = events(trajectory)
     assert records[-1]["type"] == "run_finished"
     assert not [r for r in records if r["type"] == "reply_rejected"]
+
+
+@pytest.mark.parametrize("apply", [False, True])
+def test_workspace_changes_are_applied_only_with_apply(sandbox_image, tmp_path, apply):
+    import shutil
+
+    workspace = tmp_path / "project"
+    shutil.copytree(EXAMPLES / "fix-test" / "workspace", workspace)
+    before = (workspace / "calc.py").read_text()
+    trajectory = tmp_path / "t.jsonl"
+    completed = run_headless("--policy", "sandboxed-auto", "--replay", str(EXAMPLES / "fix-test" / "replies.jsonl"),
+                             "--workspace", str(workspace), "--trajectory", str(trajectory),
+                             *(["--apply"] if apply else []), "fix the failing test")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "+    return a + b" in completed.stdout
+    types = [record["type"] for record in events(trajectory)]
+    assert "workspace_changed" in types and ("workspace_applied" in types) == apply
+    after = (workspace / "calc.py").read_text()
+    assert (after == before.replace("a - b", "a + b")) if apply else (after == before)
