@@ -146,7 +146,7 @@ def test_tiny_local_model_with_constrained_decoding_runs_to_the_step_limit(sandb
     trajectory = tmp_path / "tiny.jsonl"
     completed = run_headless("--engine", "transformers", "--model", str(tiny_model_dir), "--max-steps", "3",
                              "--max-tokens", "160", "--policy", "default", "--trajectory", str(trajectory),
-                             "list the files", timeout=600)
+                             "Create /app/hello.txt containing the line 'Hello, termagent!'", timeout=600)
     assert completed.returncode in (0, 1), completed.stdout + completed.stderr
     records = events(trajectory)
     assert records[-1]["type"] == "run_finished"
