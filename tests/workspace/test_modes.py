@@ -36,14 +36,14 @@ def test_mount_mode_is_really_read_write(tmp_path, docker_client, sandbox_image,
 
 
 @pytest.mark.docker
-def test_mount_mode_refuses_a_mount_hidden_under_the_read_only_profiles_tmpfs(tmp_path, docker_client, sandbox_image,
-                                                                            no_leftover_containers):
-    # The strict profile mounts an in-memory /app over everything (termagent/sandbox/container.py).
+def test_mount_mode_works_under_the_read_only_profile(tmp_path, docker_client, sandbox_image, no_leftover_containers):
+    # The strict profile puts /app in memory, but not over a mounted workspace.
     workspace = Workspace(tmp_path, WorkspaceMode.MOUNT)
     spec = SandboxSpec(image=sandbox_image, profile=load_profile("strict"), mounts=workspace.mounts())
     with Sandbox(spec, client=docker_client) as sandbox:
-        with pytest.raises(TermagentError, match="in-memory /app"):
-            workspace.populate(sandbox.container)
+        workspace.populate(sandbox.container)
+        run(sandbox, "echo from-strict > /app/made-here")
+    assert (tmp_path / "made-here").read_text() == "from-strict\n"
 
 
 @pytest.mark.docker
