@@ -68,6 +68,7 @@ def test_denied_command_is_not_sent_and_the_rest_are_skipped(sandbox_image, repl
 
 @pytest.mark.parametrize("case, extra, expected", [
     ("max steps", ["--max-steps", "2"], 1),
+    ("timeout", ["--timeout", "2"], 1),
     ("gave up", [], 1),
     ("bad policy", ["--policy", "no-such-policy"], 2),
     ("no model server", ["--engine", "openai", "--base-url", "http://127.0.0.1:9/v1"], 2),
@@ -75,6 +76,8 @@ def test_denied_command_is_not_sent_and_the_rest_are_skipped(sandbox_image, repl
 def test_exit_statuses(sandbox_image, replies_file, case, extra, expected):
     if case == "gave up":
         replies = replies_file("no json here", "{broken", "still nothing")
+    elif case == "timeout":
+        replies = replies_file(*[action([("sleep 100\n", 60)])] * 3)
     else:
         replies = replies_file(*[action([("true\n", 0.1)])] * 5)
     args = ["--replay", str(replies)] if case != "no model server" else []
