@@ -80,7 +80,7 @@ def _replay(args: argparse.Namespace) -> int:
             bar = progress.add_task("steps", total=len(records))
             run = run_replay(records, engine, args.output_dir / "steps.jsonl", instructions=instructions,
                              resume=args.resume, concurrency=args.concurrency,
-                             on_step=lambda: progress.advance(bar))
+                             on_steps=lambda done: progress.advance(bar, done))
     finally:
         engine.close()
     summary = replay_summary(run, data=str(args.data), engine=engine.name, model=engine.model, prompt=args.prompt)

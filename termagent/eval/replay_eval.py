@@ -149,9 +149,10 @@ def run_replay(
     instructions: str | None,
     resume: bool = False,
     concurrency: int = 1,
-    on_step: Callable[[], None] | None = None,
+    on_steps: Callable[[int], None] | None = None,
 ) -> ReplayRun:
-    """Ask `engine` for every record not yet in `steps_path` (all of them without `resume`)."""
+    """Ask `engine` for every record not yet in `steps_path` (all of them without `resume`);
+    `on_steps(n)` hears of steps done (resumed ones first, at once)."""
     done = read_rows(steps_path) if resume else []
     done_keys = {(row["task_id"], row["step_idx"]) for row in done}
     todo = [record for record in records if record.key not in done_keys]
@@ -162,6 +163,8 @@ def run_replay(
         )
     wanted = {record.key for record in records}
     rows = [row for row in done if (row["task_id"], row["step_idx"]) in wanted]
+    if on_steps is not None and rows:
+        on_steps(len(rows))
     failures: list[str] = []
     workers = max(1, concurrency) if engine.name in CONCURRENT_ENGINES else 1
     steps_path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,8 +181,8 @@ def run_replay(
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 out.flush()
                 rows.append(row)
-            if on_step is not None:
-                on_step()
+            if on_steps is not None:
+                on_steps(1)
     rows.sort(key=lambda row: (row["task_id"], row["step_idx"]))
     return ReplayRun(rows, len(todo), time.perf_counter() - started, failures)
 
