@@ -59,9 +59,11 @@ def batch_speedup(workdir: Path) -> None:
     examples = yaml.safe_load((EXAMPLES / "tasks.yaml").read_text())
     tasks = []
     for copy in range(16):
-        task = dict(examples["tasks"][copy % len(examples["tasks"])])
+        task = dict(examples["tasks"][copy % len(examples["tasks"])])  # the examples, round-robin
         task["name"] = f"{task['name']}-{copy}"
-        task["replay"] = str(EXAMPLES / task["replay"])
+        for key in ("replay", "workspace"):
+            if key in task:
+                task[key] = str(EXAMPLES / task[key])
         tasks.append(task)
     batch_file = workdir / "batch16.yaml"
     batch_file.write_text(yaml.safe_dump({"defaults": examples["defaults"], "tasks": tasks}))
