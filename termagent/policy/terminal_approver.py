@@ -8,11 +8,12 @@ from typing import TextIO
 from termagent.policy.approval import Answer, ApprovalRequest, Reply
 from termagent.policy.keystrokes import unescape_display
 
+# The same keys as the TUI's approval dialog; `a` and `A` differ, so case matters.
 _CHOICES = {
-    "o": Answer.ALLOW_ONCE,
-    "s": Answer.ALLOW_SESSION,
-    "a": Answer.ALLOW_ALWAYS,
-    "d": Answer.DENY,
+    "y": Answer.ALLOW_ONCE,
+    "a": Answer.ALLOW_SESSION,
+    "A": Answer.ALLOW_ALWAYS,
+    "n": Answer.DENY,
     "m": Answer.DENY_WITH_MESSAGE,
     "e": Answer.EDIT,
 }
@@ -34,14 +35,14 @@ class TerminalApprover:
             self._say("  commands:    " + " ; ".join(verdict.commands))
         remember = "" if request.can_remember else " (counts once: no prefix rule fits)"
         self._say(
-            f"  [o] allow once   [s] allow for this session{remember}   [a] always, saved to {request.policy_file}{remember}\n"
-            "  [d] deny   [m] deny with a message to the model   [e] edit the keystrokes"
+            f"  [y] allow once   [a] allow for this session{remember}   [A] always, saved to {request.policy_file}{remember}\n"
+            "  [n] deny   [m] deny with a message to the model   [e] edit the keystrokes"
         )
         while True:
             choice = self._read("choice> ")
             if choice is None:
                 return Reply(Answer.DENY)  # input closed: fail closed
-            answer = _CHOICES.get(choice.strip().lower()[:1])
+            answer = _CHOICES.get(choice.strip()[:1])
             if answer is Answer.DENY_WITH_MESSAGE:
                 return Reply(answer, message=self._read("message to the model> ") or "")
             if answer is Answer.EDIT:
@@ -49,7 +50,7 @@ class TerminalApprover:
                 return Reply(Answer.DENY) if edited is None else Reply(answer, keystrokes=unescape_display(edited))
             if answer is not None:
                 return Reply(answer)
-            self._say("  please answer o, s, a, d, m or e")
+            self._say("  please answer y, a, A, n, m or e")
 
     def _say(self, text: str) -> None:
         print(text, file=self.stdout, flush=True)

@@ -16,7 +16,7 @@ def ask(policy: Policy, keystrokes: str, answers: str) -> tuple[object, str]:
 
 
 def test_shows_escaped_keystrokes_rule_and_reason(default_policy: Policy) -> None:
-    reply, shown = ask(default_policy, "make\x1b[A\n", "o\n")
+    reply, shown = ask(default_policy, "make\x1b[A\n", "y\n")
     assert reply.answer is Answer.ALLOW_ONCE
     assert "make\\x1b[A\\n" in shown and "\x1b" not in shown
     assert "construct:unusual_character" in shown and "escape byte" in shown
