@@ -6,9 +6,9 @@ Three folder layouts are read (a task folder, or a folder of task folders):
   `tests/` (copied into /tests before the check), `image`, `timeout_sec`;
 - Terminal-Bench 1: `task.yaml` with `instruction` (or `descriptions[].description`),
   `solution.sh`, `run-tests.sh` and `tests/`; the check is `bash /tests/run-tests.sh` with
-  TEST_DIR=/tests, as its harness runs it;
+  TEST_DIR=/tests, as its harness runs it (without run-tests.sh: pytest on tests/test_outputs.py);
 - Terminal-Bench 2 (Harbor): `instruction.md`, `solution/solve.sh`, `tests/test.sh`; the check
-  passes when test.sh writes 1 to /logs/verifier/reward.txt.
+  passes when test.sh writes 1 (or more) to /logs/verifier/reward.txt.
 A Terminal-Bench task's Dockerfile is not built: its image must exist (`image` in task.yaml or --image).
 """
 
@@ -24,9 +24,13 @@ from termagent.errors import TermagentError
 
 TESTS_DIR = "/tests"
 TB1_CHECK = "bash /tests/run-tests.sh"
+# What Terminal-Bench 1 runs for a task without run-tests.sh (it installs pytest first; here the
+# image must have it).
+TB1_DEFAULT_CHECK = "python3 -m pytest -rA /tests/test_outputs.py"
+# The reward may be written as 1 or 1.0; anything less (or none) fails.
 HARBOR_CHECK = (
     "mkdir -p /logs/verifier && bash /tests/test.sh; "
-    'test "$(tr -d "[:space:]" < /logs/verifier/reward.txt 2>/dev/null)" = 1'
+    "awk 'NR == 1 { exit !($1 + 0 >= 1) } END { if (NR == 0) exit 1 }' /logs/verifier/reward.txt"
 )
 
 
@@ -81,7 +85,10 @@ def load_task(folder: Path) -> LiveTask:
     if (folder / "run-tests.sh").is_file():
         return LiveTask(check=TB1_CHECK, layout="terminal-bench",
                         tests=tests + ((folder / "run-tests.sh", "run-tests.sh"),), **common)
-    raise TermagentError(f"{folder}: no check", hint="give task.yaml a `check` script, or the folder a run-tests.sh")
+    if (folder / "tests" / "test_outputs.py").is_file():
+        return LiveTask(check=TB1_DEFAULT_CHECK, layout="terminal-bench", tests=tests, **common)
+    raise TermagentError(f"{folder}: no check",
+                         hint="give task.yaml a `check` script, or the folder run-tests.sh or tests/test_outputs.py")
 
 
 def _harbor(folder: Path) -> LiveTask:

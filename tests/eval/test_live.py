@@ -12,7 +12,7 @@ from conftest import EXAMPLES
 from termagent.cli.main import main
 from termagent.errors import TermagentError
 from termagent.eval.live_run import run_oracle
-from termagent.eval.live_tasks import HARBOR_CHECK, TB1_CHECK, load_tasks
+from termagent.eval.live_tasks import HARBOR_CHECK, TB1_CHECK, TB1_DEFAULT_CHECK, load_tasks
 from termagent.eval.oracle import solution_commands
 
 LIVE = EXAMPLES / "live"
@@ -40,6 +40,15 @@ def test_older_terminal_bench_descriptions(tmp_path: Path) -> None:
     (tmp_path / "run-tests.sh").write_text("true\n")
     [task] = load_tasks(tmp_path)
     assert (task.instruction, task.solution, task.files) == ("Do it.", None, None)
+
+
+def test_a_terminal_bench_task_without_run_tests_gets_the_default_pytest_check(tmp_path: Path) -> None:
+    (tmp_path / "task.yaml").write_text("instruction: Do it.\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_outputs.py").write_text("def test_x():\n    pass\n")
+    [task] = load_tasks(tmp_path)
+    assert (task.layout, task.check) == ("terminal-bench", TB1_DEFAULT_CHECK)
+    assert task.tests == ((tmp_path / "tests", "."),)
 
 
 @pytest.mark.parametrize(
@@ -123,6 +132,20 @@ def test_a_solution_that_exits_the_shell_is_still_checked(image: str) -> None:
     report = run_oracle(dataclasses.replace(task, solution=task.solution + "exit 3\necho never\n"), SandboxSpec(image=image))
     assert (report.status, report.check) == ("shell_exited", "passed")
     assert report.steps == 3  # the two commands and the exit; nothing after it
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(("reward", "passed"), [("1.0", True), ("1", True), ("0", False), ("0.5", False)])
+def test_a_harbor_task_passes_on_its_reward_file(image: str, tmp_path: Path, reward: str, passed: bool) -> None:
+    from termagent.sandbox.container import SandboxSpec
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "instruction.md").write_text("Write the reward.\n")
+    # test.sh always exits 0, as many do: only the reward decides.
+    (tmp_path / "tests" / "test.sh").write_text("cat /app/reward > /logs/verifier/reward.txt\nexit 0\n")
+    [task] = load_tasks(tmp_path)
+    report = run_oracle(dataclasses.replace(task, solution=f"echo {reward} > /app/reward\n"), SandboxSpec(image=image))
+    assert report.passed is passed
 
 
 def _replies(path: Path, actions: list[dict]) -> Path:
