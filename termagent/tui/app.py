@@ -71,32 +71,43 @@ class TermagentApp(App[RunResult | None]):
         self._events: deque[Event] = deque()
         self._agent: Agent | None = None
         self._agent_running = self._stop_requested = self._quit_when_done = False
+        # Held here: the app's query_one looks only at the top screen, which may be a dialog.
+        self.step_log = StepLog()
+        self.terminal_pane = TerminalPane(self.mirror)
+        self.status_bar = StatusBar(self.config.sandbox.profile, self.clock)
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="What should the agent do? (Enter starts)", id="task")
         with Horizontal(id="main"):
-            yield StepLog()
-            yield TerminalPane(self.mirror)
-        yield StatusBar(self.config.sandbox.profile, self.clock)
+            yield self.step_log
+            yield self.terminal_pane
+        yield self.status_bar
         yield Footer()
 
     def on_mount(self) -> None:
         self.set_interval(1 / REFRESH_HZ, self.drain_events)
         task_input = self.query_one("#task", Input)
         if self.config.task.strip():
-            task_input.display = False
+            task_input.remove()
             self._start(self.config.task)
         else:
             task_input.focus()
 
+    def on_unmount(self) -> None:
+        # Never leave the agent's thread waiting on a person who has gone.
+        self.approver.close()
+        self.pause_gate.resume()
+        if self._agent is not None:
+            self._agent.request_stop()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "task" and event.value.strip() and not self._agent_running:
-            event.input.display = False
+            event.input.remove()
             self._start(event.value.strip())
 
     def _start(self, task: str) -> None:
         self._agent_running = True
-        self.query_one(StatusBar).set_state("starting the sandbox")
+        self.status_bar.set_state("starting the sandbox")
         self._run(dataclasses.replace(self.config, task=task))
 
     # -- the agent's thread ------------------------------------------------------------------
@@ -133,11 +144,10 @@ class TermagentApp(App[RunResult | None]):
     # -- the app's thread ----------------------------------------------------------------------
 
     def drain_events(self) -> None:
-        step_log, status_bar = self.query_one(StepLog), self.query_one(StatusBar)
         while self._events:
             event = self._events.popleft()
-            step_log.show(event)
-            status_bar.follow(event)
+            self.step_log.show(event)
+            self.status_bar.follow(event)
             if event.type is EventType.ERROR:
                 hint = event.data.get("hint")
                 self.notify(event.data["message"] + (f"\n{hint}" if hint else ""), title="error",
@@ -145,11 +155,10 @@ class TermagentApp(App[RunResult | None]):
 
     def _open_dialog(self, request: ApprovalRequest, answer: Callable[[Reply], None]) -> None:
         self.drain_events()
-        status_bar = self.query_one(StatusBar)
-        status_bar.set_state("waiting for your approval")
+        self.status_bar.set_state("waiting for your approval")
 
         def answered(reply: Reply | None) -> None:
-            status_bar.set_state("running")
+            self.status_bar.set_state("running")
             answer(reply)
 
         self.push_screen(ApprovalDialog(request), answered)
@@ -158,9 +167,8 @@ class TermagentApp(App[RunResult | None]):
         self.drain_events()
         self.mirror.invalidate()
         self.result, self._agent_running, self._agent = result, False, None
-        status_bar = self.query_one(StatusBar)
-        status_bar.status.elapsed = result.elapsed
-        status_bar.set_state(f"finished: {result.status}")
+        self.status_bar.status.elapsed = result.elapsed
+        self.status_bar.set_state(f"finished: {result.status}")
         if self._quit_when_done:
             self.exit(result)
         else:
@@ -173,10 +181,10 @@ class TermagentApp(App[RunResult | None]):
             return
         if self.pause_gate.paused:
             self.pause_gate.resume()
-            self.query_one(StatusBar).set_state("running")
+            self.status_bar.set_state("running")
         else:
             self.pause_gate.pause()
-            self.query_one(StatusBar).set_state("paused: holds before the next step or command")
+            self.status_bar.set_state("paused: holds before the next step or command")
 
     def action_interrupt(self) -> None:
         if self._agent is not None:
@@ -193,13 +201,13 @@ class TermagentApp(App[RunResult | None]):
         if isinstance(self.screen, ApprovalDialog):
             self.screen.action_deny()
         self.approver.deny_pending()
-        self.query_one(StatusBar).set_state("stopping after the current command")
+        self.status_bar.set_state("stopping after the current command")
 
     def action_trajectory(self) -> None:
         self.push_screen(TrajectoryScreen(self.config.trajectory))
 
     def action_scrollback(self) -> None:
-        self.query_one(TerminalPane).toggle_scrollback()
+        self.terminal_pane.toggle_scrollback()
 
     def action_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -58,6 +58,8 @@ class ApprovalDialog(ModalScreen[Reply]):
         Binding("escape", "deny", "deny", show=False),
     ]
 
+    AUTO_FOCUS = f"#answer-{Answer.DENY.value}"
+
     def __init__(self, request: ApprovalRequest) -> None:
         super().__init__()
         self.request = request
@@ -73,9 +75,6 @@ class ApprovalDialog(ModalScreen[Reply]):
                                  variant="error" if answer is Answer.DENY else "default")
             yield Label("", id="prompt")
             yield Input(id="text")
-
-    def on_mount(self) -> None:
-        self.query_one(f"#answer-{Answer.DENY.value}", Button).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While a message or an edit is typed, letters are text, not answers; Escape still denies.

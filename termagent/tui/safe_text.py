@@ -6,6 +6,7 @@ is shown as a visible escape instead. Rich Text is never parsed as markup."""
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 import pyte
@@ -23,6 +24,16 @@ _PYTE_COLOURS = {"brown": "yellow", "brightbrown": "bright_yellow"}
 
 def is_safe(char: str) -> bool:
     return " " <= char <= "~" or (char > "\x7f" and unicodedata.category(char) not in _HIDDEN_CATEGORIES)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def reveal_hidden(output: str) -> str:
+    """Terminal output before it reaches pyte: C1 bytes and invisible characters become visible
+    escapes. (pyte would obey a C1 CSI, and silently drops the rest of a line after a bidi
+    override.) C0 controls and ESC sequences are left to pyte, whose effects stay in its cells."""
+    return _NON_ASCII.sub(lambda match: match[0] if is_safe(match[0]) else escape_for_display(match[0]), output)
 
 
 def safe_text(text: str, style: Style | str = "") -> Text:

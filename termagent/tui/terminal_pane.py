@@ -11,7 +11,7 @@ from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
 from termagent.sandbox.terminal import Terminal
-from termagent.tui.safe_text import safe_text, screen_line
+from termagent.tui.safe_text import reveal_hidden, safe_text, screen_line
 
 # Redraws are throttled so that an output flood cannot starve key handling.
 REFRESH_HZ = 30
@@ -31,7 +31,7 @@ class ScreenMirror:
 
     def feed(self, text: str) -> None:
         with self._lock:
-            self._terminal.feed(text)
+            self._terminal.feed(reveal_hidden(text))
             self._changed = True
 
     def render(self) -> Text | None:

@@ -1,0 +1,135 @@
+"""The app driven by a scripted run (no sandbox): the approval dialog's keys, pause, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from termagent.agent.events import Event, EventType
+from termagent.agent.loop import RunStatus
+from termagent.policy.approval import Answer, Reply
+from termagent.tui.app import TermagentApp
+from termagent.tui.approval_dialog import ApprovalDialog
+from termagent.tui.pause import PauseGate
+from tui_helpers import ScriptedRun, after_approval_events, approval_request, first_step_events, offline_config
+
+
+def _dialog_open(app: TermagentApp) -> bool:
+    return isinstance(app.screen, ApprovalDialog) and bool(app.screen.query("#request"))
+
+
+async def _until(pilot, condition, tries: int = 200) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app never reached the expected state")
+
+
+async def _answer(tmp_path, *keys: str) -> Reply:
+    run = ScriptedRun([*first_step_events(), approval_request(), *after_approval_events()])
+    app = TermagentApp(offline_config(tmp_path), runner=run)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _until(pilot, lambda: _dialog_open(app))
+        await pilot.press(*keys)
+        await _until(pilot, run.done.is_set)
+    return run.replies[0]
+
+
+@pytest.mark.parametrize(("keys", "expected"), [
+    (("y",), Reply(Answer.ALLOW_ONCE)),
+    (("a",), Reply(Answer.ALLOW_SESSION)),
+    (("A",), Reply(Answer.ALLOW_ALWAYS)),
+    (("n",), Reply(Answer.DENY)),
+    (("escape",), Reply(Answer.DENY)),
+    (("enter",), Reply(Answer.DENY)),  # the focused button is Deny, never an allow
+    (("m", "n", "o", "y", "enter"), Reply(Answer.DENY_WITH_MESSAGE, message="noy")),  # letters are text here
+    (("m", "y", "escape"), Reply(Answer.DENY)),
+])
+def test_each_answer_has_its_key(tmp_path, keys, expected):
+    async def scenario():
+        assert await _answer(tmp_path, *keys) == expected
+
+    asyncio.run(scenario())
+
+
+def test_edit_starts_from_the_escaped_keystrokes(tmp_path):
+    async def scenario():
+        reply = await _answer(tmp_path, "e", "ctrl+u", *"ls /app\\n", "enter")
+        assert reply == Reply(Answer.EDIT, keystrokes="ls /app\n")
+
+    asyncio.run(scenario())
+
+
+def test_the_dialog_shows_keystrokes_escaped(tmp_path):
+    async def scenario():
+        run = ScriptedRun([approval_request("echo hi\x1b[2J\u202e\n")])
+        app = TermagentApp(offline_config(tmp_path), runner=run)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await _until(pilot, lambda: _dialog_open(app))
+            shown = app.screen.query_one("#request").content.plain
+            assert "echo hi\\x1b[2J\\u202e\\n" in shown and "\x1b" not in shown
+            await pilot.press("n")
+            await _until(pilot, run.done.is_set)
+
+    asyncio.run(scenario())
+
+
+def test_stop_denies_the_pending_approval(tmp_path):
+    async def scenario():
+        run = ScriptedRun([approval_request()])
+        app = TermagentApp(offline_config(tmp_path), runner=run)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await _until(pilot, lambda: _dialog_open(app))
+            app.action_stop()
+            await _until(pilot, run.done.is_set)
+        assert run.replies == [Reply(Answer.DENY)]
+
+    asyncio.run(scenario())
+
+
+def test_the_pause_gate_holds_the_agent_thread_before_a_step():
+    gate = PauseGate()
+    gate.pause()
+    passed = threading.Event()
+    thread = threading.Thread(target=lambda: (gate.hold(Event(EventType.STEP_STARTED, 1)), passed.set()))
+    thread.start()
+    gate.hold(Event(EventType.TERMINAL_OUTPUT, 1, {"text": "x"}))  # output is never held
+    assert not passed.wait(0.2)
+    gate.resume()
+    assert passed.wait(5)
+    thread.join()
+
+
+def test_a_failed_start_is_a_notice_and_the_app_stays_usable(tmp_path):
+    async def scenario():
+        from termagent.errors import TermagentError
+
+        run = ScriptedRun([], fail=TermagentError("unknown policy 'nope'", hint="use default, strict or a file"))
+        app = TermagentApp(offline_config(tmp_path), runner=run)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await _until(pilot, lambda: app.result is not None)
+            await pilot.pause(0.1)
+            assert app.result.status is RunStatus.ERROR
+            notices = [n.message for n in app._notifications]
+            assert any("unknown policy 'nope'" in n and "use default" in n for n in notices)
+            await pilot.press("escape", "t")  # back from the summary; the trajectory viewer still opens
+            assert type(app.screen).__name__ == "TrajectoryScreen"
+
+    asyncio.run(scenario())
+
+
+def test_without_a_task_an_input_asks_for_one(tmp_path):
+    async def scenario():
+        run = ScriptedRun(first_step_events()[:3])
+        app = TermagentApp(offline_config(tmp_path, task=""), runner=run)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await pilot.pause(0.1)
+            assert not run.done.is_set()
+            await pilot.press(*"list /app", "enter")
+            await _until(pilot, lambda: app.result is not None)
+            assert run.config.task == "list /app"
+
+    asyncio.run(scenario())
