@@ -45,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="type each task's own solution script instead of asking a model (proves the harness)")
     live.add_argument("--output-dir", type=Path, default=Path("eval-live"), help="(default: %(default)s)")
     live.add_argument("--limit", type=int, default=None, help="only the first N tasks")
+    live.add_argument("--parallel", type=int, default=1,
+                      help="tasks at a time, each in its own sandbox (default: 1; the replay engine's "
+                           "replies are shared in order, so keep 1 with it)")
     agent = live.add_argument_group("agent (without --oracle)")
     agent.add_argument("--policy", default="sandboxed-auto", help="(default: %(default)s)")
     agent.add_argument("--approve", choices=["deny", "allow"], default="deny", help="what `ask` becomes (default: deny)")
@@ -94,6 +97,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _live(args: argparse.Namespace) -> int:
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     from rich.console import Console
 
@@ -124,15 +128,17 @@ def _live(args: argparse.Namespace) -> int:
         args.output_dir.mkdir(parents=True, exist_ok=True)
         run_one = lambda task: run_with_agent(task, base, engine, args.output_dir / f"{task.name}.jsonl")  # noqa: E731
     started = time.monotonic()
-    reports = []
+
+    def one(task):
+        report = run_one(task)
+        errors.print(f"{'PASS' if report.passed else 'FAIL'} {report.name}: {report.status}, {report.steps} steps, "
+                     f"{report.wall_time:.1f}s" + (f" ({report.error})" if report.error else ""), highlight=False)
+        return report
+
     try:
-        with errors.status("") as status:
-            for index, task in enumerate(tasks, start=1):
-                status.update(f"task {index}/{len(tasks)}: {task.name}")
-                reports.append(run_one(task))
-                last = reports[-1]
-                errors.print(f"{'PASS' if last.passed else 'FAIL'} {last.name}: {last.status}, {last.steps} steps, "
-                             f"{last.wall_time:.1f}s" + (f" ({last.error})" if last.error else ""), highlight=False)
+        with errors.status(f"{len(tasks)} task(s), {args.parallel} at a time"), \
+                ThreadPoolExecutor(max(1, args.parallel), thread_name_prefix="termagent-eval") as pool:
+            reports = list(pool.map(one, tasks))
     finally:
         if engine is not None:
             engine.close()

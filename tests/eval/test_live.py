@@ -106,7 +106,7 @@ def image(sandbox_image, no_leftover_containers) -> str:
 @pytest.mark.docker
 def test_every_example_passes_with_its_own_solution(image: str, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    assert main(["eval", "live", str(LIVE), "--oracle", "--image", image, "--output-dir", str(out)]) == 0
+    assert main(["eval", "live", str(LIVE), "--oracle", "--parallel", "2", "--image", image, "--output-dir", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["pass_rate_pct"] == 100.0 and summary["tasks"] == summary["passed"] == len(load_tasks(LIVE))
     # Each solution command was one step: the heredoc and the multi-line pipelines count once.
