@@ -39,10 +39,6 @@ def check_script(task: LiveTask) -> str:
 @contextmanager
 def task_sandbox(task: LiveTask, base: SandboxSpec) -> Iterator[SandboxSpec]:
     """The sandbox spec for `task`: its image, and copies of its files and tests mounted in."""
-    if task.files is not None and base.profile.read_only:
-        # The read-only profiles put /app in memory, over the mount: the files would be hidden.
-        raise TermagentError(f"{task.name} brings files for /app, which a read-only sandbox keeps in memory",
-                             hint="pass --no-read-only, or use the default profile")
     with tempfile.TemporaryDirectory(prefix=f"termagent-eval-{task.name}-") as scratch:
         mounts = list(base.mounts)
         if task.files is not None:
@@ -91,13 +87,10 @@ def run_oracle(task: LiveTask, base: SandboxSpec) -> TaskReport:
 
 def run_with_agent(task: LiveTask, base: RunConfig, engine: Engine | None, trajectory: Path) -> TaskReport:
     """The full agent on `task`, through the batch runner (policy, limits, trajectory, check)."""
-    try:
-        with task_sandbox(task, base.sandbox) as spec:
-            limits = dataclasses.replace(base.limits, timeout=task.timeout or base.limits.timeout)
-            config = dataclasses.replace(base, task=task.instruction, sandbox=spec, limits=limits, trajectory=trajectory)
-            return run_task(config, BatchTask(task.name, task.instruction, check=check_script(task)), engine)
-    except TermagentError as error:
-        return TaskReport(task.name, status="error", error=str(error))
+    with task_sandbox(task, base.sandbox) as spec:
+        limits = dataclasses.replace(base.limits, timeout=task.timeout or base.limits.timeout)
+        config = dataclasses.replace(base, task=task.instruction, sandbox=spec, limits=limits, trajectory=trajectory)
+        return run_task(config, BatchTask(task.name, task.instruction, check=check_script(task)), engine)
 
 
 def result_row(report: TaskReport) -> dict[str, Any]:
