@@ -52,15 +52,13 @@ def offline_config(tmp_path: Path, task: str = "Create /app/hello.txt") -> RunCo
 
 class ScriptedRun:
     """Plays `run_agent`'s part with a fixed script: each item is an Event to emit or an
-    ApprovalRequest to put to the person. `hold` makes it wait (after the script) until released,
-    so a test can look at a running state; `fail` raises instead of finishing."""
+    ApprovalRequest to put to the person. `hold` seconds it waits after the script (unless
+    released), so a test can look at a running state; `fail` raises instead of finishing."""
 
-    def __init__(self, script: list[Event | ApprovalRequest], *, hold: bool = False,
+    def __init__(self, script: list[Event | ApprovalRequest], *, hold: float = 0.0,
                  fail: Exception | None = None) -> None:
-        self.script, self.fail = script, fail
+        self.script, self.fail, self.hold = script, fail, hold
         self.release = threading.Event()
-        if not hold:
-            self.release.set()
         self.replies: list[Reply] = []
         self.done = threading.Event()
         self.config: RunConfig | None = None
@@ -75,7 +73,7 @@ class ScriptedRun:
                     self.replies.append(person.ask(item))
                 else:
                     view(item)
-            self.release.wait()
+            self.release.wait(self.hold)
             if self.fail is not None:
                 raise self.fail
             result = RunResult(RunStatus.COMPLETED, 2, 3.5, 1200, 80, "the model confirmed that the task is complete")
