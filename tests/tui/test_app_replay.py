@@ -10,23 +10,10 @@ import pytest
 
 from termagent.agent.loop import RunStatus
 from termagent.tui.app import TermagentApp
-from termagent.tui.approval_dialog import ApprovalDialog
 from termagent.tui.screens import SummaryScreen
-from tui_helpers import HOSTILE_PRINTF, reply, replay_config, write_replies
+from tui_helpers import HOSTILE_PRINTF, dialog_open, reply, replay_config, until, write_replies
 
 pytestmark = pytest.mark.docker
-
-
-def _dialog_open(app: TermagentApp) -> bool:
-    return isinstance(app.screen, ApprovalDialog) and bool(app.screen.query("#request"))
-
-
-async def _until(pilot, condition, seconds: float = 30) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the app never reached the expected state")
 
 
 def test_a_replayed_session_answered_by_key(tmp_path, sandbox_image, no_leftover_containers, monkeypatch):
@@ -43,14 +30,14 @@ def test_a_replayed_session_answered_by_key(tmp_path, sandbox_image, no_leftover
     async def scenario() -> TermagentApp:
         app = TermagentApp(config)
         async with app.run_test(size=(220, 60)) as pilot:
-            await _until(pilot, lambda: _dialog_open(app))
+            await until(pilot, lambda: dialog_open(app))
             assert "> /app/hello.txt" in app.screen.query_one("#request").content.plain
             await pilot.press("y")
-            await _until(pilot, lambda: _dialog_open(app) and "rm /app" in app.screen.query_one("#request").content.plain)
+            await until(pilot, lambda: dialog_open(app) and "rm /app" in app.screen.query_one("#request").content.plain)
             await pilot.press("m", *"keep the file", "enter")
-            await _until(pilot, lambda: _dialog_open(app) and "touch" in app.screen.query_one("#request").content.plain)
+            await until(pilot, lambda: dialog_open(app) and "touch" in app.screen.query_one("#request").content.plain)
             await pilot.press("e", "ctrl+u", *"ls /app\\n", "enter")
-            await _until(pilot, lambda: isinstance(app.screen, SummaryScreen) and bool(app.screen.query("#summary")))
+            await until(pilot, lambda: isinstance(app.screen, SummaryScreen) and bool(app.screen.query("#summary")))
             await pilot.pause(0.2)  # one more frame of the terminal pane
 
             summary = app.screen.query_one("#summary").content.plain

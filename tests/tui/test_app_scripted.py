@@ -11,30 +11,18 @@ from termagent.agent.events import Event, EventType
 from termagent.agent.loop import RunStatus
 from termagent.policy.approval import Answer, Reply
 from termagent.tui.app import TermagentApp
-from termagent.tui.approval_dialog import ApprovalDialog
 from termagent.tui.pause import PauseGate
-from tui_helpers import ScriptedRun, after_approval_events, approval_request, first_step_events, offline_config
-
-
-def _dialog_open(app: TermagentApp) -> bool:
-    return isinstance(app.screen, ApprovalDialog) and bool(app.screen.query("#request"))
-
-
-async def _until(pilot, condition, tries: int = 200) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the app never reached the expected state")
+from tui_helpers import (ScriptedRun, after_approval_events, approval_request, dialog_open, first_step_events,
+                         offline_config, until)
 
 
 async def _answer(tmp_path, *keys: str) -> Reply:
     run = ScriptedRun([*first_step_events(), approval_request(), *after_approval_events()])
     app = TermagentApp(offline_config(tmp_path), runner=run)
     async with app.run_test(size=(160, 50)) as pilot:
-        await _until(pilot, lambda: _dialog_open(app))
+        await until(pilot, lambda: dialog_open(app))
         await pilot.press(*keys)
-        await _until(pilot, run.done.is_set)
+        await until(pilot, run.done.is_set)
     return run.replies[0]
 
 
@@ -68,11 +56,11 @@ def test_the_dialog_shows_keystrokes_escaped(tmp_path):
         run = ScriptedRun([approval_request("echo hi\x1b[2J\u202e\n")])
         app = TermagentApp(offline_config(tmp_path), runner=run)
         async with app.run_test(size=(160, 50)) as pilot:
-            await _until(pilot, lambda: _dialog_open(app))
+            await until(pilot, lambda: dialog_open(app))
             shown = app.screen.query_one("#request").content.plain
             assert "echo hi\\x1b[2J\\u202e\\n" in shown and "\x1b" not in shown
             await pilot.press("n")
-            await _until(pilot, run.done.is_set)
+            await until(pilot, run.done.is_set)
 
     asyncio.run(scenario())
 
@@ -82,9 +70,9 @@ def test_stop_denies_the_pending_approval(tmp_path):
         run = ScriptedRun([approval_request()])
         app = TermagentApp(offline_config(tmp_path), runner=run)
         async with app.run_test(size=(160, 50)) as pilot:
-            await _until(pilot, lambda: _dialog_open(app))
+            await until(pilot, lambda: dialog_open(app))
             app.action_stop()
-            await _until(pilot, run.done.is_set)
+            await until(pilot, run.done.is_set)
         assert run.replies == [Reply(Answer.DENY)]
 
     asyncio.run(scenario())
@@ -110,7 +98,7 @@ def test_a_failed_start_is_a_notice_and_the_app_stays_usable(tmp_path):
         run = ScriptedRun([], fail=TermagentError("unknown policy 'nope'", hint="use default, strict or a file"))
         app = TermagentApp(offline_config(tmp_path), runner=run)
         async with app.run_test(size=(160, 50)) as pilot:
-            await _until(pilot, lambda: app.result is not None)
+            await until(pilot, lambda: app.result is not None)
             await pilot.pause(0.1)
             assert app.result.status is RunStatus.ERROR
             notices = [n.message for n in app._notifications]
@@ -129,7 +117,7 @@ def test_without_a_task_an_input_asks_for_one(tmp_path):
             await pilot.pause(0.1)
             assert not run.done.is_set()
             await pilot.press(*"list /app", "enter")
-            await _until(pilot, lambda: app.result is not None)
+            await until(pilot, lambda: app.result is not None)
             assert run.config.task == "list /app"
 
     asyncio.run(scenario())

@@ -17,6 +17,8 @@ from termagent.policy.approval import ApprovalRequest, Approver, Reply
 from termagent.policy.decision import Decision, Verdict
 from termagent.policy.state import TerminalState
 from termagent.sandbox.container import SandboxSpec
+from termagent.tui.app import TermagentApp
+from termagent.tui.approval_dialog import ApprovalDialog
 
 # What a sandbox program may print to attack the person's terminal: an OSC 52 clipboard write,
 # a title change, a hyperlink, a device status query, cursor movement and text that fakes the
@@ -123,3 +125,15 @@ def after_approval_events() -> list[Event]:
                                            "task_complete": True}),
         Event(EventType.COMPLETION_CLAIMED, 2),
     ]
+
+
+def dialog_open(app: TermagentApp) -> bool:
+    return isinstance(app.screen, ApprovalDialog) and bool(app.screen.query("#request"))
+
+
+async def until(pilot, condition: Callable[[], bool], seconds: float = 30) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app never reached the expected state")
