@@ -52,7 +52,8 @@ def describe(event: Event) -> Text | None:
         case EventType.COMMAND_SKIPPED:
             return _line("  skipped", f"{escape_for_display(data['keystrokes'])}: {data['reason']}", "dim")
         case EventType.KEYSTROKES_SENT:
-            return Text("  sent" + (" (edited)" if data["edited"] else ""), "dim")
+            label = "  sent (edited): " if data["edited"] else "  sent: "
+            return Text(label, "dim") + safe_text(escape_for_display(data["keystrokes"]), "dim")
         case EventType.OUTPUT_OBSERVED:
             if data["finished"]:
                 status = Text(f"exit {data['exit_status']}", "green" if data["exit_status"] == 0 else "red")

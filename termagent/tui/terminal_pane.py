@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
-from termagent.sandbox.terminal import Terminal
+from termagent.sandbox.terminal import SandboxScreen, Terminal
 from termagent.tui.safe_text import reveal_hidden, safe_text, screen_line
 
 # Redraws are throttled so that an output flood cannot starve key handling.
@@ -28,6 +28,11 @@ class ScreenMirror:
         self._rows: list[Text] = [Text() for _ in range(lines)]
         self._cursor_row = 0
         self._changed = True
+
+    @property
+    def screen(self) -> SandboxScreen:
+        """The pyte screen, to inspect (its scrollback is bounded); only `feed` may change it."""
+        return self._terminal.screen
 
     def feed(self, text: str) -> None:
         with self._lock:

@@ -4,8 +4,11 @@ snapshots without a live sandbox)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -137,3 +140,36 @@ async def until(pilot, condition: Callable[[], bool], seconds: float = 30) -> No
             return
         await pilot.pause(0.02)
     raise AssertionError("the app never reached the expected state")
+
+
+FLOOD_SECONDS = 10
+FLOOD_REPLIES = [
+    reply("An empty prompt.", "Flood the terminal.", [f"timeout {FLOOD_SECONDS} yes\n"], duration=FLOOD_SECONDS + 5),
+    reply("It stopped.", "Done.", [], complete=True),
+    reply("Sure.", "Done.", [], complete=True),
+]
+
+
+async def key_latencies_during(app: TermagentApp, seconds: float, every: float = 0.25) -> list[float]:
+    """Press `p` (pause/resume) every `every` seconds for `seconds`, and time each press from the
+    key event to the app having acted on it. Ends unpaused."""
+    from textual import events
+
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline or app.pause_gate.paused:
+        before = app.pause_gate.paused
+        started = time.perf_counter()
+        app.post_message(events.Key("p", "p"))
+        while app.pause_gate.paused == before:
+            if time.perf_counter() - started > 10:
+                raise AssertionError("a key press was not handled within 10 s")
+            await asyncio.sleep(0.0005)
+        latencies.append(time.perf_counter() - started)
+        await asyncio.sleep(every)
+    return latencies
+
+
+def resident_megabytes() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
