@@ -1,5 +1,5 @@
 """Untrusted text made safe to show. Sandbox output reaches the person only through the pyte
-emulator's cells, turned here into Rich Text; any character that could still act on the
+emulator's cells, turned here into styled segments; any character that could still act on the
 person's terminal (C0/C1 controls, bidi overrides, zero-width and other format characters)
 is shown as a visible escape instead. Rich Text is never parsed as markup."""
 
@@ -10,8 +10,11 @@ import re
 import unicodedata
 
 import pyte
+from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 
 from termagent.policy.keystrokes import escape_for_display
 
@@ -20,6 +23,7 @@ from termagent.policy.keystrokes import escape_for_display
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 ESCAPED_STYLE = Style(color="red", reverse=True)
 _PYTE_COLOURS = {"brown": "yellow", "brightbrown": "bright_yellow"}
+_CONSOLE = Console(width=10_000)  # only turns Text into segments; never writes anywhere
 
 
 def is_safe(char: str) -> bool:
@@ -72,10 +76,11 @@ def _style_of(char: pyte.screens.Char, cursor: bool) -> Style:
                        char.reverse != cursor)
 
 
-def screen_line(screen: pyte.Screen, y: int, cursor_x: int | None = None) -> Text:
-    """Row `y` of the screen, colours and attributes kept; `cursor_x` is drawn reversed."""
+def screen_row(screen: pyte.Screen, y: int, cursor_x: int | None = None) -> Strip:
+    """Row `y` of the screen as one Textual line, colours and attributes kept; the cell at
+    `cursor_x` is drawn reversed. Unsafe characters in a cell are shown escaped."""
     line = screen.buffer[y]
-    out = Text(no_wrap=True, overflow="crop")
+    segments: list[Segment] = []
     run: list[str] = []
     run_style: Style | None = None
     for x in range(screen.columns):
@@ -83,15 +88,19 @@ def screen_line(screen: pyte.Screen, y: int, cursor_x: int | None = None) -> Tex
         style = _style_of(char, x == cursor_x)
         data = char.data
         if not all(map(is_safe, data)):
-            out.append("".join(run), run_style)
+            segments.append(Segment("".join(run), run_style))
             run, run_style = [], None
-            out.append(safe_text(data, style))
+            segments.extend(as_strip(safe_text(data, style)))  # the escape, in the cell's colours
             continue
         if style is not run_style and run:
-            out.append("".join(run), run_style)
+            segments.append(Segment("".join(run), run_style))
             run = []
         run_style = style
         run.append(data)
-    if run:
-        out.append("".join(run), run_style)
-    return out
+    segments.append(Segment("".join(run), run_style))
+    return Strip([segment for segment in segments if segment.text])
+
+
+def as_strip(text: Text) -> Strip:
+    """One line of Text as a Textual line."""
+    return Strip(list(text.render(_CONSOLE)))

@@ -1,31 +1,31 @@
 """The live terminal pane: the TUI's own copy of the sandbox screen, fed with the agent's
-TERMINAL_OUTPUT events, drawn from pyte's cells at most REFRESH_HZ times a second."""
+TERMINAL_OUTPUT events, drawn from pyte's cells at most REFRESH_HZ times a second. It uses
+Textual's line API: a row is turned into a Strip again only when pyte marked it dirty, and a
+redraw paints only the visible part of the cached rows."""
 
 from __future__ import annotations
 
 import threading
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import ScrollableContainer
-from textual.widgets import Static
+from rich.segment import Segment
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from termagent.sandbox.terminal import SandboxScreen, Terminal
-from termagent.tui.safe_text import reveal_hidden, safe_text, screen_line
+from termagent.tui.safe_text import as_strip, reveal_hidden, safe_text, screen_row
 
 # Redraws are throttled so that an output flood cannot starve key handling.
 REFRESH_HZ = 30
 
 
 class ScreenMirror:
-    """A pyte screen fed from the agent's thread and read from the app's. Lines are drawn again
-    only when pyte marked them dirty."""
+    """A pyte screen fed from the agent's thread and read from the app's."""
 
     def __init__(self, columns: int = 160, lines: int = 40) -> None:
         self.columns, self.lines = columns, lines
         self._terminal = Terminal(columns, lines)
         self._lock = threading.Lock()
-        self._rows: list[Text] = [Text() for _ in range(lines)]
         self._cursor_row = 0
         self._changed = True
 
@@ -39,80 +39,86 @@ class ScreenMirror:
             self._terminal.feed(reveal_hidden(text))
             self._changed = True
 
-    def render(self) -> Text | None:
-        """The screen as Text, or None when nothing changed since the last call."""
+    def render(self) -> dict[int, Strip] | None:
+        """The rows that changed since the last call, drawn; None when nothing did."""
         with self._lock:
             if not self._changed:
                 return None
             self._changed = False
             screen = self._terminal.screen
             cursor = screen.cursor
-            dirty = set(screen.dirty) | {self._cursor_row, cursor.y}
+            dirty = {y for y in screen.dirty | {self._cursor_row, cursor.y} if 0 <= y < self.lines}
             screen.dirty.clear()
-            for y in dirty:
-                if 0 <= y < self.lines:
-                    self._rows[y] = screen_line(screen, y, None if cursor.hidden or y != cursor.y else cursor.x)
             self._cursor_row = cursor.y
-        return Text("\n", no_wrap=True, overflow="crop").join(self._rows)
-
-    def scrollback(self) -> Text:
-        """What scrolled off the top (plain text), then the screen."""
-        with self._lock:
-            history = "\n".join(self._terminal.screen.scrollback)
-        self.invalidate()
-        text = safe_text(history + "\n" if history else "", style="dim")
-        text.no_wrap, text.overflow = True, "crop"
-        return text + (self.render() or Text())
+            return {y: screen_row(screen, y, None if cursor.hidden or y != cursor.y else cursor.x) for y in dirty}
 
     def invalidate(self) -> None:
-        """Draw every line again on the next render."""
+        """Draw every row again on the next render."""
         with self._lock:
             self._changed = True
             self._terminal.screen.dirty.update(range(self.lines))
 
+    def history(self) -> list[Strip]:
+        """What scrolled off the top, as plain dimmed rows."""
+        with self._lock:
+            lines = list(self._terminal.screen.scrollback)
+        return [as_strip(safe_text(line, "dim")) for line in lines]
+
     def text(self) -> str:
-        """The visible screen as plain text (for tests and the summary)."""
+        """The visible screen as plain text."""
         with self._lock:
             return self._terminal.screen.text()
 
 
-class TerminalPane(ScrollableContainer):
-    """Scrolls when the 160x40 screen does not fit. `scrollback` shows the history frozen at
-    the moment it was opened; the live view resumes when it is closed."""
+class TerminalPane(ScrollView):
+    """Scrolls when the 160x40 screen does not fit. The scrollback view shows the history as it
+    was when opened, above the live screen; the live view alone comes back when it is closed."""
 
-    DEFAULT_CSS = """
-    TerminalPane { border: round $primary-darken-2; border-title-color: $text-muted; }
-    TerminalPane > #screen { width: auto; height: auto; }
-    """
+    DEFAULT_CSS = "TerminalPane { border: round $primary-darken-2; border-title-color: $text-muted; }"
 
     def __init__(self, mirror: ScreenMirror, **kwargs) -> None:
         super().__init__(**kwargs)
         self.mirror = mirror
-        self.showing_scrollback = False
+        self.rows: list[Strip] = [Strip([]) for _ in range(mirror.lines)]
+        self.history: list[Strip] = []
         self.border_title = "sandbox (live)"
+        self.virtual_size = Size(mirror.columns, mirror.lines)
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="screen")
+    @property
+    def showing_scrollback(self) -> bool:
+        return bool(self.history)
 
     def on_mount(self) -> None:
         self.set_interval(1 / REFRESH_HZ, self.redraw)
 
     def redraw(self) -> None:
-        if self.showing_scrollback:
-            return
-        frame = self.mirror.render()
-        if frame is not None:
-            self.query_one("#screen", Static).update(frame)
+        changed = self.mirror.render()
+        if changed:
+            for y, strip in changed.items():
+                self.rows[y] = strip
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        if row < len(self.history):
+            strip = self.history[row]
+        else:
+            row -= len(self.history)
+            strip = self.rows[row] if row < len(self.rows) else Strip([])
+        return strip.crop_extend(scroll_x, scroll_x + self.size.width, self.rich_style).apply_style(self.rich_style)
+
+    def visible_text(self) -> str:
+        """The rows now shown (what a person sees, scrolled to the top-left), as plain text."""
+        return "\n".join(self.render_line(y).text for y in range(self.size.height))
 
     def toggle_scrollback(self) -> None:
-        self.showing_scrollback = not self.showing_scrollback
-        screen = self.query_one("#screen", Static)
         if self.showing_scrollback:
-            self.border_title = "sandbox (scrollback: frozen)"
-            screen.update(self.mirror.scrollback())
-            self.call_after_refresh(self.scroll_end, animate=False)
-        else:
+            self.history = []
             self.border_title = "sandbox (live)"
-            self.mirror.invalidate()
-            self.scroll_home(animate=False)
-            self.redraw()
+        else:
+            self.history = self.mirror.history() or [Strip([Segment("(nothing has scrolled off yet)")])]
+            self.border_title = "sandbox (scrollback, frozen above the live screen)"
+        self.virtual_size = Size(self.mirror.columns, len(self.history) + self.mirror.lines)
+        self.scroll_to(0, len(self.history), animate=False)
+        self.refresh()

@@ -51,7 +51,7 @@ def test_a_replayed_session_answered_by_key(tmp_path, sandbox_image, no_leftover
             assert "Hello, TUI!" not in screen.splitlines()  # written, never printed: the file was only listed
             assert "hello.txt" in screen  # `ls /app` after the edit
             assert "LINK  \\x9b C1 \\u202eDESREVER RED" in screen.splitlines()  # no title, no link target
-            shown = app.terminal_pane.query_one("#screen").content.plain
+            shown = app.terminal_pane.visible_text()
             assert "hello.txt" in shown and "\x1b" not in shown and "\u202e" not in shown
             await pilot.press("q")
         return app

@@ -121,3 +121,25 @@ def test_without_a_task_an_input_asks_for_one(tmp_path):
             assert run.config.task == "list /app"
 
     asyncio.run(scenario())
+
+
+def test_scrollback_shows_what_scrolled_off_and_back(tmp_path):
+    output = "".join(f"line {i}\r\n" for i in range(60))
+    run = ScriptedRun([Event(EventType.TERMINAL_OUTPUT, 0, {"text": output})], hold=5.0)
+
+    async def scenario():
+        app = TermagentApp(offline_config(tmp_path), runner=run)
+        async with app.run_test(size=(200, 50)) as pilot:
+            await until(pilot, lambda: "line 59" in app.mirror.text())
+            pane = app.terminal_pane
+            await pilot.press("b")
+            assert [strip.text for strip in pane.history[:2]] == ["line 0", "line 1"]
+            pane.scroll_home(animate=False)
+            await pilot.pause(0.1)
+            assert pane.visible_text().startswith("line 0")
+            await pilot.press("b")
+            await pilot.pause(0.1)
+            assert pane.history == [] and pane.visible_text().startswith("line 21")
+            run.release.set()
+
+    asyncio.run(scenario())

@@ -6,9 +6,10 @@ from __future__ import annotations
 import unicodedata
 
 from rich.console import Console
+from rich.segment import Segments
 
 from termagent.sandbox.terminal import Terminal
-from termagent.tui.safe_text import ESCAPED_STYLE, safe_text, screen_line
+from termagent.tui.safe_text import ESCAPED_STYLE, safe_text, screen_row
 from termagent.tui.terminal_pane import ScreenMirror
 
 HOSTILE = (
@@ -25,34 +26,35 @@ def _unsafe(text: str) -> list[str]:
     return [c for c in text if c != "\n" and (unicodedata.category(c) in ("Cc", "Cf") or "\x80" <= c <= "\x9f")]
 
 
-def _rendered(mirror: ScreenMirror) -> str:
-    """What Rich would write to a real terminal for the pane's frame."""
-    console = Console(record=True, width=200, color_system="truecolor", force_terminal=True)
+def _frame(mirror: ScreenMirror) -> tuple[str, str]:
+    """The changed rows as plain text, and what Rich would write to a real terminal for them."""
+    rows = mirror.render()
+    assert rows is not None
+    strips = [rows[y] for y in sorted(rows)]
+    console = Console(width=400, color_system="truecolor", force_terminal=True)
     with console.capture() as capture:
-        console.print(mirror.render())
-    return capture.get()
+        for strip in strips:
+            console.print(Segments(list(strip)))
+    return "\n".join(strip.text for strip in strips), capture.get()
 
 
 def test_hostile_output_leaves_no_control_character_in_the_frame():
     mirror = ScreenMirror()
     mirror.feed(HOSTILE)
-    frame = mirror.render()
-    assert frame is not None
-    assert _unsafe(frame.plain) == []
-    assert "LINK" in frame.plain and "RED" in frame.plain
-    assert "PWNED" not in frame.plain  # the title went nowhere
-    assert "\\u202eDESREVER\\u2066 \\u200b" in frame.plain  # shown escaped, not obeyed
-    assert "\\x9b31m C1" in frame.plain  # the C1 CSI is not obeyed either
+    plain, written = _frame(mirror)
+    assert _unsafe(plain) == []
+    assert "LINK" in plain and "RED" in plain
+    assert "PWNED" not in plain  # the title went nowhere
+    assert "\\u202eDESREVER\\u2066 \\u200b" in plain  # shown escaped, not obeyed
+    assert "\\x9b31m C1" in plain  # the C1 CSI is not obeyed either
     # The only escape sequences Rich writes are its own colour codes (SGR), never OSC or queries.
-    written = _rendered(mirror)
     assert "\x1b]" not in written and "\x07" not in written and "\x1b[6n" not in written and "\x9b" not in written
 
 
 def test_colours_and_attributes_are_kept():
     terminal = Terminal(40, 3)
     terminal.feed("\x1b[1;31mRED\x1b[0m \x1b[38;5;33mB\x1b[0m \x1b[48;2;1;2;3mT\x1b[0m \x1b[7mR\x1b[0m")
-    line = screen_line(terminal.screen, 0)
-    styles = {line.plain[span.start:span.end].strip(): span.style for span in line.spans}
+    styles = {segment.text.strip(): segment.style for segment in screen_row(terminal.screen, 0)}
     assert styles["RED"].bold and styles["RED"].color.name == "red"
     assert styles["B"].color.triplet.hex == "#0087ff"
     assert styles["T"].bgcolor.triplet.hex == "#010203"
@@ -68,7 +70,8 @@ def test_safe_text_escapes_and_marks_what_it_replaced():
 def test_only_dirty_lines_are_drawn_again():
     mirror = ScreenMirror(20, 4)
     mirror.feed("one\r\ntwo")
-    assert mirror.render().plain.splitlines()[:2] == ["one" + " " * 17, "two" + " " * 17]
+    rows = mirror.render()
+    assert [rows[0].text, rows[1].text] == ["one" + " " * 17, "two" + " " * 17]
     assert mirror.render() is None  # nothing new
     mirror.feed("\r\nthree")
-    assert mirror.render().plain.splitlines()[2].startswith("three")
+    assert {y: strip.text.rstrip() for y, strip in mirror.render().items()} == {1: "two", 2: "three"}
