@@ -143,3 +143,17 @@ def test_scrollback_shows_what_scrolled_off_and_back(tmp_path):
             run.release.set()
 
     asyncio.run(scenario())
+
+
+def test_help_opens_and_closes_with_the_question_mark(tmp_path):
+    async def scenario():
+        app = TermagentApp(offline_config(tmp_path), runner=ScriptedRun([], hold=5.0))
+        async with app.run_test(size=(200, 50)) as pilot:
+            await pilot.press("question_mark")
+            assert app.screen.query("HelpPanel")
+            await pilot.press("question_mark")
+            await pilot.pause(0.1)
+            assert not app.screen.query("HelpPanel")
+            app.runner.release.set()
+
+    asyncio.run(scenario())

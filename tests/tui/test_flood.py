@@ -1,5 +1,6 @@
 """Responsiveness while the sandbox floods the terminal (`yes` for 10 s): key presses are still
-handled (the latency is printed, not asserted) and memory stays bounded."""
+handled (the latency is printed, not asserted), memory stays bounded, and the interrupt key
+stops the flooding command."""
 
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ def test_keys_stay_responsive_under_an_output_flood(tmp_path, sandbox_image, no_
             latencies = await key_latencies_during(app, FLOOD_SECONDS - 2)
             memory_after = resident_megabytes()
             flooded_lines = app.mirror.screen.scrolled_total
+            await pilot.press("i")  # interrupt the flood: the agent goes on to its next step
             await until(pilot, lambda: app.result is not None, seconds=30)
+            log = "\n".join(s.content.plain for s in app.step_log.query("StepEntry Static"))
+            assert "interrupted by the person" in log
             print(f"\nkey press under a {FLOOD_SECONDS} s `yes` flood: {len(latencies)} presses, "
                   f"median {statistics.median(latencies) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms; "
                   f"{flooded_lines} lines scrolled through the pane; "
