@@ -157,3 +157,33 @@ def test_help_opens_and_closes_with_the_question_mark(tmp_path):
             app.runner.release.set()
 
     asyncio.run(scenario())
+
+
+def test_a_click_on_a_button_answers_too(tmp_path):
+    run = ScriptedRun([approval_request()])
+
+    async def scenario():
+        app = TermagentApp(offline_config(tmp_path), runner=run)
+        async with app.run_test(size=(200, 50)) as pilot:
+            await until(pilot, lambda: dialog_open(app))
+            await pilot.click("#answer-allow-session")
+            await until(pilot, run.done.is_set)
+
+    asyncio.run(scenario())
+    assert run.replies == [Reply(Answer.ALLOW_SESSION)]
+
+
+def test_quit_while_running_waits_for_the_run_to_end(tmp_path):
+    run = ScriptedRun(first_step_events()[:3], hold=1.0)
+
+    async def scenario():
+        app = TermagentApp(offline_config(tmp_path), runner=run)
+        async with app.run_test(size=(200, 50)) as pilot:
+            await until(pilot, lambda: app.status_bar.status.step == 1)
+            await pilot.press("q")
+            assert app.is_running and not run.done.is_set()  # still there: the sandbox is being removed
+            await until(pilot, lambda: not app.is_running)
+        return app
+
+    app = asyncio.run(scenario())
+    assert app.return_value is not None and app.return_value.status is RunStatus.COMPLETED
