@@ -269,6 +269,9 @@ class ShellSession:
     def screen_text(self) -> str:
         return self.terminal.screen.text()
 
+    def redraw_text(self) -> str:
+        return self.terminal.screen.redraw_text()
+
     def foreground(self) -> str | None:
         """The name of the program holding the terminal, None when the shell waits at its prompt."""
         if self.at_prompt:

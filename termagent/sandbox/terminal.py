@@ -99,6 +99,14 @@ class SandboxScreen(pyte.Screen):
         """The visible screen as plain text, trailing blank lines removed."""
         return "\n".join(self.line_text(y) for y in range(self.lines)).rstrip("\n")
 
+    def redraw_text(self) -> str:
+        """Text that redraws this screen in another emulator: the lines, then the cursor put
+        back where it is (trailing spaces, like the prompt's, are not in the text)."""
+        lines = [self.line_text(y) for y in range(self.lines)]
+        while len(lines) > self.cursor.y + 1 and not lines[-1]:
+            lines.pop()
+        return "\r\n".join(lines) + f"\x1b[{self.cursor.y + 1};{self.cursor.x + 1}H"
+
     def mark(self) -> TranscriptMark:
         return TranscriptMark(self.scrolled_total + self.cursor.y, self.wipes)
 

@@ -53,3 +53,12 @@ def test_scrollback_is_bounded():
     terminal.feed("y\r\n" * 1000)
     assert len(terminal.screen.scrollback) == 100
     assert "scrolled out of memory" in terminal.screen.output_since(mark).text
+
+
+def test_redraw_text_rebuilds_the_screen_and_cursor_in_another_emulator():
+    original = Terminal(20, 5)
+    original.feed("line one\r\n$ ")
+    copy = Terminal(20, 5)
+    copy.feed(original.screen.redraw_text())
+    copy.feed("typed")
+    assert copy.screen.text() == "line one\n$ typed"
