@@ -6,6 +6,7 @@ mirror, approvals block the agent's thread until the person answers in the dialo
 from __future__ import annotations
 
 import dataclasses
+import queue
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,8 +24,10 @@ from termagent.agent.runner import RunConfig, run_agent
 from termagent.agent.trajectory import default_trajectory_path
 from termagent.errors import TermagentError
 from termagent.policy.approval import Approver, ApprovalRequest, Reply
+from termagent.workspace.changes import WorkspaceChanges
 from termagent.tui.approval_dialog import ApprovalDialog
 from termagent.tui.approver import TuiApprover
+from termagent.tui.changes_dialog import ChangesDialog
 from termagent.tui.pause import PauseGate
 from termagent.tui.screens import SummaryScreen, TrajectoryScreen
 from termagent.tui.status_bar import StatusBar
@@ -38,7 +41,8 @@ class Runner(Protocol):
     """`run_agent`'s signature: how the app starts a run (tests give it a scripted one)."""
 
     def __call__(self, config: RunConfig, view: EventSink, *, person: Approver | None = None,
-                 on_agent: Callable[[Agent], None] | None = None) -> RunResult: ...
+                 on_agent: Callable[[Agent], None] | None = None,
+                 approve_changes: Callable[[WorkspaceChanges], bool] | None = None) -> RunResult: ...
 
 
 class TermagentApp(App[RunResult | None]):
@@ -115,7 +119,8 @@ class TermagentApp(App[RunResult | None]):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _run(self, config: RunConfig) -> None:
         try:
-            result = self.runner(config, self._sink, person=self.approver, on_agent=self._set_agent)
+            result = self.runner(config, self._sink, person=self.approver, on_agent=self._set_agent,
+                                 approve_changes=self._approve_changes)
         except TermagentError as error:
             result = self._failed(error.message, error.hint)
         except Exception as error:  # the environment failed (Docker, ...): a notice, not a traceback
@@ -137,6 +142,18 @@ class TermagentApp(App[RunResult | None]):
         self._agent = agent
         if self._stop_requested:
             agent.request_stop()
+
+    def _approve_changes(self, changes: WorkspaceChanges) -> bool:
+        """Asked on the agent's thread at the end of a run with a copied-in workspace."""
+        if self.config.apply_changes:
+            return True
+        answers: queue.Queue[bool] = queue.Queue(maxsize=1)
+        try:
+            self.call_from_thread(self.push_screen, ChangesDialog(changes.summary(), "".join(changes.diff())),
+                                  answers.put)
+        except RuntimeError:  # the app has closed: nobody said yes
+            return False
+        return answers.get()
 
     def _open_dialog_from_thread(self, request: ApprovalRequest, answer: Callable[[Reply], None]) -> None:
         self.call_from_thread(self._open_dialog, request, answer)

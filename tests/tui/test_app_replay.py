@@ -61,3 +61,32 @@ def test_a_replayed_session_answered_by_key(tmp_path, sandbox_image, no_leftover
     records = [json.loads(line) for line in config.trajectory.read_text().splitlines()]
     assert [r["answer"] for r in records if r["type"] == "approval_answered"] == [
         "allow-once", "deny-with-message", "edit"]
+
+
+@pytest.mark.parametrize("key, applied", [("y", True), ("escape", False)])
+def test_workspace_changes_are_reviewed_in_the_app(tmp_path, sandbox_image, no_leftover_containers, key, applied):
+    import dataclasses
+    import shutil
+    from pathlib import Path
+
+    from termagent.tui.changes_dialog import ChangesDialog
+    from termagent.workspace import Workspace, WorkspaceMode
+
+    examples = Path(__file__).parents[2] / "examples" / "fix-test"
+    project = tmp_path / "project"
+    shutil.copytree(examples / "workspace", project)
+    config = dataclasses.replace(replay_config(examples / "replies.jsonl", sandbox_image, tmp_path, task="fix it"),
+                                 policy="sandboxed-auto", workspace=Workspace(project, WorkspaceMode.COPY))
+
+    async def scenario() -> None:
+        app = TermagentApp(config)
+        async with app.run_test(size=(200, 60)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, ChangesDialog))
+            assert "+    return a + b" in app.screen.diff
+            assert "return a - b" in (project / "calc.py").read_text()  # nothing written before the answer
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, SummaryScreen))
+            await pilot.press("q")
+
+    asyncio.run(scenario())
+    assert ("return a + b" in (project / "calc.py").read_text()) == applied

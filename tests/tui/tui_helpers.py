@@ -69,7 +69,7 @@ class ScriptedRun:
         self.config: RunConfig | None = None
 
     def __call__(self, config: RunConfig, view: EventSink, *, person: Approver | None = None,
-                 on_agent: Callable | None = None) -> RunResult:
+                 on_agent: Callable | None = None, approve_changes: Callable | None = None) -> RunResult:
         self.config = config
         try:
             for item in self.script:
