@@ -32,10 +32,6 @@ def summary_text(result: RunResult, trajectory: Path | None) -> Text:
     ]
     if trajectory is not None:
         lines.append(safe_text(f"trajectory: {trajectory}", "dim"))
-    # The workspace hook: a result that carries the diff of a copied-in workspace shows it here.
-    diff = getattr(result, "workspace_diff", None)
-    if diff:
-        lines += [Text("workspace changes:", "bold"), safe_text(diff)]
     lines.append(Text("q quits · Escape goes back to the log", "dim"))
     return Text("\n").join(lines)
 
