@@ -29,7 +29,7 @@ SESSION = [
     ("gzip -t n.tgz && echo ok\n", 0.5), ("python3 -c 'print(sum(range(10)))'\n", 1.0),
     ("cp numbers.txt copy.txt\n", 0.5), ("diff numbers.txt copy.txt && echo same\n", 0.5),
     ("rm copy.txt\n", 0.5), ("ls\n", 0.5), ("echo done > status\n", 0.5), ("cat status\n", 0.5),
-    ("cd /app\n", 0.5), ("ls project | wc -l\n", 0.5), ("echo finished\n", 2.0),
+    ("cd /app\n", 0.5), ("ls project | wc -l\n", 0.5), ("echo finished\n", 2.5),
 ]
 
 
