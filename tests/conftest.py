@@ -7,10 +7,20 @@ its recipe) and reused by every test."""
 from __future__ import annotations
 
 import os
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from termagent.errors import TermagentError
+
+# The tiny random Gemma 4 builder and the OpenAI-compatible stub server live with the model tests;
+# the agent and eval tests use them too.
+sys.path.insert(0, str(Path(__file__).parent / "model"))
+from openai_stub_server import StubServer  # noqa: E402
+from tiny_gemma import build_tiny_gemma  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +85,27 @@ def sandbox_factory(docker_client, sandbox_image, no_leftover_containers):
 @pytest.fixture
 def shell(sandbox_factory):
     return sandbox_factory().shell
+
+
+@pytest.fixture(scope="session")
+def tiny_gemma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    # A 64-wide model gains nothing from threads, and loses much when other tests share the cores.
+    torch.set_num_threads(1)
+    return build_tiny_gemma(tmp_path_factory.mktemp("tiny-gemma4"))
+
+
+@pytest.fixture
+def stub_server() -> Iterator[StubServer]:
+    with StubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A URL on which nothing listens (the port was just free)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"

@@ -7,13 +7,13 @@ default to empty and false. `source_group` (or `source`) groups the summary.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from termagent.errors import TermagentError
+from termagent.jsonl import read_json_lines
 from termagent.model.conversation import Message
 
 UNGROUPED = "unknown"
@@ -81,24 +81,14 @@ def parse_record(data: Any, where: str) -> ReplayRecord:
 
 def load_records(path: str | Path, limit: int | None = None) -> list[ReplayRecord]:
     """The file's records in order (the first `limit` of them); duplicate steps are an error."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise TermagentError(f"cannot read the replay data {path}: {error.strerror}") from error
     records: list[ReplayRecord] = []
     seen: set[tuple[str, int]] = set()
-    for number, line in enumerate(lines, start=1):
+    for place, data in read_json_lines(path, "replay data"):
         if limit is not None and len(records) >= limit:
             break
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except ValueError as error:
-            raise TermagentError(f"{path}:{number}: not a JSON line ({error})") from error
-        record = parse_record(data, f"{path}:{number}")
+        record = parse_record(data, place)
         if record.key in seen:
-            raise TermagentError(f"{path}:{number}: step {record.step_idx} of task {record.task_id} appears twice")
+            raise TermagentError(f"{place}: step {record.step_idx} of task {record.task_id} appears twice")
         seen.add(record.key)
         records.append(record)
     return records

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import EXAMPLES, TERMAGENT
+from project_paths import EXAMPLES, TERMAGENT
 
 HELLO_TASK = "Create /app/hello.txt containing the line 'Hello, termagent!'"
 

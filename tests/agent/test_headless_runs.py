@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, TERMAGENT, action
+from agent_replies import action
+from project_paths import EXAMPLES, TERMAGENT
 from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
 
 pytestmark = pytest.mark.docker
@@ -145,9 +146,9 @@ def test_kill_9_leaves_a_parseable_trajectory_and_no_container_after_next_start(
     assert orphaned() == []
 
 
-def test_tiny_local_model_with_constrained_decoding_runs_to_the_step_limit(sandbox_image, tiny_model_dir, tmp_path):
+def test_tiny_local_model_with_constrained_decoding_runs_to_the_step_limit(sandbox_image, tiny_gemma_dir, tmp_path):
     trajectory = tmp_path / "tiny.jsonl"
-    completed = run_headless("--engine", "transformers", "--model", str(tiny_model_dir), "--max-steps", "3",
+    completed = run_headless("--engine", "transformers", "--model", str(tiny_gemma_dir), "--max-steps", "3",
                              "--max-tokens", "160", "--policy", "default", "--trajectory", str(trajectory),
                              "Create /app/hello.txt containing the line 'Hello, termagent!'", timeout=600)
     assert completed.returncode in (0, 1), completed.stdout + completed.stderr

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import EXAMPLES, TERMAGENT
+from project_paths import EXAMPLES, TERMAGENT
 from tmux_terminal import TmuxTerminal, needs_tmux
 
 pytestmark = [pytest.mark.docker, needs_tmux]

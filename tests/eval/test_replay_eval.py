@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from project_paths import EXAMPLES
 
 from termagent.cli.main import main
 from termagent.errors import TermagentError

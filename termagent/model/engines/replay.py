@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from termagent.errors import TermagentError
+from termagent.jsonl import read_json_lines
 from termagent.model.conversation import Message
 from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback
 
@@ -15,20 +15,10 @@ CHARS_PER_TOKEN = 4
 
 
 def load_replies(path: str | Path) -> list[str]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise TermagentError(f"cannot read the replay file {path}: {error.strerror}") from error
     replies = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as error:
-            raise TermagentError(f"{path}:{number}: not a JSON line ({error})") from error
+    for place, record in read_json_lines(path, "replay file"):
         if not isinstance(record, dict) or not isinstance(record.get("reply"), str):
-            raise TermagentError(f'{path}:{number}: expected an object with the reply text under "reply"')
+            raise TermagentError(f'{place}: expected an object with the reply text under "reply"')
         replies.append(record["reply"])
     return replies
 
