@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
     view = JsonLines() if args.json else TextLines()
     agents = []
-    with _ctrl_c_interrupts_then_stops(agents):
+    with _CtrlCInterruptsThenStops(agents):
         result = run_agent(config, view, person=person, on_agent=agents.append, approve_changes=approve_changes)
     return _exit_status(result, RunStatus)
 
@@ -130,7 +130,7 @@ def _exit_status(result, statuses) -> int:
     return EXIT_NOT_COMPLETED
 
 
-class _ctrl_c_interrupts_then_stops:
+class _CtrlCInterruptsThenStops:
     """First Ctrl-C: interrupt the sandbox's running command. Second: stop (KeyboardInterrupt,
     so the sandbox is removed and the trajectory closed on the way out)."""
 
