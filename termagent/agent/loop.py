@@ -145,7 +145,7 @@ class Agent:
                 if not action.commands and not self.shell.at_prompt:
                     # An empty command list means "wait and look again": nothing is typed.
                     self.shell.run("", min(_EMPTY_WAIT, self._time_left(default=_EMPTY_WAIT)),
-                                   should_stop=lambda: self._interrupt_requested or self._stop_requested)
+                                   should_stop=self._should_stop)
                 if action.task_complete and claimed:
                     self._send(EventType.COMPLETION_CONFIRMED)
                     return finish(RunStatus.COMPLETED, "the model confirmed that the task is complete")
@@ -206,7 +206,7 @@ class Agent:
             self._send(EventType.KEYSTROKES_SENT, keystrokes=outcome.send, duration=duration,
                        edited=outcome.send != command.keystrokes)
             result = self.shell.run(outcome.send, duration,
-                                    should_stop=lambda: self._interrupt_requested or self._stop_requested)
+                                    should_stop=self._should_stop)
             self._pending_line = next_state(outcome.send, state).pending_line
             self._send(EventType.OUTPUT_OBSERVED, **result.to_dict())
             if self._interrupt_requested:
@@ -228,6 +228,10 @@ class Agent:
         for command in rest:
             self._send(EventType.COMMAND_SKIPPED, keystrokes=command.keystrokes, reason=reason)
         return [_prompt("commands_skipped").format(count=len(rest))] if rest else []
+
+    def _should_stop(self) -> bool:
+        """Polled while a command runs: a person asked to interrupt it, or to stop the run."""
+        return self._interrupt_requested or self._stop_requested
 
     def _time_left(self, default: float | None = None) -> float | None:
         if self._deadline is None:

@@ -32,8 +32,7 @@ def load_batch(path: Path) -> list[BatchTask]:
         raise TermagentError(f"cannot read the batch file {path}: {error}") from error
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(data))
     if error is not None:
-        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        raise TermagentError(f"batch file {path}: {where}: {error.message}")
+        raise TermagentError(f"batch file {path}: {error.json_path}: {error.message}")
     defaults = data.get("defaults", {})
     tasks = []
     for index, entry in enumerate(data["tasks"]):

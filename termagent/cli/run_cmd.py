@@ -77,7 +77,7 @@ def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from termagent.agent.loop import AgentLimits, RunStatus
+    from termagent.agent.loop import AgentLimits
     from termagent.agent.runner import RunConfig, run_agent
     from termagent.policy.loader import default_reference
 
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if interactive and not args.no_tui:
         from termagent.tui.app import run_tui
 
-        return _exit_status(run_tui(config), RunStatus)
+        return _exit_status(run_tui(config))
     person = approve_changes = None
     if interactive:
         from termagent.policy.terminal_approver import TerminalApprover
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     agents = []
     with _CtrlCInterruptsThenStops(agents):
         result = run_agent(config, view, person=person, on_agent=agents.append, approve_changes=approve_changes)
-    return _exit_status(result, RunStatus)
+    return _exit_status(result)
 
 
 def _ask_to_apply(changes) -> bool:
@@ -120,12 +120,14 @@ def _ask_to_apply(changes) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _exit_status(result, statuses) -> int:
-    if result.status is statuses.COMPLETED:
+def _exit_status(result) -> int:
+    from termagent.agent.loop import RunStatus
+
+    if result.status is RunStatus.COMPLETED:
         return EXIT_COMPLETED
-    if result.status is statuses.INTERRUPTED:
+    if result.status is RunStatus.INTERRUPTED:
         return EXIT_INTERRUPTED
-    if result.status is statuses.ERROR:
+    if result.status is RunStatus.ERROR:
         return EXIT_CONFIG_ERROR
     return EXIT_NOT_COMPLETED
 

@@ -63,5 +63,4 @@ def load_profile(name_or_path: str) -> SandboxProfile:
 def _validate(data: object, where: str) -> None:
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(data))
     if error is not None:
-        location = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        raise TermagentError(f"sandbox profile {where}: {location}: {error.message}")
+        raise TermagentError(f"sandbox profile {where}: {error.json_path}: {error.message}")

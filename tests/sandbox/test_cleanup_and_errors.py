@@ -125,7 +125,7 @@ def image_without_shell(docker_client):
         directory = tarfile.TarInfo("app")
         directory.type = tarfile.DIRTYPE
         archive.addfile(directory)
-    image = docker_client.api.import_image_from_data(data.getvalue(), repository="termagent-test", tag="empty")
+    docker_client.api.import_image_from_data(data.getvalue(), repository="termagent-test", tag="empty")
     yield "termagent-test:empty"
     docker_client.images.remove("termagent-test:empty", force=True)
 
