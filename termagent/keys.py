@@ -1,4 +1,4 @@
-"""Keystrokes as the model writes them (PROTOCOL.md) turned into the bytes a terminal sends.
+"""Keystrokes as the model writes them (docs/protocol.md) turned into the bytes a terminal sends.
 
 A keystroke string that is, as a whole, a tmux key name (`C-c`, `Escape`, `M-x`, `F5`) means
 that key; anything else is literal text, typed verbatim.

@@ -1,4 +1,4 @@
-"""The card's tb2-lite replay metrics (PROTOCOL.md "The card's evaluation"), and their aggregation.
+"""The card's tb2-lite replay metrics (docs/protocol.md, "The card's replay evaluation"), and their aggregation.
 
 Kept to the card's definitions so that our numbers compare with its numbers, quirks included:
 - a reply's JSON is a fenced ```json block if there is one, else the span from the first `{` to the

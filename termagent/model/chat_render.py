@@ -2,7 +2,7 @@
 
 The tokenizer's own chat template comes first, always with `enable_thinking=False` (Gemma 4 opens a
 thinking channel otherwise). Without a template: Gemma 4 turn markers for Gemma models, ChatML for
-the rest, both exactly as in PROTOCOL.md.
+the rest, both exactly as in docs/protocol.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The conversation the model sees, in exactly the shape it was trained on (see PROTOCOL.md).
+"""The conversation the model sees, in exactly the shape it was trained on (see docs/protocol.md).
 
 No system message; the first user turn is the instructions, the task and the first screen; later
 user turns carry terminal output; assistant turns are the model's replies without thinking. The
