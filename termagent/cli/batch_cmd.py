@@ -13,7 +13,7 @@ from termagent.cli.engine_options import add_engine_arguments, instructions_from
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "batch", help="run many tasks headless, N at a time",
         description="Runs each task of TASKS.yaml headless in its own sandbox. Exit status 0 when every task "
@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_engine_arguments(parser)
     add_sandbox_arguments(parser, profile_flag="--sandbox-profile")
     parser.set_defaults(handler=batch)
+    return parser
 
 
 def batch(args: argparse.Namespace) -> int:

@@ -13,12 +13,13 @@ from termagent.cli.sandbox_options import add_sandbox_arguments
 from termagent.errors import TermagentError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("doctor", help="check Docker, the image, the model and the policy")
     parser.add_argument("--policy", default=None, help="policy to check (default: your policy file, else `default`)")
     add_engine_arguments(parser)
     add_sandbox_arguments(parser, profile_flag="--sandbox-profile")
     parser.set_defaults(handler=doctor)
+    return parser
 
 
 def doctor(args: argparse.Namespace) -> int:

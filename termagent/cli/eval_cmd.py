@@ -8,12 +8,11 @@ from pathlib import Path
 
 from termagent.cli.engine_options import add_engine_arguments, engine_from_args, instructions_from_args
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
-from termagent.errors import TermagentError
-
-EXIT_SOME_FAILED = 1
+from termagent.errors import EXIT_NOT_COMPLETED, ConfigurationError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("eval", help="evaluate a model: replay scoring, or tasks in the sandbox",
                                    description="Evaluate a model the way its card did (replay), or on tasks "
                                                "run in the sandbox (live).")
@@ -57,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_sandbox_arguments(live)
     add_engine_arguments(live)
     live.set_defaults(handler=_live)
+    return parser
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -68,10 +68,10 @@ def _replay(args: argparse.Namespace) -> int:
     from termagent.eval.report import print_replay, write_json
 
     if args.limit is not None and args.limit < 1:
-        raise TermagentError("--limit must be at least 1")
+        raise ConfigurationError("--limit must be at least 1")
     records = load_records(args.data, limit=args.limit)
     if not records:
-        raise TermagentError(f"{args.data} holds no records")
+        raise ConfigurationError(f"{args.data} holds no records")
     instructions = instructions_from_args(args) if args.prompt == "termagent" else None
     choice = engine_from_args(args)
     errors = Console(stderr=True)
@@ -92,7 +92,7 @@ def _replay(args: argparse.Namespace) -> int:
     for failure in run.failures:
         errors.print(f"termagent: step failed: {failure}", highlight=False)
     print(f"wrote {args.output_dir / 'steps.jsonl'} and {args.output_dir / 'summary.json'}", file=sys.stderr)
-    return EXIT_SOME_FAILED if run.failures else 0
+    return EXIT_NOT_COMPLETED if run.failures else 0
 
 
 def _live(args: argparse.Namespace) -> int:
@@ -112,7 +112,7 @@ def _live(args: argparse.Namespace) -> int:
     if args.oracle:
         missing = [task.name for task in tasks if task.solution is None]
         if missing:
-            raise TermagentError(f"--oracle needs a solution script; none for: {', '.join(missing)}")
+            raise ConfigurationError(f"--oracle needs a solution script; none for: {', '.join(missing)}")
         run_one = lambda task: run_oracle(task, spec)  # noqa: E731
     else:
         from termagent.agent.loop import AgentLimits
@@ -147,4 +147,4 @@ def _live(args: argparse.Namespace) -> int:
     write_json(args.output_dir / "summary.json", summary | {"tasks_dir": str(args.tasks), "results": rows})
     print_live(rows, summary, Console())
     print(f"wrote {args.output_dir / 'summary.json'}", file=sys.stderr)
-    return 0 if summary["passed"] == summary["tasks"] else EXIT_SOME_FAILED
+    return 0 if summary["passed"] == summary["tasks"] else EXIT_NOT_COMPLETED

@@ -1,6 +1,7 @@
 """Entry point of the `termagent` command.
 
-Each subcommand lives in its own module exposing `register(subparsers)`; the module
+Each subcommand lives in its own module exposing `register(subparsers)`, which returns its
+parser; the module
 imports its heavy dependencies inside the handler, so `termagent policy check` does
 not pay for Docker or Textual.
 """
@@ -12,7 +13,7 @@ import importlib
 import sys
 
 from termagent import __version__
-from termagent.errors import TermagentError
+from termagent.errors import EXIT_CONFIG_ERROR, TermagentError, exit_status_for
 
 # name -> module with `register(subparsers)`; order is the order shown in --help.
 SUBCOMMAND_MODULES = {
@@ -25,20 +26,18 @@ SUBCOMMAND_MODULES = {
     "eval": "termagent.cli.eval_cmd",
 }
 
-EXIT_CONFIG_ERROR = 2
-EXIT_INTERRUPTED = 130
 
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser, and each subcommand's own parser by name."""
     parser = argparse.ArgumentParser(
         prog="termagent",
         description="A terminal agent that runs a local model's keystrokes in a hardened Docker sandbox.",
     )
     parser.add_argument("--version", action="version", version=f"termagent {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in SUBCOMMAND_MODULES.values():
-        importlib.import_module(module_name).register(subparsers)
-    return parser
+    commands = {name: importlib.import_module(module_name).register(subparsers)
+                for name, module_name in SUBCOMMAND_MODULES.items()}
+    return parser, commands
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,15 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     # `termagent "TASK" [options]` is `termagent run "TASK" [options]`.
     if argv and argv[0] not in SUBCOMMAND_MODULES and argv[0] not in ("-h", "--help", "--version"):
         argv = ["run", *argv]
-    parser = build_parser()
+    parser, commands = build_parser()
     try:
         if argv and argv[0] == "run":
             from termagent.cli.run_cmd import apply_config_file
 
-            apply_config_file(parser._subparsers._group_actions[0].choices["run"], argv[1:])
+            apply_config_file(commands["run"], argv[1:])
     except TermagentError as error:
         print(f"termagent: error: {error}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
+        return exit_status_for(error)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
@@ -63,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except TermagentError as error:
         print(f"termagent: error: {error}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
-    except KeyboardInterrupt:
+        return exit_status_for(error)
+    except KeyboardInterrupt as interrupt:
         print("termagent: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exit_status_for(interrupt)
     except BrokenPipeError:
         # The reader of our output went away (`| head`): nothing left to say to it.
         sys.stderr.close()

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from termagent.policy.state import TerminalState
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("policy", help="inspect and debug policies")
     actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     check = actions.add_parser(
@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--batch", metavar="FILE", help="judge one JSON string per line of FILE (- for stdin); prints one JSON object per line")
     check.add_argument("keystrokes", nargs="?", help="the keystrokes to judge")
     check.set_defaults(handler=run_check)
+    return parser
 
 
 def run_check(args: argparse.Namespace) -> int:

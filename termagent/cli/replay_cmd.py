@@ -12,7 +12,7 @@ from termagent.cli.run_cmd import add_run_arguments, run
 from termagent.errors import TermagentError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "replay", help="re-run a recorded trajectory's replies in a fresh sandbox",
         description="Replays the model replies recorded in TRAJECTORY (a termagent trajectory file) through "
@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--to-replies", type=Path, metavar="FILE", help="write the replies and stop")
     add_run_arguments(parser, with_task=False)
     parser.set_defaults(handler=replay)
+    return parser
 
 
 def replay(args: argparse.Namespace) -> int:

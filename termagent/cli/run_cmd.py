@@ -13,18 +13,17 @@ import yaml
 from termagent.cli.engine_options import add_engine_arguments, instructions_from_args, options_from_args
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
-from termagent.errors import TermagentError
-
-EXIT_COMPLETED, EXIT_NOT_COMPLETED, EXIT_CONFIG_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+from termagent.errors import EXIT_CONFIG_ERROR, EXIT_INTERRUPTED, EXIT_NOT_COMPLETED, EXIT_OK, ConfigurationError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "run", help="run the agent on a task (the default: `termagent \"TASK\"`)",
         description="Run the agent on TASK. Exit status: 0 completed and confirmed, 1 not completed "
                     "(step limit, time limit, model gave up), 2 configuration or environment error, 130 interrupted.")
     add_run_arguments(parser)
     parser.set_defaults(handler=run)
+    return parser
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, *, with_task: bool = True) -> None:
@@ -66,12 +65,12 @@ def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
-        raise TermagentError(f"cannot read the config file {path}: {error}") from error
-    known = {action.dest for action in parser._actions}
+        raise ConfigurationError(f"cannot read the config file {path}: {error}") from error
+    known = set(vars(probe)) - {"handler"}
     settings = {key.replace("-", "_"): value for key, value in values.items()} if isinstance(values, dict) else None
     if settings is None or not set(settings) <= known:
         unknown = sorted(set(settings or {"(not a mapping)": 0}) - known)
-        raise TermagentError(f"config file {path}: unknown setting(s) {', '.join(unknown)}",
+        raise ConfigurationError(f"config file {path}: unknown setting(s) {', '.join(unknown)}",
                              hint="settings are the long option names, e.g. `engine: openai`, `max-steps: 30`.")
     parser.set_defaults(**settings)
 
@@ -124,7 +123,7 @@ def _exit_status(result) -> int:
     from termagent.agent.loop import RunStatus
 
     if result.status is RunStatus.COMPLETED:
-        return EXIT_COMPLETED
+        return EXIT_OK
     if result.status is RunStatus.INTERRUPTED:
         return EXIT_INTERRUPTED
     if result.status is RunStatus.ERROR:

@@ -10,7 +10,7 @@ from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_fr
 from termagent.errors import TermagentError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("sandbox", help="build, try and clean up the sandbox",
                                    description="Build, try and clean up termagent's Docker sandbox.")
     commands = parser.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND", required=True)
@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prune = commands.add_parser("prune", help="remove sandbox containers left by killed termagent processes")
     prune.add_argument("--all", action="store_true", help="remove every termagent sandbox, running or not")
     prune.set_defaults(handler=_prune)
+    return parser
 
 
 def _shell(args: argparse.Namespace) -> int:

@@ -109,7 +109,8 @@ class Sandbox:
                 try:
                     self.container.remove(force=True)
                 except APIError as error:
-                    if "already in progress" not in str(error):
+                    # 409 Conflict: a removal of this container is already under way.
+                    if error.status_code != 409:
                         raise TermagentError(
                             f"could not remove sandbox container {self.container.name}: {error}",
                             hint="Remove it with `termagent sandbox prune`.") from error
