@@ -17,6 +17,7 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser, *, profile_flag: str 
     group.add_argument("--cpus", type=float, help="override the CPU limit")
     group.add_argument("--pids-limit", type=int, help="override the process limit")
     group.add_argument("--tmp-size", help="override the size of /tmp (e.g. 512m)")
+    group.add_argument("--disk", help="override the limit on what the container may write to disk (e.g. 8g)")
     group.add_argument("--read-only", action=argparse.BooleanOptionalAction, default=None,
                        help="make the root filesystem read-only (or not), whatever the profile says")
 
@@ -27,6 +28,6 @@ def sandbox_spec_from_args(args: argparse.Namespace):
 
     profile = load_profile(args.sandbox_profile).with_overrides(
         network=args.network, memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,
-        tmp_size=args.tmp_size, read_only=args.read_only,
+        tmp_size=args.tmp_size, disk=args.disk, read_only=args.read_only,
     )
     return SandboxSpec(image=args.image, profile=profile)

@@ -11,8 +11,9 @@ import yaml
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from termagent.errors import TermagentError
-from termagent.sandbox.docker_connect import connect
 from termagent.sandbox import DEFAULT_IMAGE
+from termagent.sandbox.disk import DiskWatch, parse_size
+from termagent.sandbox.docker_connect import connect
 from termagent.sandbox.lifecycle import reap_orphans, sandbox_labels
 from termagent.sandbox.profiles import SandboxProfile, load_profile
 from termagent.sandbox.session import ShellSession
@@ -20,6 +21,9 @@ from termagent.sandbox.session import ShellSession
 _SHELL_ENV = yaml.safe_load(Path(__file__).with_name("shell_env.yaml").read_text(encoding="utf-8"))
 # Keeps the container alive while the shell is exec'd into it; docker's init reaps zombies.
 _KEEPALIVE = ["sleep", "infinity"]
+# Per engine (its URL): whether its storage driver takes a size for the writable layer. Asked
+# by trying once; overlay2 takes one only on xfs with project quotas.
+_SIZE_OPTION_WORKS: dict[str, bool] = {}
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Sandbox:
         self._client = client
         self.container = None
         self.shell: ShellSession | None = None
+        # Watches the disk limit when the storage driver cannot enforce it (None when it can).
+        self.disk_watch: DiskWatch | None = None
 
     def __enter__(self) -> Sandbox:
         try:
@@ -63,9 +69,26 @@ class Sandbox:
                                  hint=f"Check that {self.spec.image} has `sleep` and a shell.") from error
         self.shell = ShellSession(client.api, self.container.id, columns=self.spec.columns, lines=self.spec.lines)
         self.shell.start()
+        if not _SIZE_OPTION_WORKS[client.api.base_url]:
+            self.disk_watch = DiskWatch(client.api, self.container.id, parse_size(self.spec.profile.disk))
+            self.disk_watch.start()
+            self.shell.limit_stops = self.disk_watch.take_stop
         return self.shell
 
     def _create(self, client: docker.DockerClient):
+        engine = client.api.base_url
+        if _SIZE_OPTION_WORKS.get(engine, True):
+            try:
+                container = self._create_with(client, {"size": self.spec.profile.disk.upper()})
+                _SIZE_OPTION_WORKS[engine] = True
+                return container
+            except TermagentError as error:
+                if "storage-opt" not in str(error) and "storage opt" not in str(error):
+                    raise
+                _SIZE_OPTION_WORKS[engine] = False
+        return self._create_with(client, None)
+
+    def _create_with(self, client: docker.DockerClient, storage_opt: dict[str, str] | None):
         profile = self.spec.profile
         tmpfs = {"/tmp": f"size={profile.tmp_size},mode=1777"}
         if profile.read_only:
@@ -93,15 +116,19 @@ class Sandbox:
                 tmpfs=tmpfs,
                 read_only=profile.read_only,
                 mounts=list(self.spec.mounts),
+                storage_opt=storage_opt,
             )
         except ImageNotFound as error:
             hint = ("Build it: `termagent sandbox build` (or `termagent sandbox build --offline` without a registry)."
-                    if self.spec.image == DEFAULT_IMAGE else f"Pull or build it first: `docker pull {self.spec.image}`.")
+                    if self.spec.image == DEFAULT_IMAGE
+                    else f"Pull or build it first: `docker pull {self.spec.image}`.")
             raise TermagentError(f"the sandbox image {self.spec.image} is not there.", hint=hint) from error
         except APIError as error:
             raise TermagentError(f"could not create the sandbox container: {error.explanation or error}") from error
 
     def close(self) -> None:
+        if self.disk_watch is not None:
+            self.disk_watch.close()
         if self.shell is not None:
             self.shell.close()
         if self.container is not None:

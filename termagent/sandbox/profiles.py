@@ -25,6 +25,7 @@ class SandboxProfile:
     memory: str
     cpus: float
     tmp_size: str
+    disk: str  # the writable layer's limit
     read_only: bool
     description: str = ""
 

@@ -1,13 +1,11 @@
-"""Untrusted text made safe to show. Sandbox output reaches the person only through the pyte
-emulator's cells, turned here into styled segments; any character that could still act on the
-person's terminal (C0/C1 controls, bidi overrides, zero-width and other format characters)
-is shown as a visible escape instead. Rich Text is never parsed as markup."""
+"""Untrusted text made safe to show in the TUI. Sandbox output reaches the person only through
+the pyte emulator's cells, turned here into styled segments; any character that could still act
+on the person's terminal (what termagent.text_safety calls unsafe) is shown as a visible escape
+in ESCAPED_STYLE instead. Rich Text is never parsed as markup."""
 
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
 
 import pyte
 from rich.console import Console
@@ -16,28 +14,11 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
-from termagent.policy.keystrokes import escape_for_display
+from termagent.text_safety import escape_for_display, is_safe
 
-# Cc: C0 and C1 controls (ESC, CSI 0x9b, ...); Cf: format characters (bidi overrides, zero
-# width joiners); the rest have no glyph a person could read.
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 ESCAPED_STYLE = Style(color="red", reverse=True)
 _PYTE_COLOURS = {"brown": "yellow", "brightbrown": "bright_yellow"}
 _CONSOLE = Console(width=10_000)  # only turns Text into segments; never writes anywhere
-
-
-def is_safe(char: str) -> bool:
-    return " " <= char <= "~" or (char > "\x7f" and unicodedata.category(char) not in _HIDDEN_CATEGORIES)
-
-
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def reveal_hidden(output: str) -> str:
-    """Terminal output before it reaches pyte: C1 bytes and invisible characters become visible
-    escapes. (pyte would obey a C1 CSI, and silently drops the rest of a line after a bidi
-    override.) C0 controls and ESC sequences are left to pyte, whose effects stay in its cells."""
-    return _NON_ASCII.sub(lambda match: match[0] if is_safe(match[0]) else escape_for_display(match[0]), output)
 
 
 def safe_text(text: str, style: Style | str = "") -> Text:

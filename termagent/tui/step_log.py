@@ -8,8 +8,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, Static
 
 from termagent.agent.events import Event, EventType
-from termagent.policy.keystrokes import escape_for_display
+from termagent.text_safety import escape_for_display
 from termagent.tui.safe_text import safe_text
+from termagent.views.event_lines import limit_note
 
 STREAM_TAIL = 4000  # characters of a streaming reply kept on screen
 
@@ -59,7 +60,10 @@ def describe(event: Event) -> Text | None:
                 status = Text(f"exit {data['exit_status']}", "green" if data["exit_status"] == 0 else "red")
             else:
                 status = Text("still running: ", "yellow") + safe_text(str(data["foreground"]))
-            return Text.assemble("  ", status, f" · {data['elapsed']:.2f} s")
+            line = Text.assemble("  ", status, f" · {data['elapsed']:.2f} s")
+            if data.get("stopped"):
+                line.append(f"\n  {limit_note(data['stopped'])}", "bold red")
+            return line
         case EventType.INTERRUPTED:
             return Text("  interrupted by the person", "yellow")
         case EventType.COMPLETION_CLAIMED:

@@ -13,7 +13,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from termagent.sandbox.terminal import SandboxScreen, Terminal
-from termagent.tui.safe_text import as_strip, reveal_hidden, safe_text, screen_row
+from termagent.text_safety import reveal_hidden
+from termagent.tui.safe_text import as_strip, safe_text, screen_row
 
 # Redraws are throttled so that an output flood cannot starve key handling.
 REFRESH_HZ = 30

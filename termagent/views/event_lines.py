@@ -1,13 +1,14 @@
-"""Headless and plain views: one line per event as it happens, or one JSON object per line."""
+"""Headless and plain views: one line per event as it happens, or one JSON object per line.
+Everything in an event may come from the model or the sandbox, so each line is escaped whole
+just before it is written (termagent.text_safety): no field can be forgotten."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TextIO
 
 from termagent.agent.events import Event, EventType
-from termagent.policy.keystrokes import escape_for_display
+from termagent.text_safety import escape_for_display, json_line, printable
 
 # Streaming pieces would drown the log; the whole reply and each command's output are shown.
 _QUIET = {EventType.MODEL_TOKEN, EventType.TERMINAL_OUTPUT}
@@ -19,7 +20,7 @@ class JsonLines:
 
     def __call__(self, event: Event) -> None:
         if event.type not in _QUIET:
-            self.out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            self.out.write(json_line(event.to_json()) + "\n")
             self.out.flush()
 
 
@@ -30,6 +31,7 @@ class TextLines:
     def __call__(self, event: Event) -> None:
         line = self._describe(event)
         if line is not None:
+            line = printable(line)
             self.out.write(f"[step {event.step}] {line}\n" if event.step else f"{line}\n")
             self.out.flush()
 
@@ -52,12 +54,15 @@ class TextLines:
             case EventType.POLICY_DECIDED:
                 return f"policy: {data['decision']} {data['keystrokes']} (rule {data['rule']}: {data['reason']})"
             case EventType.APPROVAL_ANSWERED:
-                return f"approval: {data['answer']} by {data['approver']}" + (f": {data['message']}" if data.get("message") else "")
+                message = f": {data['message']}" if data.get("message") else ""
+                return f"approval: {data['answer']} by {data['approver']}{message}"
             case EventType.COMMAND_SKIPPED:
                 return f"skipped {escape_for_display(data['keystrokes'])}: {data['reason']}"
             case EventType.OUTPUT_OBSERVED:
                 state = f"exit {data['exit_status']}" if data["finished"] else f"still running: {data['foreground']}"
                 head = f"ran {escape_for_display(data['keystrokes'])} [{state}, {data['elapsed']:.2f}s]"
+                if data.get("stopped"):
+                    head += f"\n  {limit_note(data['stopped'])}"
                 return head + ("\n" + _indent(data["output"]) if self.show_output and data["output"] else "")
             case EventType.INTERRUPTED:
                 return "interrupted the running command"
@@ -76,6 +81,12 @@ class TextLines:
                 return (f"finished: {data['status']} after {data['steps']} steps, {data['elapsed']:.1f}s, "
                         f"{data['prompt_tokens']}+{data['completion_tokens']} tokens. {data['message']}")
         return None
+
+
+def limit_note(stopped: dict) -> str:
+    """What an OUTPUT_OBSERVED event's `stopped` (a sandbox LimitStop) says, for people."""
+    return (f"stopped by the sandbox: its {stopped['limit']} limit ({stopped['allowed'] / 2**20:.0f} MiB) "
+            f"was reached ({stopped['used'] / 2**20:.0f} MiB)")
 
 
 def _indent(text: str) -> str:

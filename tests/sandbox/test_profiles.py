@@ -1,6 +1,7 @@
 import pytest
 
 from termagent.errors import TermagentError
+from termagent.sandbox.disk import parse_size
 from termagent.sandbox.profiles import available_profiles, load_profile
 
 
@@ -23,7 +24,7 @@ def test_a_bad_override_names_the_field():
 
 def test_a_bad_profile_file_names_the_file_and_field(tmp_path):
     path = tmp_path / "mine.yaml"
-    path.write_text("network: none\ncap_add: []\npids_limit: two\nmemory: 1g\ncpus: 1\ntmp_size: 1m\nread_only: false\n")
+    path.write_text("network: none\ncap_add: []\npids_limit: two\nmemory: 1g\ncpus: 1\ntmp_size: 1m\ndisk: 1g\nread_only: false\n")
     with pytest.raises(TermagentError, match=r"mine.yaml.*\$\.pids_limit"):
         load_profile(str(path))
 
@@ -31,3 +32,18 @@ def test_a_bad_profile_file_names_the_file_and_field(tmp_path):
 def test_an_unknown_profile_lists_the_known_ones():
     with pytest.raises(TermagentError, match="strict"):
         load_profile("nonesuch")
+
+
+def test_every_profile_bounds_the_disk_strict_tightest():
+    limits = {name: parse_size(load_profile(name).disk) for name in available_profiles()}
+    assert limits["default"] == 4 << 30 and limits["strict"] == 1 << 30
+    assert limits["strict"] == min(limits.values())
+
+
+def test_a_profile_without_a_disk_limit_is_refused(tmp_path):
+    path = tmp_path / "unbounded.yaml"
+    path.write_text("network: none\ncap_add: []\npids_limit: 64\nmemory: 1g\ncpus: 1\ntmp_size: 1m\nread_only: false\n")
+    with pytest.raises(TermagentError, match=r"unbounded.yaml.*'disk' is a required property"):
+        load_profile(str(path))
+    with pytest.raises(TermagentError, match=r"\$\.disk"):
+        load_profile("default").with_overrides(disk="a lot")

@@ -1,0 +1,136 @@
+"""The sandbox's disk limit, where the storage driver cannot enforce one (overlay2 can only on
+xfs with project quotas): a watchdog thread measures the container's writable layer, as the
+Docker engine reports it, and stops what is writing when it would go over.
+
+The measurement comes from the engine, not from inside the container (whose programs the
+sandbox may have replaced). Growth is what gets stopped: a layer already at its limit is left
+alone, so that a command removing files is never killed. tmpfs mounts need no watching: the
+kernel bounds each by its size, and they are memory, not the host's disk.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import docker
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+# Measured every _FAST_POLL s near the limit, every _SLOW_POLL s far from it; a writer is
+# stopped when, at the rate seen, it would pass the limit within _REACTION s (the time a
+# measurement and the stop take).
+_FAST_POLL = 0.1
+_SLOW_POLL = 1.0
+_REACTION = 0.25
+# After a stop, growth that goes on past the limit by this share means the stop did not take:
+# the container itself is killed (its processes, the shell included).
+_RUNAWAY_SHARE = 0.1
+# Run inside the container with the keepalive's pid as $1: kills every process but init, the
+# keepalive and processes docker exec'd (parent 0: the shell, this script); those are what a
+# command started, in the foreground, in the background or orphaned.
+_STOP_WRITERS = r"""
+for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    [ "$pid" = 1 ] || [ "$pid" = "$1" ] || [ "$pid" = $$ ] && continue
+    while read -r key value; do
+        [ "$key" = PPid: ] && { [ "$value" = 0 ] || kill -9 "$pid" 2>/dev/null; break; }
+    done < "$dir"/status 2>/dev/null
+done
+"""
+_CHILDREN_OF_INIT = r"""
+for dir in /proc/[0-9]*; do
+    while read -r key value; do
+        [ "$key" = PPid: ] && { [ "$value" = 1 ] && echo "${dir#/proc/}"; break; }
+    done < "$dir"/status 2>/dev/null
+done
+"""
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a profile size ("4g", "512m", "100k", "1000"), binary units."""
+    unit = text[-1].lower() if text[-1].isalpha() else ""
+    return int(text[: len(text) - len(unit)]) * _UNITS[unit]
+
+
+@dataclass(frozen=True)
+class LimitStop:
+    """The sandbox stopped what was running because it reached a limit."""
+
+    limit: str  # which one: "disk"
+    used: int  # bytes when it was stopped
+    allowed: int  # bytes
+
+
+class DiskWatch:
+    """Measures the container's writable layer in a thread; stops its writers when it grows past
+    `allowed` bytes. `take_stop` answers (once) whether it did since it was last asked."""
+
+    def __init__(self, api: docker.APIClient, container_id: str, allowed: int) -> None:
+        self._api, self._container_id, self.allowed = api, container_id, allowed
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._pending: LimitStop | None = None
+        self._keepalive_pid = ""
+        self._thread = threading.Thread(target=self._watch, name="termagent-disk-watch", daemon=True)
+
+    def start(self) -> None:
+        # Started before any command ran: init's only child is the keepalive.
+        self._keepalive_pid = self._exec(_CHILDREN_OF_INIT).strip()
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop_event.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def take_stop(self) -> LimitStop | None:
+        with self._lock:
+            stop, self._pending = self._pending, None
+        return stop
+
+    def used(self) -> int | None:
+        """The writable layer's size in bytes, as the engine counts it; None when it is gone."""
+        try:
+            found = self._api.containers(all=True, size=True, filters={"id": self._container_id})
+        except docker.errors.APIError:
+            return None
+        return int(found[0].get("SizeRw") or 0) if found else None
+
+    def _watch(self) -> None:
+        last_used, last_time, rate = self.used(), time.monotonic(), 0.0
+        stopped_at: int | None = None
+        while last_used is not None and not self._stop_event.wait(self._delay(last_used, rate)):
+            used, now = self.used(), time.monotonic()
+            if used is None:
+                return
+            growing = used > last_used
+            rate = (used - last_used) / max(now - last_time, 1e-3) if growing else 0.0
+            if stopped_at is not None and growing and used > stopped_at + self.allowed * _RUNAWAY_SHARE:
+                self._api.kill(self._container_id)  # the stop did not take: end everything
+                return
+            if growing and used + rate * _REACTION >= self.allowed:
+                self._stop_writers(used)
+                stopped_at = used if stopped_at is None else stopped_at
+            elif not growing:
+                stopped_at = None
+            last_used, last_time = used, now
+
+    def _delay(self, used: int, rate: float) -> float:
+        """Fast near the limit or while the layer grows fast, slow otherwise: measuring walks the
+        layer, which costs the engine time."""
+        if rate <= 0:
+            return _SLOW_POLL if used < self.allowed / 2 else _FAST_POLL
+        return min(max((self.allowed - used) / rate / 4, _FAST_POLL), _SLOW_POLL)
+
+    def _stop_writers(self, used: int) -> None:
+        self._exec(_STOP_WRITERS, self._keepalive_pid)
+        with self._lock:
+            self._pending = LimitStop("disk", used, self.allowed)
+
+    def _exec(self, script: str, *args: str) -> str:
+        try:
+            created = self._api.exec_create(self._container_id, ["sh", "-c", script, "sh", *args])
+            return self._api.exec_start(created["Id"]).decode("utf-8", "replace")
+        except docker.errors.APIError:
+            return ""

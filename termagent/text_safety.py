@@ -1,0 +1,83 @@
+"""Untrusted text made safe to show or store. Text from the model, the sandbox, file names and
+file contents can carry characters that act on a terminal (C0 and C1 controls), hide or reorder
+what is shown (bidi overrides, zero-width and other format characters), or cannot even be
+encoded (lone surrogates). Every view escapes through this one module."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+# Cc: C0 and C1 controls (ESC, CSI 0x9b, ...); Cf: format characters (bidi overrides, zero
+# width joiners); Cs: lone surrogates; the rest have no glyph a person could read.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e\n]")
+# What json.dumps(ensure_ascii=False) leaves raw: DEL and everything beyond ASCII.
+_JSON_RAW = re.compile(r"[^\x00-\x7e]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def is_safe(char: str) -> bool:
+    """A character that only draws a visible glyph (printable ASCII or visible non-ASCII)."""
+    return " " <= char <= "~" or (char > "\x7f" and unicodedata.category(char) not in _HIDDEN_CATEGORIES)
+
+
+def escape_for_display(text: str) -> str:
+    """Printable ASCII as is; everything else as a backslash escape, so nothing hides."""
+    out = []
+    for char in text:
+        if char == "\\":
+            out.append("\\\\")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif char == "\r":
+            out.append("\\r")
+        elif " " <= char <= "~":
+            out.append(char)
+        elif ord(char) < 0x100:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return "".join(out)
+
+
+def printable(text: str) -> str:
+    """`text` for a terminal: visible characters and newlines as they are, every other character
+    as its escape (a backslash stays a single backslash, so paths and prose read normally)."""
+    return _NOT_PRINTABLE_ASCII.sub(lambda match: match[0] if is_safe(match[0]) else escape_for_display(match[0]), text)
+
+
+def reveal_hidden(output: str) -> str:
+    """Non-ASCII characters that could act or hide (C1, bidi overrides, ...) as escapes; ASCII,
+    C0 controls and ESC included, left as they are (for a terminal emulator that contains them)."""
+    return _NON_ASCII.sub(lambda match: match[0] if is_safe(match[0]) else escape_for_display(match[0]), output)
+
+
+def without_lone_surrogates(text: str) -> str:
+    """`text` with unpaired surrogates (which no encoding can write) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match[0]
+    if is_safe(char):
+        return char
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON spells characters beyond the BMP as a surrogate pair
+    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
+
+
+def json_line(value: Any) -> str:
+    """`value` as one line of JSON that is safe to print and always encodable as UTF-8: visible
+    characters raw (readable), controls of every kind, invisible characters and lone surrogates
+    as \\u escapes (json.dumps escapes only C0 controls); json.loads gives back the same value."""
+    return _JSON_RAW.sub(_json_escape, json.dumps(value, ensure_ascii=False))
