@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import IO
 
 from termagent.agent.events import Event, EventType
+from termagent.paths import state_dir
 
 # Streamed pieces are not decisions: the reply and the output they add up to are recorded whole.
 _NOT_RECORDED = {EventType.MODEL_TOKEN, EventType.TERMINAL_OUTPUT}
 
 
 def default_trajectory_path() -> Path:
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return state / "termagent" / "trajectories" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.jsonl"
+    return state_dir() / "trajectories" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.jsonl"
 
 
 class TrajectoryWriter:

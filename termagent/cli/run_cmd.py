@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from termagent.cli.engine_options import add_engine_arguments, instructions_from
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
 from termagent.errors import EXIT_CONFIG_ERROR, EXIT_INTERRUPTED, EXIT_NOT_COMPLETED, EXIT_OK, ConfigurationError
+from termagent.paths import config_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -51,8 +51,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_task: bool = True
 def config_path(args: argparse.Namespace) -> Path | None:
     if args.config:
         return Path(args.config)
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    path = base / "termagent" / "config.yaml"
+    path = config_dir() / "config.yaml"
     return path if path.is_file() else None
 
 

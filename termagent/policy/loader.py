@@ -4,7 +4,6 @@ resolve `extends`/`include`, compile rules and check each rule's own examples.""
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,6 +15,7 @@ import yaml
 
 import termagent
 from termagent.errors import TermagentError
+from termagent.paths import config_dir
 from termagent.policy.decision import Decision
 from termagent.policy.engine import Policy
 from termagent.policy.rules import Pattern, Rule
@@ -37,8 +37,7 @@ def builtin_names() -> list[str]:
 
 
 def user_policy_path() -> Path:
-    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(config) / "termagent" / "policy.yaml"
+    return config_dir() / "policy.yaml"
 
 
 def default_reference() -> str:
