@@ -1,5 +1,6 @@
 """Running a batch: each task headless in its own sandbox, N at a time, one shared engine
-(except tasks that bring recorded replies), a check per task, a report per task."""
+(except tasks that bring recorded replies; an engine that takes one request at a time is taken in
+turns), a check per task, a report per task. `ray_backend` runs the same `run_task` on a cluster."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from termagent.agent.loop import AgentLimits, RunResult
 from termagent.agent.runner import RunConfig, run_agent
 from termagent.batch.tasks import BatchTask
 from termagent.errors import TermagentError
-from termagent.model.engines.base import Engine
+from termagent.model.engines.base import Engine, shared
 from termagent.sandbox.container import Sandbox
 from termagent.sandbox.profiles import load_profile
 from termagent.workspace import Workspace, WorkspaceMode
@@ -38,6 +39,9 @@ class TaskReport:
     parse_failures: int = 0
     error: str = ""
     trajectory: str = ""
+    started_at: float = 0.0  # Unix time the (last) attempt started
+    node: str = ""  # the Ray node id it ran on; empty for a local run
+    attempts: int = 1
 
     @property
     def passed(self) -> bool:
@@ -75,12 +79,13 @@ def task_config(base: RunConfig, task: BatchTask, trajectory: Path) -> RunConfig
     workspace = Workspace(task.workspace, WorkspaceMode.COPY) if task.workspace else None
     return dataclasses.replace(base, task=task.task, engine=engine, sandbox=sandbox, limits=limits,
                                workspace=workspace, apply_changes=False,
-                               policy=settings.get("policy", base.policy), approve=settings.get("approve", base.approve),
+                               policy=settings.get("policy", base.policy),
+                               approve=settings.get("approve", base.approve),
                                trajectory=trajectory, cast=None)
 
 
 def run_task(config: RunConfig, task: BatchTask, shared_engine: Engine | None) -> TaskReport:
-    report = TaskReport(task.name, trajectory=str(config.trajectory))
+    report = TaskReport(task.name, trajectory=str(config.trajectory), started_at=time.time())
     started = time.monotonic()
 
     def check(sandbox: Sandbox, result: RunResult) -> None:
@@ -102,13 +107,20 @@ def run_task(config: RunConfig, task: BatchTask, shared_engine: Engine | None) -
     return report
 
 
+def run_batch_task(base: RunConfig, task: BatchTask, trajectory: Path,
+                   shared_engine: Engine | None = None) -> TaskReport:
+    """One task of a batch, the same whether a local thread or a Ray worker runs it."""
+    return run_task(task_config(base, task, trajectory), task, shared_engine)
+
+
 def run_batch(base: RunConfig, tasks: list[BatchTask], *, parallel: int, output_dir: Path,
               shared_engine: Engine | None, on_done: Callable[[TaskReport], None]) -> list[TaskReport]:
     output_dir.mkdir(parents=True, exist_ok=True)
     lock = threading.Lock()
+    engine = shared(shared_engine) if shared_engine is not None else None
 
     def one(task: BatchTask) -> TaskReport:
-        report = run_task(task_config(base, task, output_dir / f"{task.name}.jsonl"), task, shared_engine)
+        report = run_batch_task(base, task, output_dir / f"{task.name}.jsonl", engine)
         with lock:
             on_done(report)
         return report

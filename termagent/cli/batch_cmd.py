@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import time
 from pathlib import Path
 
 from termagent.cli.engine_options import add_engine_arguments, instructions_from_args, options_from_args
+from termagent.cli.ray_options import add_ray_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
 
 
@@ -19,10 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Runs each task of TASKS.yaml headless in its own sandbox. Exit status 0 when every task "
                     "passed (its check, or completion when it has none), 1 otherwise, 2 on a bad batch file.")
     parser.add_argument("tasks_file", metavar="TASKS.yaml", type=Path)
-    parser.add_argument("--parallel", type=int, default=1, help="tasks at a time (default: 1)")
+    parser.add_argument("--parallel", type=int, default=1,
+                        help="tasks at a time (default: 1); with --ray and no ADDRESS, the local cluster's slots")
+    add_ray_arguments(parser)
     parser.add_argument("--output-dir", type=Path, help="trajectories and report (default: batch-<time>/)")
     parser.add_argument("--policy", default="sandboxed-auto", help="default policy for tasks (default: %(default)s)")
-    parser.add_argument("--approve", choices=["deny", "allow"], default="deny", help="what `ask` becomes (default: deny)")
+    parser.add_argument("--approve", choices=["deny", "allow"], default="deny",
+                        help="what `ask` becomes (default: deny)")
     parser.add_argument("--max-steps", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=None, help="per-task wall-clock limit in seconds")
     add_engine_arguments(parser)
@@ -38,7 +43,8 @@ def batch(args: argparse.Namespace) -> int:
 
     from termagent.agent.loop import AgentLimits
     from termagent.agent.runner import RunConfig
-    from termagent.batch.runner import run_batch
+    from termagent.batch.ray_backend import Job, new_run_id, remote_engine_options, run_on_ray
+    from termagent.batch.runner import run_batch, run_batch_task
     from termagent.batch.tasks import load_batch
     from termagent.model.engines.auto import create_engine
 
@@ -50,7 +56,12 @@ def batch(args: argparse.Namespace) -> int:
                      instructions=instructions_from_args(args))
     console = Console(stderr=True)
     shared_engine = None
-    if any(task.replay is None for task in tasks):
+    run_id = new_run_id() if args.ray is not None else None
+    if args.ray is not None:
+        if any(task.replay is None for task in tasks):
+            base = dataclasses.replace(base, engine=remote_engine_options(base.engine))
+        jobs = [Job(task.name, functools.partial(run_batch_task, base, task)) for task in tasks]
+    elif any(task.replay is None for task in tasks):
         choice = create_engine(base.engine)
         shared_engine = choice.engine
         console.print(choice.reason)
@@ -58,7 +69,8 @@ def batch(args: argparse.Namespace) -> int:
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=False) as progress:
-            bar = progress.add_task(f"batch of {len(tasks)}, {args.parallel} at a time", total=len(tasks))
+            where = f"{args.parallel} at a time" if args.ray is None else f"on Ray ({args.ray or 'local cluster'})"
+            bar = progress.add_task(f"batch of {len(tasks)}, {where}", total=len(tasks))
 
             def done(report) -> None:
                 progress.advance(bar)
@@ -66,8 +78,13 @@ def batch(args: argparse.Namespace) -> int:
                                        f"{report.steps} steps, {report.wall_time:.1f}s"
                                        + (f" ({report.error})" if report.error else ""))
 
-            reports = run_batch(base, tasks, parallel=args.parallel, output_dir=output_dir,
-                                shared_engine=shared_engine, on_done=done)
+            if args.ray is not None:
+                shared_dir = output_dir if args.shared_output_dir else None
+                reports = run_on_ray(jobs, address=args.ray or None, slots=args.parallel, output_dir=output_dir,
+                                     run_id=run_id, on_done=done, shared_dir=shared_dir)
+            else:
+                reports = run_batch(base, tasks, parallel=args.parallel, output_dir=output_dir,
+                                    shared_engine=shared_engine, on_done=done)
     finally:
         if shared_engine is not None:
             shared_engine.close()
@@ -81,7 +98,9 @@ def batch(args: argparse.Namespace) -> int:
     Console().print(table)
     report_path = output_dir / "report.json"
     summary = {"tasks": len(reports), "passed": sum(r.passed for r in reports), "wall_time": round(wall, 3),
-               "parallel": args.parallel, "results": [dataclasses.asdict(r) | {"passed": r.passed} for r in reports]}
+               "parallel": args.parallel, "ray": args.ray, "run_id": run_id,
+               "results": [dataclasses.asdict(r) | {"passed": r.passed} for r in reports]}
     report_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     console.print(f"report: {report_path}")
     return 0 if all(r.passed for r in reports) else 1
+

@@ -1,5 +1,6 @@
-"""Making sure no sandbox container outlives termagent: labels that name the owning process,
-reaping of containers whose owner died (kill -9), and SIGTERM turned into a normal exit."""
+"""Making sure no sandbox container outlives termagent: labels that name the owning process (and,
+on a cluster, the run and node), reaping of containers whose owner died (kill -9) or whose node
+died, and SIGTERM turned into a normal exit."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
 
 import docker
 
 LABEL = "io.termagent.sandbox"
 OWNER_LABEL = "io.termagent.owner"
+RUN_LABEL = "io.termagent.run"
+NODE_LABEL = "io.termagent.node"
+
+_cluster_labels: ContextVar[Mapping[str, str]] = ContextVar("termagent_cluster_labels", default=MappingProxyType({}))
 
 
 def _process_start_time(pid: int) -> str | None:
@@ -31,7 +38,18 @@ def owner_identity(pid: int | None = None) -> str:
 
 
 def sandbox_labels() -> dict[str, str]:
-    return {LABEL: "1", OWNER_LABEL: owner_identity()}
+    return {LABEL: "1", OWNER_LABEL: owner_identity(), **_cluster_labels.get()}
+
+
+@contextlib.contextmanager
+def cluster_owner(run: str, node: str) -> Iterator[None]:
+    """Sandboxes started inside also name the run and the cluster node they belong to: a node's
+    hostname may not survive it (a restarted pod), so its containers are known by the node id."""
+    token = _cluster_labels.set({RUN_LABEL: run, NODE_LABEL: node})
+    try:
+        yield
+    finally:
+        _cluster_labels.reset(token)
 
 
 def _owner_is_gone(owner: str) -> bool:
@@ -42,15 +60,16 @@ def _owner_is_gone(owner: str) -> bool:
     return owner_identity(int(pid_text)) != owner or _process_start_time(int(pid_text)) is None
 
 
-def reap_orphans(client: docker.DockerClient, *, everything: bool = False) -> list[str]:
-    """Remove sandbox containers whose owning process is gone (all of them with `everything`).
-    Returns the names of the containers removed."""
+def reap_orphans(client: docker.DockerClient, *, everything: bool = False,
+                 dead_nodes: Collection[str] = ()) -> list[str]:
+    """Remove sandbox containers whose owning process is gone, or whose cluster node is among
+    `dead_nodes` (all of them with `everything`). Returns the names of the containers removed."""
     removed = []
     # The raw listing carries the labels; the SDK's list() would inspect each container and fail
     # on one that another termagent process removes meanwhile.
     for container in client.api.containers(all=True, filters={"label": LABEL}):
-        owner = (container.get("Labels") or {}).get(OWNER_LABEL, "")
-        if everything or _owner_is_gone(owner):
+        labels = container.get("Labels") or {}
+        if everything or _owner_is_gone(labels.get(OWNER_LABEL, "")) or labels.get(NODE_LABEL) in dead_nodes:
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 client.api.remove_container(container["Id"], force=True)
                 removed.append(container["Names"][0].lstrip("/"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,9 +42,40 @@ class Engine(Protocol):
     model: str
     max_model_len: int | None  # None: unknown, the context budget then never compacts
     settings: DecodingSettings
+    # True when several runs may call complete() at once (a server batches them); False for an
+    # engine that holds one model in this process, which must see one call at a time.
+    concurrent: bool
 
     def count_tokens(self, messages: list[Message]) -> int: ...
 
     def complete(self, messages: list[Message], *, on_token: TokenCallback | None = None) -> Completion: ...
 
     def close(self) -> None: ...
+
+
+class SerializedEngine:
+    """A non-concurrent engine shared by several runs at once: one call at a time, the others wait."""
+
+    concurrent = True
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self.name, self.model, self.settings = engine.name, engine.model, engine.settings
+        self.max_model_len = engine.max_model_len
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        with self._lock:
+            return self._engine.count_tokens(messages)
+
+    def complete(self, messages: list[Message], *, on_token: TokenCallback | None = None) -> Completion:
+        with self._lock:
+            return self._engine.complete(messages, on_token=on_token)
+
+    def close(self) -> None:
+        self._engine.close()
+
+
+def shared(engine: Engine) -> Engine:
+    """`engine` made safe to share between runs that go on at the same time."""
+    return engine if engine.concurrent else SerializedEngine(engine)

@@ -51,6 +51,7 @@ def no_server_error(base_url: str, model: str) -> TermagentError:
 
 class OpenAIServerEngine:
     name = "openai"
+    concurrent = True  # the server batches requests
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ def load_replies(path: str | Path) -> list[str]:
 
 class ReplayEngine:
     name = "replay"
+    concurrent = False  # replies are handed out in order
 
     def __init__(
         self, path: str | Path, *, settings: DecodingSettings | None = None, max_model_len: int | None = None

@@ -20,6 +20,7 @@ from termagent.model.schema import action_schema
 
 class TransformersEngine:
     name = "transformers"
+    concurrent = False  # one model in this process
 
     def __init__(
         self,

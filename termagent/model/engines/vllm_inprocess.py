@@ -19,6 +19,7 @@ from termagent.model.schema import action_schema
 
 class VllmEngine:
     name = "vllm"
+    concurrent = False  # one LLM object in this process, not thread-safe
 
     def __init__(
         self,
