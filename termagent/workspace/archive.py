@@ -3,6 +3,8 @@
 Both directions stream: the outgoing tar is spooled to a temporary file, the incoming one is read
 member by member, so a large tree is never held whole in memory. Every file's sha256 is taken
 from the very bytes that travel, so the snapshot describes exactly what the container got.
+The incoming archive is hostile input: each member is checked (members.py) before anything is
+written, and written only below the staging directory, through descriptors (rooted.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import shutil
 import socket
 import stat
 import tarfile
@@ -18,34 +19,29 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 from docker.errors import APIError
 
-from termagent.errors import TermagentError
+from termagent.errors import TermagentError, WorkspaceError
+from termagent.workspace.entries import Entry, Manifest
+from termagent.workspace.members import (
+    Budget,
+    CollectLimits,
+    HostileArchive,
+    Unrepresentable,
+    member_path,
+    shown,
+    symlink_target,
+)
+from termagent.workspace.rooted import Rooted
 
 APP = "/app"
-Kind = Literal["file", "dir", "symlink"]
 _CHUNK = 1 << 20
-# Files up to this size are hashed in memory on the way out; larger ones spill to disk.
-_SPOOL_LIMIT = 1 << 20
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One path of a tree as far as a workspace cares: what it is, its bits, its content."""
-
-    kind: Kind
-    mode: int  # permission bits only (st_mode & 0o7777)
-    size: int = 0
-    digest: str = ""  # sha256 of a file's bytes
-    target: str = ""  # a symlink's target, as written
-
-    def same_content(self, other: Entry) -> bool:
-        return (self.kind, self.digest, self.target) == (other.kind, other.digest, other.target)
-
-
-Manifest = dict[str, Entry]  # relative POSIX path -> entry
+# Files up to this size are read whole in memory on the way back; larger ones go straight to staging.
+_IN_MEMORY = 1 << 20
+# What tar may add around its members: headers and the padding of its last record.
+_HEADER_ALLOWANCE = 2048
 
 
 @dataclass(frozen=True)
@@ -57,26 +53,6 @@ class Packed:
     skipped: tuple[str, ...]  # fifos, sockets, devices: nothing a project carries
     # A relative symlink climbing out of the tree: Docker's archive API refuses to extract it.
     links_leave_tree: bool = False
-
-
-def host_entry(path: Path) -> Entry | None:
-    """The entry of a host path, never following a symlink; None when nothing is there."""
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        return None
-    mode = stat.S_IMODE(info.st_mode)
-    if stat.S_ISLNK(info.st_mode):
-        return Entry("symlink", mode, target=os.readlink(path))
-    if stat.S_ISDIR(info.st_mode):
-        return Entry("dir", mode)
-    if stat.S_ISREG(info.st_mode):
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-        return Entry("file", mode, info.st_size, digest.hexdigest())
-    return Entry("file", mode, digest="special")  # never equal to a carried file: shows as a conflict
 
 
 def pack_tree(root: Path) -> Packed:
@@ -219,54 +195,38 @@ def _exec_tar_in(container, tar: BinaryIO) -> None:
 
 
 def container_chunks(container) -> Iterator[bytes]:
-    """The container's /app as a tar stream whose member names are relative to /app."""
-    try:
-        if not app_is_tmpfs(container):
-            chunks, _ = container.get_archive(APP)
-            yield from chunks  # names start with "app/"
-            return
-        yield from _exec_tar_out(container)  # names start with "./"
-    except APIError as error:
-        raise TermagentError(
-            f"could not read the workspace back from the sandbox: {error.explanation or error}") from error
-
-
-def _exec_tar_out(container) -> Iterator[bytes]:
+    """The container's /app as a tar stream, made by `tar` inside the sandbox (so it also sees
+    a tmpfs /app, which Docker's archive API cannot). A process in the sandbox can replace that
+    tar, so what comes out is checked member by member (unpack_stream)."""
     api = container.client.api
-    exec_id = api.exec_create(container.id, ["tar", "-c", "-C", APP, "."], stdout=True, stderr=True)["Id"]
-    errors = []
-    for out, err in api.exec_start(exec_id, stream=True, demux=True):
-        if err:
-            errors.append(err)
-        if out:
-            yield out
-    code = api.exec_inspect(exec_id)["ExitCode"]
+    try:
+        exec_id = api.exec_create(container.id, ["tar", "-c", "-C", APP, "."], stdout=True, stderr=True)["Id"]
+        errors = []
+        for out, err in api.exec_start(exec_id, stream=True, demux=True):
+            if err:
+                errors.append(err)
+            if out:
+                yield out
+        code = api.exec_inspect(exec_id)["ExitCode"]
+    except APIError as error:
+        raise WorkspaceError(
+            f"could not read the workspace back from the sandbox: {shown(str(error.explanation or error))}") from error
     if code != 0:
         # A file tar could not read would otherwise look deleted: fail rather than misreport.
-        message = b"".join(errors).decode("utf-8", "replace")[-500:]
-        raise TermagentError(f"reading /app in the sandbox failed: {message}",
+        message = shown(b"".join(errors).decode("utf-8", "replace")[-500:])
+        raise WorkspaceError(f"reading /app in the sandbox failed: {message}",
                              hint="Without capabilities root cannot read a file whose mode denies it: make it "
                                   "readable inside the sandbox (chmod u+r) and collect again.")
 
 
-def relative_name(member_name: str) -> str:
-    """A member's path below /app ("" for /app itself), from get_archive's "app/..." or tar's "./..." names."""
-    name = member_name.rstrip("/")
-    for prefix in ("app", "."):
-        if name == prefix:
-            return ""
-        if name.startswith(prefix + "/"):
-            return name[len(prefix) + 1:]
-    return name
-
-
 class _ChunkReader:
-    """A file-like view of a chunk iterator, read to its end by drain() (so errors surface)."""
+    """A file-like view of a chunk iterator that refuses to read more than `ceiling` bytes."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[bytes], ceiling: int) -> None:
         self._chunks = chunks
         self._chunk = b""
         self._offset = 0
+        self._left = ceiling
 
     def read(self, size: int = -1) -> bytes:
         parts = []
@@ -276,6 +236,9 @@ class _ChunkReader:
                 self._chunk, self._offset = next(self._chunks, b""), 0
                 if not self._chunk:
                     break
+                self._left -= len(self._chunk)
+                if self._left < 0:
+                    raise HostileArchive("the archive of /app is larger than its members account for.")
             piece = self._chunk[self._offset:self._offset + wanted]
             self._offset += len(piece)
             wanted -= len(piece)
@@ -283,72 +246,139 @@ class _ChunkReader:
         return b"".join(parts)
 
     def drain(self) -> None:
-        for _ in self._chunks:
+        """Read to the end, so that the producer's exit status is checked."""
+        while self.read(_CHUNK):
             pass
 
 
+@dataclass(frozen=True)
+class Collected:
+    manifest: Manifest
+    # Paths in /app that cannot come back (devices, fifos, names that are not UTF-8), with why.
+    refused: tuple[tuple[str, str], ...]
+
+
 Keep = Callable[[str, Entry], bool]
+_REFUSED_TYPES = {tarfile.CHRTYPE: "a character device", tarfile.BLKTYPE: "a block device",
+                  tarfile.FIFOTYPE: "a fifo"}
 
 
-def unpack_stream(chunks: Iterator[bytes], staging: Path, keep: Keep, fallback: Path) -> Manifest:
-    """Read a tar stream into a manifest; files for which keep(path, entry) holds are written
-    below `staging` (the only contents collected). Hard links become files with the content of
-    their target, taken from staging or, when the target was not kept, from `fallback`."""
-    reader = _ChunkReader(chunks)
+def unpack_stream(chunks: Iterator[bytes], staging: Rooted, keep: Keep, host: Rooted,
+                  limits: CollectLimits) -> Collected:
+    """Read a tar stream of /app into a manifest, checking every member first; the files for
+    which keep(path, entry) holds are written below `staging` (nothing is written anywhere else).
+    Hard links become files with the content of their target, taken from staging or, when the
+    target was not kept, from `host` (the workspace directory)."""
+    ceiling = limits.max_bytes + limits.max_files * _HEADER_ALLOWANCE + _CHUNK
+    reader = _ChunkReader(chunks, ceiling)
+    budget = Budget(limits)
     manifest: Manifest = {}
-    with tarfile.open(fileobj=reader, mode="r|") as tar:
-        for member in tar:
-            relative = relative_name(member.name)
-            if not relative:
-                continue
-            mode = member.mode & 0o7777
-            if member.issym():
-                manifest[relative] = Entry("symlink", mode, target=member.linkname)
-            elif member.isdir():
-                manifest[relative] = Entry("dir", mode)
-            elif member.isfile():
-                manifest[relative] = _unpack_file(tar, member, relative, mode, staging, keep)
-            elif member.islnk():
-                manifest[relative] = _unpack_hard_link(member, relative, mode, manifest, staging, keep, fallback)
-            # Devices and fifos made inside the sandbox are not carried back to the host.
-    reader.drain()
-    return manifest
+    refused: list[tuple[str, str]] = []
+    try:
+        with tarfile.open(fileobj=reader, mode="r|") as tar:
+            for member in tar:
+                try:
+                    relative = member_path(member.name, directory=member.isdir())
+                except Unrepresentable:
+                    refused.append((member.name.removeprefix("./"), "its name is not valid UTF-8"))
+                    continue
+                try:
+                    entry = _checked(member, relative, manifest, budget)
+                except Unrepresentable:
+                    refused.append((relative, "what it links to is not valid UTF-8"))
+                    continue
+                if entry is None:
+                    if relative:
+                        refused.append((relative, _REFUSED_TYPES.get(member.type, "not a file, directory or link")))
+                    continue
+                if member.isfile():
+                    entry = _unpack_file(tar, member, relative, entry, staging, keep)
+                elif member.islnk():
+                    _unpack_hard_link(member, relative, entry, staging, keep, host)
+                manifest[relative] = entry
+        reader.drain()
+    except (tarfile.TarError, EOFError, ValueError) as error:
+        raise HostileArchive(f"the archive of /app is not a valid tar: {shown(str(error))}") from error
+    return Collected(manifest, tuple(refused))
 
 
-def _unpack_file(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: str, mode: int,
-                 staging: Path, keep: Keep) -> Entry:
+def _checked(member: tarfile.TarInfo, relative: str, manifest: Manifest, budget: Budget) -> Entry | None:
+    """The entry a member stands for, None for /app itself and for what is not carried back.
+    Raises HostileArchive when the member could not come from a walk of a real tree."""
+    if not relative:
+        if not member.isdir() or manifest:
+            raise HostileArchive("the archive names /app itself other than as its first directory.")
+        return None
+    if relative in manifest:
+        raise HostileArchive(f"the archive holds {shown(relative)} twice.")
+    parent = relative.rpartition("/")[0]
+    if parent and getattr(manifest.get(parent), "kind", None) != "dir":
+        raise HostileArchive(f"the archive puts {shown(relative)} below something that is not a directory "
+                             "listed before it.")
+    mode = member.mode & 0o7777
+    if member.isfile():
+        budget.take(member.size)
+        return Entry("file", mode, member.size)
+    budget.take(0)
+    if member.isdir():
+        return Entry("dir", mode)
+    if member.issym():
+        return Entry("symlink", mode, target=symlink_target(member.linkname))
+    if member.islnk():
+        target = member_path(member.linkname, directory=False)
+        linked = manifest.get(target)
+        if linked is None or linked.kind != "file":
+            raise HostileArchive(f"{shown(relative)} is a hard link to {shown(member.linkname)}, which the archive "
+                                 "does not hold as a file before it.")
+        budget.take(linked.size)
+        return Entry("file", mode, linked.size, linked.digest)
+    return None
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
+
+def _unpack_file(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: str, entry: Entry,
+                 staging: Rooted, keep: Keep) -> Entry:
     source = tar.extractfile(member)
+    if member.size <= _IN_MEMORY:
+        data = source.read()
+        entry = Entry("file", entry.mode, len(data), hashlib.sha256(data).hexdigest())
+        if keep(relative, entry):
+            with os.fdopen(staging.open_file(relative, _NEW_FILE), "wb") as staged:
+                staged.write(data)
+        return entry
+    # Too big to hold: staged while it is hashed, dropped again when it is not a change.
     digest = hashlib.sha256()
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_LIMIT) as spool:
+    with os.fdopen(staging.open_file(relative, _NEW_FILE), "wb") as staged:
         while chunk := source.read(_CHUNK):
             digest.update(chunk)
-            spool.write(chunk)
-        entry = Entry("file", mode, member.size, digest.hexdigest())
-        if keep(relative, entry):
-            spool.seek(0)
-            with _staged_path(staging, relative).open("wb") as staged:
-                shutil.copyfileobj(spool, staged, _CHUNK)
+            staged.write(chunk)
+    entry = Entry("file", entry.mode, member.size, digest.hexdigest())
+    if not keep(relative, entry):
+        with staging.parent(relative) as (directory, name):
+            os.unlink(name, dir_fd=directory)
     return entry
 
 
-def _unpack_hard_link(member: tarfile.TarInfo, relative: str, mode: int, manifest: Manifest,
-                      staging: Path, keep: Keep, fallback: Path) -> Entry:
-    target = relative_name(member.linkname)
-    linked = manifest.get(target)
-    if linked is None or linked.kind != "file":
-        raise TermagentError(f"/app/{relative} is a hard link to {member.linkname}, which the archive does not hold.")
-    entry = Entry("file", mode, linked.size, linked.digest)
-    if keep(relative, entry):
-        source = staging / target if (staging / target).is_file() else fallback / target
-        found = host_entry(source)
-        if found is None or found.digest != linked.digest:
-            raise TermagentError(f"/app/{relative} is a hard link whose content could not be recovered.",
-                                 hint=f"The host file {target} changed during the session; collect again.")
-        shutil.copyfile(source, _staged_path(staging, relative), follow_symlinks=False)
-    return entry
-
-
-def _staged_path(staging: Path, relative: str) -> Path:
-    path = staging / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+def _unpack_hard_link(member: tarfile.TarInfo, relative: str, entry: Entry, staging: Rooted,
+                      keep: Keep, host: Rooted) -> None:
+    if not keep(relative, entry):
+        return
+    target = member_path(member.linkname, directory=False)
+    for tree in (staging, host):
+        try:
+            source = os.fdopen(tree.open_file(target), "rb")
+        except OSError:
+            continue
+        with source, os.fdopen(staging.open_file(relative, _NEW_FILE), "wb") as staged:
+            digest = hashlib.sha256()
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+                staged.write(chunk)
+        if digest.hexdigest() == entry.digest:
+            return
+        with staging.parent(relative) as (directory, name):
+            os.unlink(name, dir_fd=directory)
+    raise WorkspaceError(f"/app/{shown(relative)} is a hard link whose content could not be recovered.",
+                         hint=f"The host file {shown(target)} changed during the session; collect again.")

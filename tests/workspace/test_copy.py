@@ -144,7 +144,17 @@ def test_git_repository_is_carried_and_its_changes_come_back(tmp_path, copied):
     assert "a.txt" in changed and ".git/refs/heads/main" in changed and ".git/index" in changed
     assert tree(project) == before
 
-    assert workspace.apply(changes).conflicts == ()
+    # A plain apply leaves git's own data alone: the commit made in the sandbox is held back.
+    result = workspace.apply(changes)
+    assert result.conflicts == () and result.applied == ("a.txt",)
+    assert ".git/refs/heads/main" in result.held_back and ".git/index" in result.held_back
+    git_data = {path: entry for path, entry in tree(project).items() if path.startswith(".git")}
+    assert git_data == {path: entry for path, entry in before.items() if path.startswith(".git")}
+    assert "held-back change(s) NOT applied" in result.summary()
+
+    # Asked for separately, it comes too (a.txt is already there, so it is now a conflict).
+    result = workspace.apply(changes, include_held=True)
+    assert [conflict.path for conflict in result.conflicts] == ["a.txt"] and result.held_back == ()
     log = subprocess.run([*git, "log", "--format=%s"], check=True, capture_output=True, text=True).stdout
     assert log.split() == ["second", "first"]
     status = subprocess.run([*git, "status", "--porcelain"], check=True, capture_output=True, text=True).stdout

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
-from termagent.errors import TermagentError
+from termagent.errors import TermagentError, WorkspaceError
 from termagent.sandbox.container import Sandbox, SandboxSpec
 from termagent.sandbox.profiles import load_profile
 from termagent.workspace import Workspace, WorkspaceMode
@@ -21,13 +21,29 @@ from workspace_helpers import run, tree
 NOBODY = 65534
 
 
+def mounted(workspace: Workspace, spec: SandboxSpec, client) -> Sandbox:
+    """A started sandbox with the workspace mounted; skips when the engine cannot mount it
+    nosuid,nodev (mount mode is then refused, which test_mount_mode_never_gives_root checks)."""
+    sandbox = Sandbox(spec, client=client).__enter__()
+    try:
+        workspace.populate(sandbox.container)
+    except WorkspaceError as error:
+        sandbox.close()
+        workspace.close()
+        pytest.skip(f"this Docker engine cannot mount a directory nosuid,nodev: {error.message}")
+    except BaseException:
+        sandbox.close()
+        raise
+    return sandbox
+
+
 @pytest.mark.docker
 def test_mount_mode_is_really_read_write(tmp_path, docker_client, sandbox_image, no_leftover_containers):
     (tmp_path / "host.txt").write_text("from the host\n")
     workspace = Workspace(tmp_path, WorkspaceMode.MOUNT)
     assert str(tmp_path) in workspace.warning and "read-write" in workspace.warning
-    with Sandbox(SandboxSpec(image=sandbox_image, mounts=workspace.mounts()), client=docker_client) as sandbox:
-        workspace.populate(sandbox.container)
+    with workspace, mounted(workspace, SandboxSpec(image=sandbox_image, mounts=workspace.mounts()),
+                            docker_client) as sandbox:
         assert "from the host" in run(sandbox, "cat /app/host.txt")
         run(sandbox, "echo from the sandbox > /app/made.txt && rm /app/host.txt")
         # No collect and no apply: the host sees it at once.
@@ -40,10 +56,52 @@ def test_mount_mode_works_under_the_read_only_profile(tmp_path, docker_client, s
     # The strict profile puts /app in memory, but not over a mounted workspace.
     workspace = Workspace(tmp_path, WorkspaceMode.MOUNT)
     spec = SandboxSpec(image=sandbox_image, profile=load_profile("strict"), mounts=workspace.mounts())
-    with Sandbox(spec, client=docker_client) as sandbox:
-        workspace.populate(sandbox.container)
+    with workspace, mounted(workspace, spec, docker_client) as sandbox:
         run(sandbox, "echo from-strict > /app/made-here")
     assert (tmp_path / "made-here").read_text() == "from-strict\n"
+
+
+@pytest.mark.docker
+def test_mount_mode_never_gives_root(docker_client, sandbox_image, no_leftover_containers):
+    """A setuid copy of bash made in the sandbox must not make an unprivileged host user root:
+    either the engine mounts the workspace so that it cannot, or mount mode is refused."""
+    project = Path(tempfile.mkdtemp())  # outside pytest's private folder, so nobody can reach it
+    os.chmod(project, 0o755)
+    workspace = Workspace(project, WorkspaceMode.MOUNT)
+    spec = SandboxSpec(image=sandbox_image, mounts=workspace.mounts())
+    try:
+        with workspace, Sandbox(spec, client=docker_client) as sandbox:
+            try:
+                workspace.populate(sandbox.container)
+            except WorkspaceError as error:
+                assert "nosuid" in error.message and "refused" in error.message and error.hint
+                refused = True
+            else:
+                refused = False
+                run(sandbox, "cp /bin/bash /app/rootbash && chmod 4755 /app/rootbash && mknod /app/disk b 8 0 || true")
+        if not refused:
+            found = as_nobody_output([str(project / "rootbash"), "-p", "-c", "id -u"])
+            assert found.strip() not in ("0", ""), found
+            assert not (project / "disk").exists()
+        assert not any(path.stat().st_mode & 0o6000 for path in project.iterdir() if not path.is_symlink())
+        volumes = docker_client.volumes.list(filters={"name": "termagent-workspace-"})
+        assert [volume.name for volume in volumes if volume.name == workspace._volume] == []
+    finally:
+        shutil.rmtree(project)
+
+
+def as_nobody_output(command: list[str]) -> str:
+    """What `command` prints when run by the unprivileged nobody user on the host."""
+    import subprocess
+
+    def drop() -> None:
+        os.setgroups([])
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)
+
+    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=drop if os.geteuid() == 0 else None,
+                            timeout=60)
+    return result.stdout + result.stderr
 
 
 @pytest.mark.docker
