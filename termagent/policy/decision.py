@@ -40,6 +40,7 @@ class Verdict:
     commands: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = field(default=(), compare=False)
     defines: tuple[str, ...] = ()  # function and alias names the line defines, once sent
+    sent: str = field(default="", compare=False)  # the bytes judged: what the sandbox will write
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -7,14 +7,26 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from termagent.keys import key_bytes, keystrokes_to_bytes
 from termagent.policy.decision import Decision, Finding, Verdict, strictest
-from termagent.policy.keystrokes import SUBMIT_KEYS, escape_for_display, key_name, split_at_prompt, unusual_characters
+from termagent.policy.keystrokes import read_input, unusual_characters
+from termagent.policy.options import RUNS, WRITES, OptionTable
 from termagent.policy.rules import Rule, RuleIndex
 from termagent.policy.shell_parse import FUNCTION_DEFINITION, SimpleCommand, parse
 from termagent.policy.state import TerminalState
+from termagent.text_safety import escape_for_display
 
 UNUSUAL_CHARACTER = "unusual_character"
 UNKNOWN_LINE = "unknown_line"
+OPTION_WRITES = "option_writes"
+OPTION_RUNS_CODE = "option_runs_code"
+UNKNOWN_OPTION = "unknown_option"
+_OPTION_FINDINGS = {
+    WRITES: (OPTION_WRITES, "writes a file"),
+    RUNS: (OPTION_RUNS_CODE, "runs a program or reads code from a place the line does not show"),
+    "unknown": (UNKNOWN_OPTION, "is an option this program's table does not know"),
+    "dynamic": (UNKNOWN_OPTION, "is known only at run time and may turn out to be an option"),
+}
 _WRAPPED_BUDGET = 64
 _LINE_LIKE = re.compile(r"[\s;|&]")
 
@@ -29,6 +41,9 @@ class Policy:
     foreground: Mapping[str, Decision]
     rules: tuple[Rule, ...]
     wrappers: frozenset[str] = frozenset()
+    shells: frozenset[str] = frozenset()  # their input is command lines
+    interpreters: frozenset[str] = frozenset()  # their input is code: at least ask
+    programs: Mapping[str, OptionTable] = field(default_factory=dict)  # option tables by program name
     _index: RuleIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -38,27 +53,38 @@ class Policy:
         return dataclasses.replace(self, rules=(*self.rules, *extra))
 
     def judge(self, keystrokes: str, state: TerminalState = TerminalState()) -> Verdict:
+        sent = keystrokes_to_bytes(keystrokes)  # exactly what the sandbox will write
+        reading = read_input(sent, state.pending_line)
         findings: list[Finding] = []
         commands: list[SimpleCommand] = []
         defines: list[str] = []
         # The pending line too: the sandbox may report text that did not come through here.
-        unusual = unusual_characters((state.pending_line or "") + keystrokes)
+        # Control bytes inside literal text too (a key name's own bytes are judged as that key).
+        typed = reading.text if key_bytes(keystrokes) is not None else keystrokes
+        unusual = unusual_characters((state.pending_line or "") + typed)
         if unusual:
             shown = "; ".join(f"{u.why} at {u.index}" for u in unusual[:3])
             findings.append(self._construct(UNUSUAL_CHARACTER, f"the keystrokes hold {shown}"))
-        key = key_name(keystrokes)
-        if key is not None and (not state.at_prompt or key not in SUBMIT_KEYS):
-            findings.append(self._key(key, state))
-        elif not state.at_prompt:
-            findings.append(self._foreground(state.foreground or ""))
-        else:
-            split = split_at_prompt(keystrokes, state)
-            if split.submitted is None:
-                findings.append(Finding(Decision.ALLOW, "typing", "text typed at the prompt runs nothing until Enter"))
-            else:
-                if state.pending_line is None:
-                    findings.append(self._construct(UNKNOWN_LINE, "Enter submits a line the policy cannot see (history or completion changed it)"))
-                commands, defines = self._judge_line(split.submitted, state, findings)
+        for key in reading.keys:
+            findings.append(self._key(key.name, state))
+        program = state.foreground
+        if program is not None and (reading.text or reading.lines):
+            findings.append(self._foreground(program))
+        elif state.uncertain and (reading.text or reading.lines):
+            # Perhaps a program, not the prompt, reads this: judged as its input as well.
+            findings.append(self._foreground(None))
+        # Whoever holds the terminal, the lines are judged as command lines too: a shell may
+        # read them (a nested one, or the prompt once the program ends), and the deny list and
+        # the hidden-code rules hold in every state.
+        for block in _blocks(reading.lines):
+            if block is None:
+                findings.append(self._construct(UNKNOWN_LINE, "Enter submits a line the policy cannot see (history, completion or a key changed it)"))
+                continue
+            found_commands, found_defines = self._judge_line(block, state, findings)
+            commands.extend(found_commands)
+            defines.extend(found_defines)
+        if not reading.lines and reading.text and program is None:
+            findings.append(Finding(Decision.ALLOW, "typing", "text typed at the prompt runs nothing until Enter"))
         if not findings:
             findings.append(Finding(Decision.ALLOW, "empty", "nothing to run"))
         best = strictest(findings)
@@ -72,6 +98,7 @@ class Policy:
             commands=tuple(escape_for_display(c.text) for c in commands),
             findings=tuple(findings),
             defines=tuple(defines),
+            sent=reading.sent,
         )
 
     def rule_matches_example(self, rule: Rule, line: str) -> bool:
@@ -92,6 +119,7 @@ class Policy:
                 findings.append(Finding(rule.decision, rule.name, rule.reason, command.text))
             else:
                 findings.append(Finding(self.default, "default", f"no rule covers this command, so the default is {self.default}", command.text))
+            findings.extend(self._options(command))
             for inner in self._wrapped(command):
                 for rule in self._index.matching(inner):
                     if rule.decision is Decision.DENY:
@@ -127,6 +155,19 @@ class Policy:
                 queue.extend(inner)
         return found[:_WRAPPED_BUDGET]
 
+    def _options(self, command: SimpleCommand) -> list[Finding]:
+        """What the command's options do, read as the program reads them (its option table)."""
+        table = self.programs.get(command.program or "")
+        if table is None:
+            return []
+        findings = []
+        for found in table.scan(command.args):
+            kind, what = _OPTION_FINDINGS[found.effect]
+            option = f" ({found.option.name})" if found.option and found.option.name != found.written else ""
+            findings.append(Finding(self.constructs.get(kind, Decision.ASK), f"construct:{kind}",
+                                    f"`{found.written}`{option} {what}", command.text))
+        return findings
+
     def _construct(self, kind: str, detail: str) -> Finding:
         return Finding(self.constructs.get(kind, Decision.ASK), f"construct:{kind}", detail)
 
@@ -137,8 +178,33 @@ class Policy:
         decision = self.keys.get("default", Decision.ASK)
         return Finding(decision, "keys:default", f"the key {key} {where} has no setting of its own, so {decision}")
 
-    def _foreground(self, program: str) -> Finding:
+    def _foreground(self, program: str | None) -> Finding:
+        if program is None:
+            return Finding(self.foreground.get("default", Decision.ASK), "foreground:uncertain",
+                           "it is not sure who holds the terminal, so this is judged as a program's input as well")
+        if program in self.shells:
+            return Finding(Decision.ALLOW, f"foreground:{program}", f"`{program}` is a shell: its input is judged as command lines")
         reason = f"input to the foreground program `{program}`, not a shell command line"
         if program in self.foreground:
             return Finding(self.foreground[program], f"foreground:{program}", reason)
+        if program in self.interpreters:
+            return Finding(Decision.ASK, f"foreground:{program}", f"input to the interpreter `{program}` is code the policy cannot judge")
         return Finding(self.foreground.get("default", Decision.ASK), "foreground:default", reason)
+
+
+def _blocks(lines: tuple[str | None, ...]) -> list[str | None]:
+    """Consecutive known lines as one text, as bash reads them (a here-document or a quote goes
+    on across lines); None for each line the policy cannot know."""
+    blocks: list[str | None] = []
+    current: list[str] = []
+    for line in lines:
+        if line is None:
+            if current:
+                blocks.append("\n".join(current) + "\n")
+                current = []
+            blocks.append(None)
+        else:
+            current.append(line)
+    if current:
+        blocks.append("\n".join(current) + "\n")
+    return blocks

@@ -1,30 +1,124 @@
-"""Keystroke strings: tmux key names versus literal text, unusual characters, display escaping,
-and the line being built up at the prompt across several chunks."""
+"""Keystroke strings as the policy reads them: the bytes the one key parser (termagent.keys)
+turns them into, walked the way bash's line editor takes them; unusual characters; the line
+being built up across several chunks."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 
+import yaml
+
+from termagent.keys import KEYS_FILE, keystrokes_to_bytes
 from termagent.policy.state import TerminalState
+from termagent.text_safety import escape_for_display
 
-# A whole keystroke string that is one of these is a key press (the protocol's rule).
-_NAMED_KEYS = frozenset(
-    "Enter Escape Tab BTab BSpace Space Up Down Left Right Home End PageUp PageDown PPage NPage "
-    "IC DC Insert Delete KPEnter".split()
-)
-_KEY_PATTERN = re.compile(r"(?:[CMS]-)+(?:[A-Za-z0-9]|[\[\]\\^_@?/ ]|" + "|".join(_NAMED_KEYS) + r"|F\d{1,2})|F\d{1,2}")
-SUBMIT_KEYS = frozenset({"Enter", "KPEnter", "C-m", "C-j"})
-_LINE_CLEARING_KEYS = frozenset({"C-c", "C-u"})
+# Bytes that end a line at a bash prompt: CR, LF, and C-o (operate-and-get-next accepts the line).
+SUBMITTING = frozenset("\r\n\x0f")
+# Bytes the terminal turns into a signal or an end of input (C-c, C-\\, C-z, C-d).
+SIGNALLING = frozenset("\x03\x1c\x1a\x04")
+_RUBOUT = frozenset("\x7f\x08")
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1bO.", re.DOTALL)
+# Bytes whose key name is fixed, before the computed C-<letter> names.
+_CONTROL_NAMES = {"\t": "Tab", "\r": "Enter", "\x1b": "Escape", "\x7f": "BSpace", "\x00": "C-Space",
+                  "\x1c": "C-\\", "\x1d": "C-]", "\x1e": "C-^", "\x1f": "C-_"}
 
 
-def key_name(keystrokes: str) -> str | None:
-    """The tmux key name when the whole string is one key, else None (literal text)."""
-    if keystrokes in _NAMED_KEYS or _KEY_PATTERN.fullmatch(keystrokes):
-        return keystrokes
-    return None
+@dataclass(frozen=True)
+class KeyPress:
+    """A control byte or escape sequence among the bytes sent, by its canonical key name."""
+
+    name: str
+    sent: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the bytes do to a line editor (bash's readline) whose pending line is known or not."""
+
+    lines: tuple[str | None, ...]  # each submitted line; None when the line is not known
+    keys: tuple[KeyPress, ...]
+    typed: str | None  # left pending after the last submit; None when not known
+    text: str  # the printable characters among the bytes
+    sent: str  # every byte read, in order: what was judged
+
+    @property
+    def signals(self) -> bool:
+        return any(key.sent in SIGNALLING for key in self.keys)
+
+
+@functools.cache
+def _sequence_names() -> dict[str, str]:
+    """Escape sequence -> the first name in keys.yaml that sends it."""
+    names: dict[str, str] = {}
+    with KEYS_FILE.open(encoding="utf-8") as handle:
+        for name, sent in yaml.safe_load(handle).items():
+            names.setdefault(sent, name)
+    return names
+
+
+def key_press_name(sent: str) -> str:
+    """The canonical name of one key's bytes (`C-c`, `Up`, `M-x`): one name whatever the spelling."""
+    if sent in _CONTROL_NAMES:
+        return _CONTROL_NAMES[sent]
+    if len(sent) == 1 and sent < " ":
+        return "C-" + chr(ord(sent) + ord("a") - 1)
+    named = _sequence_names().get(sent)
+    if named is not None:
+        return named
+    if len(sent) > 1 and sent[0] == "\x1b" and _ESCAPE_SEQUENCE.fullmatch(sent) is None:
+        return "M-" + key_press_name(sent[1:])
+    return escape_for_display(sent)
+
+
+def canonical_key_name(name: str) -> str:
+    """A policy file's key name (`c-c`, `^C`, `enter`) as the judge names it."""
+    return name if name == "default" else key_press_name(keystrokes_to_bytes(name))
+
+
+def read_input(sent: str, pending: str | None) -> Reading:
+    """Walk the bytes as readline would: text joins the line, CR/LF/C-o submit it, BSpace rubs
+    out, C-c and C-u empty it; any other control byte or escape sequence is a key whose effect on
+    the line (completion, history, cursor moves, macros) is not modelled, so the line becomes
+    unknown."""
+    lines: list[str | None] = []
+    keys: list[KeyPress] = []
+    text: list[str] = []
+    pieces: list[str] = []
+    line = pending
+    index = 0
+    while index < len(sent):
+        char = sent[index]
+        if char >= " " and char != "\x7f":
+            line = None if line is None else line + char
+            text.append(char)
+            pieces.append(char)
+            index += 1
+            continue
+        end = index + 1
+        if char == "\x1b" and index + 1 < len(sent):
+            match = _ESCAPE_SEQUENCE.match(sent, index)
+            end = match.end() if match else index + 2  # ESC + one character: a Meta key
+        key = sent[index:end]
+        pieces.append(key)
+        index = end
+        if char in SUBMITTING:
+            lines.append(line)
+            line = "" if char != "\x0f" else None  # C-o brings the next history line back
+            if char == "\x0f":
+                keys.append(KeyPress(key_press_name(key), key))
+            continue
+        if char in _RUBOUT and line:
+            line = line[:-1]
+        elif char in ("\x03", "\x15"):
+            line = ""  # C-c and C-u discard the line; C-c also flushes typed-ahead input
+        else:
+            line = None
+        keys.append(KeyPress(key_press_name(key), key))
+    return Reading(tuple(lines), tuple(keys), line, "".join(text), "".join(pieces))
 
 
 @dataclass(frozen=True)
@@ -57,29 +151,6 @@ def _char_name(char: str) -> str:
     return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}"
 
 
-def escape_for_display(text: str) -> str:
-    """Printable ASCII as is; everything else as a backslash escape, so nothing hides."""
-    out = []
-    for char in text:
-        if char == "\\":
-            out.append("\\\\")
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\r":
-            out.append("\\r")
-        elif " " <= char <= "~":
-            out.append(char)
-        elif ord(char) < 0x100:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return "".join(out)
-
-
 _DISPLAY_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))", re.DOTALL)
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "e": "\x1b", "\\": "\\"}
 
@@ -96,42 +167,8 @@ def unescape_display(text: str) -> str:
     return _DISPLAY_ESCAPE.sub(one, text)
 
 
-@dataclass(frozen=True)
-class ShellInput:
-    """What literal text does at a prompt: the lines Enter submits, and what stays typed."""
-
-    submitted: str | None  # None: no Enter in this chunk
-    typed: str  # left at the prompt after the last Enter
-
-
-def split_at_prompt(keystrokes: str, state: TerminalState) -> ShellInput:
-    pending = state.pending_line or ""
-    key = key_name(keystrokes)
-    if key in SUBMIT_KEYS:
-        return ShellInput(submitted=pending + "\n", typed="")
-    line = pending + keystrokes
-    cut = line.rfind("\n")
-    if cut < 0:
-        return ShellInput(submitted=None, typed=line)
-    return ShellInput(submitted=line[: cut + 1], typed=line[cut + 1 :])
-
-
 def next_state(keystrokes: str, state: TerminalState) -> TerminalState:
-    """The prompt's pending line after these keystrokes were sent; for the agent to keep when the
-    sandbox cannot report it. Only meaningful at a prompt."""
-    if not state.at_prompt:
-        return state
-    key = key_name(keystrokes)
-    if key is not None:
-        if key in _LINE_CLEARING_KEYS or key in SUBMIT_KEYS:
-            return dataclasses.replace(state, pending_line="")
-        if key == "BSpace":
-            pending = state.pending_line
-            return dataclasses.replace(state, pending_line=None if pending is None else pending[:-1])
-        if key != "Space":
-            # Cursor moves, history, completion: what Enter runs is no longer what we typed.
-            return dataclasses.replace(state, pending_line=None)
-        keystrokes = " "
-    if state.pending_line is None and "\n" not in keystrokes:
-        return state
-    return dataclasses.replace(state, pending_line=split_at_prompt(keystrokes, state).typed)
+    """The state after these keystrokes were sent, for the agent to keep when the sandbox cannot
+    report it. The pending line is tracked whoever holds the terminal: text typed ahead to a
+    program that does not read it reaches the shell's line editor later."""
+    return dataclasses.replace(state, pending_line=read_input(keystrokes_to_bytes(keystrokes), state.pending_line).typed)

@@ -18,9 +18,12 @@ from termagent.errors import TermagentError
 from termagent.paths import config_dir
 from termagent.policy.decision import Decision
 from termagent.policy.engine import Policy
+from termagent.policy.keystrokes import canonical_key_name
+from termagent.policy.options import OptionTable
 from termagent.policy.rules import Pattern, Rule
 
 _SCHEMA_PATH = Path(__file__).with_name("policy.schema.json")
+_DENY_PREFIX = "always:"  # the deny list's own copy in every policy
 _MAX_ERRORS = 5
 # libyaml when present: same nodes and marks, several times faster to start `policy check`.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -30,6 +33,10 @@ def builtin_dir() -> Path:
     package = Path(termagent.__file__).parent
     installed = package / "_policies"
     return installed if installed.is_dir() else package.parent / "policies"
+
+
+def _deny_list() -> Path:
+    return builtin_dir() / "common" / "deny.yaml"
 
 
 def builtin_names() -> list[str]:
@@ -58,10 +65,16 @@ def resolve(reference: str, base_dir: Path | None = None) -> Path:
 
 
 def load_policy(reference: str) -> Policy:
-    """Load a policy by shipped name or path; raises TermagentError naming file and line."""
+    """Load a policy by shipped name or path; raises TermagentError naming file and line.
+    The shipped deny list is merged into every policy, last and under names of its own, so no
+    policy can leave it out or replace one of its rules."""
     path = resolve(reference).resolve()
     merged = _Merged(name=path.stem)
     _merge_file(path, merged, stack=())
+    data, node = _read(_deny_list())
+    rule_nodes = _child(node, "rules")
+    for index, rule in enumerate(data["rules"]):
+        merged.rules[_DENY_PREFIX + rule["name"]] = _RuleSource(rule, _child(rule_nodes, index), _deny_list())
     return _build(merged)
 
 
@@ -81,6 +94,9 @@ class _Merged:
     foreground: dict[str, Decision] = field(default_factory=dict)
     rules: dict[str, _RuleSource] = field(default_factory=dict)
     wrappers: set[str] = field(default_factory=set)
+    shells: set[str] = field(default_factory=set)
+    interpreters: set[str] = field(default_factory=set)
+    programs: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""
 
 
@@ -98,7 +114,13 @@ def _merge_file(path: Path, merged: _Merged, stack: tuple[Path, ...]) -> None:
         merged.default = Decision.parse(data["default"])
     merged.constructs.update({k: Decision.parse(v) for k, v in data.get("constructs", {}).items()})
     merged.wrappers.update(data.get("wrappers", []))
-    merged.keys.update({k: Decision.parse(v) for k, v in data.get("keys", {}).items()})
+    merged.shells.update(data.get("shells", []))
+    merged.interpreters.update(data.get("interpreters", []))
+    for program, table in data.get("programs", {}).items():
+        for name in (program, *table.get("also", [])):
+            merged.programs[name] = table
+    # Key names as the judge names the bytes they send: `c-c`, `^C` and `C-c` are one key.
+    merged.keys.update({canonical_key_name(k): Decision.parse(v) for k, v in data.get("keys", {}).items()})
     foreground = data.get("foreground", {})
     if "default" in foreground:
         merged.foreground["default"] = Decision.parse(foreground["default"])
@@ -209,7 +231,7 @@ def compile_rule(data: dict[str, Any], origin: str) -> Rule:
 
 
 def _build(merged: _Merged) -> Policy:
-    rules = tuple(compile_rule(s.data, _line(s)) for s in merged.rules.values())
+    rules = tuple(compile_rule({**s.data, "name": name}, _line(s)) for name, s in merged.rules.items())
     policy = Policy(
         name=merged.name,
         source=merged.source,
@@ -219,6 +241,9 @@ def _build(merged: _Merged) -> Policy:
         foreground=dict(merged.foreground),
         rules=rules,
         wrappers=frozenset(merged.wrappers),
+        shells=frozenset(merged.shells),
+        interpreters=frozenset(merged.interpreters),
+        programs={name: OptionTable.from_data(table) for name, table in merged.programs.items()},
     )
     failures = [
         failure

@@ -26,6 +26,7 @@ FUNCTION_DEFINITION = "function_definition"
 WRITE_REDIRECT = "write_redirect"
 HISTORY_EXPANSION = "history_expansion"
 NETWORK_REDIRECT = "network_redirect"
+HIDDEN_EVALUATION = "hidden_evaluation"
 
 _STATEMENTS = frozenset({
     "program", "list", "pipeline", "compound_statement", "subshell", "do_group", "negated_command",
@@ -44,6 +45,10 @@ _HISTORY_BANG = re.compile(rb"![^\s=(]")
 _SUBSTITUTION_OPENER = re.compile(rb"[$<>]\(|`")
 _DOUBLE_QUOTE_ESCAPE = re.compile(r'\\([$`"\\\n])')
 _WORD_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_BASE_CONSTANT = re.compile(r"\b\d+#[0-9A-Za-z@_]+|\b0[xX][0-9A-Fa-f]+")
+_NOT_ONLY_NUMBERS = re.compile(r"[A-Za-z_$`\[\\'\"]")
+_PLAIN_INDEX = re.compile(r"-?\d+|[@*]")
+_ARITHMETIC_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
 
 
 @dataclass(frozen=True)
@@ -157,9 +162,8 @@ class _Walker:
         extra_args: list[Word] = []
         body = node.child_by_field_name("body")
         for child in node.children_by_field_name("redirect"):
-            redirect, spilled = self.redirect(child)
-            if redirect is not None:
-                redirects.append(redirect)
+            found, spilled = self.redirect(child)
+            redirects.extend(found)
             extra_args.extend(spilled)
         if body is None:
             # `> /dev/sda` alone: a command with no name, so rules on what it writes still apply.
@@ -172,23 +176,32 @@ class _Walker:
             self.flag(UNSUPPORTED, f"arguments after a redirection of a compound command: {self.text(node)[:60]}")
         self.statement(body, tuple(redirects))
 
-    def redirect(self, node: Node) -> tuple[Redirect | None, list[Word]]:
-        """The redirection, and any argument words the grammar hung on it (`echo > f hi`)."""
+    def redirect(self, node: Node) -> tuple[list[Redirect], list[Word]]:
+        """The redirections, and any argument words the grammar hung on them (`echo > f hi`).
+        A here-document carries the redirections written after its word (`cat <<EOF > f`)."""
         if node.type == "heredoc_redirect":
+            redirects: list[Redirect] = []
+            spilled: list[Word] = []
             for child in node.named_children:
                 if child.type in _STATEMENTS:  # `cat <<EOF | sh`: the pipeline hangs on the here-doc
                     self.statement(child, ())
                 elif child.type == "heredoc_body":
                     self.nested(child)  # the body is data, but its $(...) runs
-            return None, []
+                elif child.type in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
+                    more, words = self.redirect(child)
+                    redirects.extend(more)
+                    spilled.extend(words)
+                elif child.type not in ("heredoc_start", "heredoc_end"):
+                    spilled.append(self.word(child))
+            return redirects, spilled
         if node.type == "herestring_redirect":
             self.nested(node)
-            return None, []
+            return [], []
         operator = next((c.type for c in node.children if not c.is_named), "")
         destination = node.child_by_field_name("destination")
         words = [c for c in node.named_children if c.type != "file_descriptor"]
         if destination is None:
-            return None, []  # `2>&-` closes a descriptor
+            return [], []  # `2>&-` closes a descriptor
         target = self.word(destination)
         spilled = [self.word(c) for c in words if c.id != destination.id]
         writes = operator in _WRITE_OPERATORS and not (operator == ">&" and destination.type == "number")
@@ -196,7 +209,7 @@ class _Walker:
             self.flag(NETWORK_REDIRECT, f"opens a network connection: {operator} {target.text}")
         if writes and target.value not in _HARMLESS_TARGETS:
             self.flag(WRITE_REDIRECT, f"writes to a file: {operator} {target.text}")
-        return Redirect(operator, target, writes), spilled
+        return [Redirect(operator, target, writes)], spilled
 
     def command(self, node: Node, redirects: tuple[Redirect, ...], extra_args: tuple[Word, ...]) -> None:
         name: Word | None = None
@@ -208,9 +221,8 @@ class _Walker:
             elif child.type == "command_name":
                 name = self.command_name(child)
             elif child.type in ("herestring_redirect", "file_redirect", "heredoc_redirect"):
-                redirect, spilled = self.redirect(child)
-                if redirect is not None:
-                    redirects = (*redirects, redirect)
+                found, spilled = self.redirect(child)
+                redirects = (*redirects, *found)
                 args.extend(spilled)
             elif child.type != "comment":
                 args.append(self.word(child))
@@ -291,6 +303,7 @@ class _Walker:
             if node.type in ("raw_string", "ansi_c_string"):
                 masked[node.start_byte : node.end_byte] = b" " * (node.end_byte - node.start_byte)
                 continue
+            self.hidden_evaluation(node)
             if node.type in ("command_substitution", "process_substitution", "arithmetic_expansion"):
                 seen.update((node.start_byte, node.end_byte - 1))
             elif node.type == "comment":
@@ -310,6 +323,38 @@ class _Walker:
         ]
         if unseen:
             self.flag(UNSUPPORTED, f"a substitution the parser did not see, at byte {unseen[0]}")
+
+
+    def hidden_evaluation(self, node: Node) -> None:
+        """What bash evaluates that the words do not show: arithmetic (a variable's value there is
+        evaluated again, so `x='a[$(id)]'; echo $((x))` runs id), array subscripts, `${!x}`
+        indirection, `${x@P}` and other transformations, and `[[ ]]`'s arithmetic tests and -v."""
+        kind = node.type
+        if kind in ("arithmetic_expansion", "c_style_for_statement") or (
+            kind == "compound_statement" and node.child_count and node.children[0].type == "(("
+        ):
+            if _NOT_ONLY_NUMBERS.search(_BASE_CONSTANT.sub("", self.text(node)[2:])):
+                self.flag(HIDDEN_EVALUATION, f"arithmetic evaluates the values it names: {self.text(node)[:60]}")
+        elif kind == "subscript":
+            index = node.child_by_field_name("index")
+            if index is None or not _PLAIN_INDEX.fullmatch(self.text(index)):
+                self.flag(HIDDEN_EVALUATION, f"an array subscript is evaluated: {self.text(node)[:60]}")
+        elif kind == "expansion":
+            tokens = [c.type for c in node.children]
+            if len(tokens) > 1 and tokens[1] in ("!", "@"):
+                self.flag(HIDDEN_EVALUATION, f"indirect expansion evaluates the name it finds: {self.text(node)[:60]}")
+            elif "@" in tokens:
+                self.flag(HIDDEN_EVALUATION, f"a transformation (`@P` runs substitutions in the value): {self.text(node)[:60]}")
+            elif ":" in tokens and any(c.type != "number" for c in node.children[tokens.index(":") + 1 : -1] if c.is_named):
+                self.flag(HIDDEN_EVALUATION, f"a substring offset is evaluated as arithmetic: {self.text(node)[:60]}")
+        elif kind in ("binary_expression", "unary_expression") and node.parent is not None and node.parent.type == "test_command":
+            operator = next((c for c in node.children if c.type == "test_operator"), None)
+            if operator is None:
+                return
+            name = self.text(operator)
+            operands = [c for c in node.named_children if c.type != "test_operator"]
+            if name in ("-v", "-R") or (name in _ARITHMETIC_TESTS and any(not _PLAIN_INDEX.fullmatch(self.text(c)) for c in operands)):
+                self.flag(HIDDEN_EVALUATION, f"`[[ {name} ]]` evaluates its operands: {self.text(node)[:60]}")
 
 
 def _quoted_delimiter(heredoc: Node, source: bytes) -> bool:

@@ -16,6 +16,10 @@ class TerminalState:
     # Function and alias names defined earlier in this session: a command by such a name runs
     # whatever the definition says, which this line does not show.
     defined: frozenset[str] = frozenset()
+    # True when the caller cannot be sure who holds the terminal (right after C-c, during or after
+    # an output flood, after a shell restart, while a command that may have started a shell
+    # runs): the keystrokes are then judged both as a command line and as a program's input.
+    uncertain: bool = False
 
     @property
     def at_prompt(self) -> bool:

@@ -19,7 +19,7 @@ import pexpect
 from pexpect import fdpexpect
 
 from termagent.errors import TermagentError
-from termagent.keys import key_bytes
+from termagent.keys import keystrokes_to_bytes
 from termagent.sandbox.shell_marks import MarkFilter, ShellMark
 from termagent.sandbox.terminal import Observation, Terminal, TranscriptMark
 
@@ -222,7 +222,7 @@ class ShellSession:
         if not self.alive:
             return self._result(keystrokes, started, self.mark())
         mark = self.mark()
-        text = key_bytes(keystrokes) or keystrokes
+        text = keystrokes_to_bytes(keystrokes)
         was_at_prompt = self.at_prompt
         only_echoes = was_at_prompt and not _SUBMIT_BYTES.intersection(text)
         prompts_before = self._prompts_seen
