@@ -17,25 +17,35 @@ from dataclasses import dataclass
 import docker
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-# Measured every _FAST_POLL s near the limit, every _SLOW_POLL s far from it; a writer is
+# Measured every _FAST_POLL to _SLOW_POLL s, the closer to the limit the more often; a writer is
 # stopped when, at the rate seen, it would pass the limit within _REACTION s (the time a
 # measurement and the stop take).
 _FAST_POLL = 0.1
 _SLOW_POLL = 1.0
-_REACTION = 0.25
+_REACTION = 0.5
+_MARGIN = 0.1  # stopped this share below the limit: a busy machine may measure late
+_ASSUMED_RATE = 2 << 30  # bytes/s a writer may reach before a measurement shows it
+_COST_FACTOR = 5  # measuring takes at most a fifth of the engine's time
 # After a stop, growth that goes on past the limit by this share means the stop did not take:
 # the container itself is killed (its processes, the shell included).
 _RUNAWAY_SHARE = 0.1
 # Run inside the container with the keepalive's pid as $1: kills every process but init, the
 # keepalive and processes docker exec'd (parent 0: the shell, this script); those are what a
-# command started, in the foreground, in the background or orphaned.
+# command started, in the foreground, in the background or orphaned. All are stopped before
+# any is killed, so that a loop cannot start a new writer in between; rounds catch a fork.
 _STOP_WRITERS = r"""
-for dir in /proc/[0-9]*; do
-    pid=${dir#/proc/}
-    [ "$pid" = 1 ] || [ "$pid" = "$1" ] || [ "$pid" = $$ ] && continue
-    while read -r key value; do
-        [ "$key" = PPid: ] && { [ "$value" = 0 ] || kill -9 "$pid" 2>/dev/null; break; }
-    done < "$dir"/status 2>/dev/null
+for round in 1 2 3; do
+    pids=
+    for dir in /proc/[0-9]*; do
+        pid=${dir#/proc/}
+        [ "$pid" = 1 ] || [ "$pid" = "$1" ] || [ "$pid" = $$ ] && continue
+        while read -r key value; do
+            [ "$key" = PPid: ] && { [ "$value" = 0 ] || pids="$pids $pid"; break; }
+        done < "$dir"/status 2>/dev/null
+    done
+    [ -n "$pids" ] || break
+    kill -STOP $pids 2>/dev/null
+    kill -KILL $pids 2>/dev/null
 done
 """
 _CHILDREN_OF_INIT = r"""
@@ -98,10 +108,12 @@ class DiskWatch:
         return int(found[0].get("SizeRw") or 0) if found else None
 
     def _watch(self) -> None:
-        last_used, last_time, rate = self.used(), time.monotonic(), 0.0
+        last_used, last_time, rate, cost = self.used(), time.monotonic(), 0.0, 0.0
         stopped_at: int | None = None
-        while last_used is not None and not self._stop_event.wait(self._delay(last_used, rate)):
+        while last_used is not None and not self._stop_event.wait(self._delay(last_used, rate, cost)):
+            started = time.monotonic()
             used, now = self.used(), time.monotonic()
+            cost = now - started
             if used is None:
                 return
             growing = used > last_used
@@ -109,24 +121,26 @@ class DiskWatch:
             if stopped_at is not None and growing and used > stopped_at + self.allowed * _RUNAWAY_SHARE:
                 self._api.kill(self._container_id)  # the stop did not take: end everything
                 return
-            if growing and used + rate * _REACTION >= self.allowed:
+            if growing and used + rate * _REACTION >= self.allowed * (1 - _MARGIN):
                 self._stop_writers(used)
                 stopped_at = used if stopped_at is None else stopped_at
             elif not growing:
                 stopped_at = None
             last_used, last_time = used, now
 
-    def _delay(self, used: int, rate: float) -> float:
-        """Fast near the limit or while the layer grows fast, slow otherwise: measuring walks the
-        layer, which costs the engine time."""
-        if rate <= 0:
-            return _SLOW_POLL if used < self.allowed / 2 else _FAST_POLL
-        return min(max((self.allowed - used) / rate / 4, _FAST_POLL), _SLOW_POLL)
+    def _delay(self, used: int, rate: float, cost: float) -> float:
+        """Until the next measurement: short enough that a writer at the rate seen (at least
+        _ASSUMED_RATE) uses at most half the room left meanwhile; never so short that measuring,
+        which walks the layer, keeps the engine busy."""
+        room = max(self.allowed - used, 0)
+        wait = room / max(rate, _ASSUMED_RATE) / 2
+        return min(max(wait, _FAST_POLL, cost * _COST_FACTOR), _SLOW_POLL)
 
     def _stop_writers(self, used: int) -> None:
-        self._exec(_STOP_WRITERS, self._keepalive_pid)
+        # Recorded first: the command the kill ends must find the stop when its result is made.
         with self._lock:
             self._pending = LimitStop("disk", used, self.allowed)
+        self._exec(_STOP_WRITERS, self._keepalive_pid)
 
     def _exec(self, script: str, *args: str) -> str:
         try:

@@ -1,0 +1,60 @@
+"""The profile's disk limit holds against a sandbox that tries to fill the host's disk: the
+storage driver refuses the write where it can take a size, else the watchdog stops the writer."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from termagent.sandbox.disk import parse_size
+
+pytestmark = pytest.mark.docker
+
+LIMIT = "256m"
+
+
+def _host_free(docker_client) -> int:
+    root = docker_client.info()["DockerRootDir"]
+    try:
+        return shutil.disk_usage(root).free
+    except OSError:
+        pytest.skip(f"the engine's data directory {root} is not on this machine")
+
+
+def _writable_layer(docker_client, sandbox) -> int:
+    found = docker_client.api.containers(all=True, size=True, filters={"id": sandbox.container.id})
+    return int(found[0].get("SizeRw") or 0)
+
+
+def test_dd_past_the_disk_limit_is_stopped_and_the_host_loses_at_most_the_limit(sandbox_factory, docker_client):
+    sandbox = sandbox_factory(disk=LIMIT)
+    shell = sandbox.shell
+    free_before = _host_free(docker_client)
+    result = shell.run("dd if=/dev/zero of=/root/fill bs=1M count=2048; echo dd-exit=$?\n", duration=120)
+    free_after = _host_free(docker_client)
+    assert result.finished
+    if sandbox.disk_watch is None:  # the storage driver enforces the size itself
+        assert "No space left on device" in result.output
+    else:
+        assert result.stopped is not None and result.stopped.limit == "disk"
+        assert result.stopped.allowed == parse_size(LIMIT) and "dd-exit=137" in result.output
+    assert _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
+    assert free_before - free_after <= parse_size(LIMIT)
+    # The sandbox goes on: what is there can be read and removed, and removing is not stopped.
+    removed = shell.run("ls -l /root/fill && rm /root/fill; echo rm-exit=$?\n", duration=30)
+    assert "rm-exit=0" in removed.output and removed.stopped is None
+    assert shell.run("echo fine\n", duration=10).output.splitlines()[1] == "fine"
+
+
+def test_a_background_writer_is_stopped_and_reported_with_the_next_command(sandbox_factory, docker_client):
+    sandbox = sandbox_factory(disk=LIMIT)
+    if sandbox.disk_watch is None:
+        pytest.skip("the storage driver enforces the size itself: no watchdog")
+    shell = sandbox.shell
+    started = shell.run("(while :; do cat /usr/bin/* >> /root/grow; done) >/dev/null 2>&1 &\n", duration=5)
+    waited = shell.run("wait; echo waited\n", duration=120)
+    assert waited.finished and (started.stopped or waited.stopped) is not None
+    assert _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
+    left = shell.run("ps -eo comm= | grep -cx cat\n", duration=10).output.splitlines()
+    assert "0" in left  # no writer left
