@@ -125,10 +125,12 @@ def new_run_id() -> str:
 
 
 def run_on_ray(jobs: Sequence[Job], *, address: str | None, slots: int, output_dir: Path, run_id: str,
-               on_done: Callable[[TaskReport], None], shared_dir: Path | None = None) -> list[TaskReport]:
+               on_done: Callable[[TaskReport], None], on_cancel: Callable[[int], None] = lambda count: None,
+               shared_dir: Path | None = None) -> list[TaskReport]:
     """Run every job on the cluster at `address` (None: start a local one with `slots` sandboxes);
     `on_done` sees each task's report once, as it finishes. Reports come back in the jobs' order;
-    the sandboxes carry `run_id` in their labels."""
+    the sandboxes carry `run_id` in their labels. On Ctrl-C the tasks not done are cancelled
+    (`on_cancel` hears how many) and KeyboardInterrupt goes on."""
     ray = _import_ray()
     from ray.exceptions import NodeDiedError, ObjectLostError, RayTaskError, WorkerCrashedError
 
@@ -164,6 +166,7 @@ def run_on_ray(jobs: Sequence[Job], *, address: str | None, slots: int, output_d
             on_done(report)
     except KeyboardInterrupt:
         _cancel(ray, list(pending))
+        on_cancel(len(pending))
         raise
     finally:
         ray.shutdown()

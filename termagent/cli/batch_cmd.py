@@ -81,7 +81,8 @@ def batch(args: argparse.Namespace) -> int:
             if args.ray is not None:
                 shared_dir = output_dir if args.shared_output_dir else None
                 reports = run_on_ray(jobs, address=args.ray or None, slots=args.parallel, output_dir=output_dir,
-                                     run_id=run_id, on_done=done, shared_dir=shared_dir)
+                                     run_id=run_id, on_done=done, shared_dir=shared_dir,
+                                     on_cancel=lambda count: console.print(f"cancelled {count} Ray task(s)"))
             else:
                 reports = run_batch(base, tasks, parallel=args.parallel, output_dir=output_dir,
                                     shared_engine=shared_engine, on_done=done)

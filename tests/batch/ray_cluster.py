@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RAY = str(Path(sys.executable).with_name("ray"))
+# Different resources on each node, so that where a task ran is visible.
+HEAD = {"termagent_sandbox": 1, "test_head": 1}
+WORKER = {"termagent_sandbox": 2, "test_worker": 1}
 OBJECT_STORE_BYTES = 100 * 1024 * 1024
 # The head notices a dead node within seconds instead of half a minute.
 FAST_FAILURE_DETECTION = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "4",
@@ -111,7 +114,7 @@ class RayCluster:
         for node in reversed(self.nodes):
             if node.process.poll() is None:
                 os.killpg(node.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 10
         for node in reversed(self.nodes):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 node.process.wait(timeout=max(1.0, deadline - time.monotonic()))
