@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from termagent.errors import TermagentError
 from termagent.model.action import Command
 from termagent.model.conversation import Conversation
 from termagent.model.engines.base import Engine
-from termagent.model.step import BadRepliesError, next_action
+from termagent.model.step import Attempt, BadRepliesError, next_action
 from termagent.policy.approval import ApprovalRequest, Approver, Reply
 from termagent.policy.engine import Policy
 from termagent.policy.gate import Gate
@@ -93,19 +94,44 @@ class Agent:
         self._step = 0
         self.gate = Gate(policy, _AnnouncingApprover(approver, self._announce_approval), self._policy_event)
         self._pending_line: str | None = ""
-        self._interrupt_requested = False
+        self._commands_sent = 0
+        # The number of the command an interrupt was asked for: a request counts for that
+        # command only, never for the next one.
+        self._interrupt_for: int | None = None
         self._stop_requested = False
+        self._stop_reason = ""
+        self._running = threading.Event()
+        self._running.set()
         self._deadline: float | None = None
 
     # -- control from outside (signal handlers, the TUI); safe to call from another thread -----
 
-    def request_interrupt(self) -> None:
-        """Interrupt the command now running in the sandbox; the agent goes on."""
-        self._interrupt_requested = True
+    @property
+    def commands_sent(self) -> int:
+        """How many commands have been typed so far (the number of the latest one)."""
+        return self._commands_sent
 
-    def request_stop(self) -> None:
-        """End the run after the current command."""
+    def request_interrupt(self) -> None:
+        """Interrupt the command now running in the sandbox (if one is); the agent goes on."""
+        self._interrupt_for = self._commands_sent
+
+    def request_stop(self, reason: str = "stopped by the person") -> None:
+        """End the run after the current command; a pending command is never typed."""
+        self._stop_reason = reason
         self._stop_requested = True
+        self._running.set()  # a pause ends so the stop is seen
+
+    def pause(self) -> None:
+        """Hold before the next step or before typing the next command."""
+        if not self._stop_requested:
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -131,8 +157,9 @@ class Agent:
             conversation = Conversation(task, self.shell.screen_text(), instructions=self.instructions)
             claimed = False
             while True:
+                self._running.wait()
                 if self._stop_requested:
-                    return finish(RunStatus.INTERRUPTED, "stopped by the person")
+                    return finish(RunStatus.INTERRUPTED, self._stop_reason)
                 if self._step >= self.limits.max_steps:
                     return finish(RunStatus.MAX_STEPS, f"the step limit ({self.limits.max_steps}) was reached")
                 if self._time_left() == 0:
@@ -164,16 +191,17 @@ class Agent:
         except TermagentError as error:
             self._send(EventType.ERROR, message=error.message, hint=error.hint)
             return finish(RunStatus.ERROR, str(error))
-        except KeyboardInterrupt:
-            return finish(RunStatus.INTERRUPTED, "interrupted")
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C twice, SIGTERM, SIGHUP (termagent.agent.signals): the run is recorded as
+            # finished before the sandbox is removed on the way out.
+            finish(RunStatus.INTERRUPTED, str(interrupt) or "interrupted")
+            raise
 
     def _ask_model(self, conversation: Conversation, tokens: list[int]):
         new_part = conversation.messages[-1]["content"]
-        outcome = next_action(self.engine, conversation, max_bad_replies=self.limits.max_bad_replies,
-                              on_token=lambda text: self._send(EventType.MODEL_TOKEN, text=text))
-        for compaction in outcome.compactions:
-            self._send(EventType.CONTEXT_COMPACTED, **dataclasses.asdict(compaction), note=compaction.describe())
-        for attempt in outcome.attempts:
+
+        def replied(attempt: Attempt) -> None:
+            # Recorded as each reply arrives: a model that gives up (or a killed run) keeps them all.
             completion = attempt.completion
             tokens[0] += completion.prompt_tokens
             tokens[1] += completion.completion_tokens
@@ -182,6 +210,12 @@ class Agent:
                        elapsed=round(completion.elapsed, 4), finish_reason=completion.finish_reason)
             if attempt.result.action is None:
                 self._send(EventType.REPLY_REJECTED, errors=list(attempt.result.errors))
+
+        outcome = next_action(self.engine, conversation, max_bad_replies=self.limits.max_bad_replies,
+                              on_token=lambda text: self._send(EventType.MODEL_TOKEN, text=text),
+                              on_attempt=replied)
+        for compaction in outcome.compactions:
+            self._send(EventType.CONTEXT_COMPACTED, **dataclasses.asdict(compaction), note=compaction.describe())
         action, warnings = outcome.action, outcome.attempts[-1].result.warnings
         self._send(EventType.ACTION_PARSED, **action.to_dict())
         for warning in warnings:
@@ -202,15 +236,21 @@ class Agent:
                     keystrokes=escape_for_display(command.keystrokes), reason=outcome.feedback))
                 notes.extend(self._skip(commands[index + 1:], "an earlier command was not run"))
                 break
+            # A pause holds here, with nothing typed; a stop (pressed while paused, or while the
+            # person was answering) is checked last, right before typing.
+            self._running.wait()
+            if self._stop_requested:
+                break
             duration = min(command.duration, self._time_left(default=command.duration))
+            self._commands_sent += 1
             self._send(EventType.KEYSTROKES_SENT, keystrokes=outcome.send, duration=duration,
                        edited=outcome.send != command.keystrokes)
             result = self.shell.run(outcome.send, duration,
                                     should_stop=self._should_stop)
             self._pending_line = next_state(outcome.send, state).pending_line
             self._send(EventType.OUTPUT_OBSERVED, **result.to_dict())
-            if self._interrupt_requested:
-                self._interrupt_requested = False
+            if self._interrupt_wanted():
+                self._interrupt_for = None
                 after = self.shell.interrupt()
                 self._send(EventType.INTERRUPTED, finished=after.finished)
                 self._pending_line = ""
@@ -229,9 +269,12 @@ class Agent:
             self._send(EventType.COMMAND_SKIPPED, keystrokes=command.keystrokes, reason=reason)
         return [_prompt("commands_skipped").format(count=len(rest))] if rest else []
 
+    def _interrupt_wanted(self) -> bool:
+        return self._interrupt_for is not None and self._interrupt_for == self._commands_sent
+
     def _should_stop(self) -> bool:
         """Polled while a command runs: a person asked to interrupt it, or to stop the run."""
-        return self._interrupt_requested or self._stop_requested
+        return self._interrupt_wanted() or self._stop_requested
 
     def _time_left(self, default: float | None = None) -> float | None:
         if self._deadline is None:

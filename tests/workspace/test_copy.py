@@ -7,10 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from workspace_helpers import run, tree
 
 from termagent.errors import TermagentError
-
-from workspace_helpers import run, tree
 
 pytestmark = pytest.mark.docker
 

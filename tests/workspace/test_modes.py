@@ -9,14 +9,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from workspace_helpers import run, tree
 
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
 from termagent.errors import TermagentError, WorkspaceError
 from termagent.sandbox.container import Sandbox, SandboxSpec
 from termagent.sandbox.profiles import load_profile
 from termagent.workspace import Workspace, WorkspaceMode
-
-from workspace_helpers import run, tree
 
 NOBODY = 65534
 
