@@ -30,16 +30,7 @@ def read_json_lines(path: str | Path, what: str) -> Iterator[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            yield f"{path}:{number}", _valid_text(json.loads(line))
+            yield f"{path}:{number}", without_lone_surrogates(json.loads(line))
         except ValueError as error:
             raise TermagentError(f"{path}:{number}: not a JSON line ({error})") from error
 
-
-def _valid_text(value: Any) -> Any:
-    if isinstance(value, str):
-        return without_lone_surrogates(value)
-    if isinstance(value, list):
-        return [_valid_text(item) for item in value]
-    if isinstance(value, dict):
-        return {without_lone_surrogates(key): _valid_text(item) for key, item in value.items()}
-    return value

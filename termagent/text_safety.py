@@ -60,9 +60,16 @@ def reveal_hidden(output: str) -> str:
     return _NON_ASCII.sub(lambda match: match[0] if is_safe(match[0]) else escape_for_display(match[0]), output)
 
 
-def without_lone_surrogates(text: str) -> str:
-    """`text` with unpaired surrogates (which no encoding can write) replaced by U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)
+def without_lone_surrogates(value: Any) -> Any:
+    """`value` (a string, or JSON data holding strings) with unpaired surrogates, which no
+    encoding can write, replaced by U+FFFD. JSON's \\ud800 escapes make them out of ASCII."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(key): without_lone_surrogates(item) for key, item in value.items()}
+    return value
 
 
 def _json_escape(match: re.Match[str]) -> str:

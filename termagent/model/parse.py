@@ -17,6 +17,7 @@ from typing import Any
 from termagent.model.action import DEFAULT_DURATION, MAX_DURATION, Action, Command, ParseResult
 from termagent.model.schema import validate_action
 from termagent.model.thinking import strip_thinking
+from termagent.text_safety import without_lone_surrogates
 
 ACTION_KEYS = frozenset({"analysis", "plan", "commands", "task_complete"})
 # Replies are short; a pathological one (thousands of stray braces) must not make the scan quadratic.
@@ -46,7 +47,8 @@ def _parse(raw: str) -> ParseResult:
         for data, repairs in _objects(source):
             found_json = True
             if isinstance(data, dict) and ACTION_KEYS & data.keys():
-                action, fixed, errors = _to_action(data)
+                # A JSON \ud800 escape loads as an unpaired surrogate, which can be neither typed nor shown.
+                action, fixed, errors = _to_action(without_lone_surrogates(data))
                 all_warnings = warnings + repairs + fixed
                 return ParseResult(action, raw, all_warnings, errors)
     if found_json:
