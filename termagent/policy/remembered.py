@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from termagent.errors import TermagentError
 from termagent.policy.decision import Decision, Verdict
 from termagent.policy.loader import builtin_dir, compile_rule
 from termagent.policy.rules import Rule
@@ -65,18 +67,71 @@ class SessionRules:
 
 
 def remember(path: Path, rules: list[dict[str, Any]], policy_source: str) -> None:
-    """Append rules to the user's policy file, creating it to extend the policy in use."""
-    if path.is_file():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    else:
-        data = {"name": "user", "extends": _reference(policy_source)}
-    existing = data.setdefault("rules", [])
-    names = {rule.get("name") for rule in existing}
-    existing.extend(rule for rule in rules if rule["name"] not in names)
+    """Append rules to the user's policy file as text, under an exclusive lock (two sessions
+    answering "always" at once both land), keeping the person's comments and layout; the file
+    is created to extend the policy in use."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".yaml.tmp")
-    temporary.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=False), encoding="utf-8")
-    os.replace(temporary, path)
+    with open(path, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        handle.seek(0)
+        text = handle.read()
+        if not text.strip():
+            text = f"name: user\nextends: {_reference(policy_source)}\n"
+        updated = _with_rules(text, rules, path)
+        if updated == text:
+            return
+        handle.seek(0)
+        handle.truncate()
+        handle.write(updated)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _with_rules(text: str, rules: list[dict[str, Any]], path: Path) -> str:
+    """`text` with the rules it does not name yet inserted after its last rule."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise TermagentError(f"cannot add a rule to {path}: it is not valid YAML", hint="fix the file, then answer again") from error
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+        raise TermagentError(f"cannot add a rule to {path}: it is not a policy mapping", hint="fix the file, then answer again")
+    names = {rule.get("name") for rule in data.get("rules") or [] if isinstance(rule, dict)}
+    new = [rule for rule in rules if rule["name"] not in names]
+    if not new:
+        return text
+    node = next((value for key, value in root.value if key.value == "rules"), None)
+    if node is None:
+        return text.rstrip("\n") + "\nrules:\n" + _block(new, "  ")
+    if not isinstance(node, yaml.SequenceNode) or (node.flow_style and node.value):
+        raise TermagentError(f"cannot add a rule to {path}: its `rules:` is not a block list",
+                             hint="write the rules as a `- name: ...` list, then answer again")
+    if not node.value:  # `rules: []`
+        return text[: node.start_mark.index] + "\n" + _block(new, "  ") + text[node.end_mark.index :].lstrip("\n")
+    indent = " " * (node.value[0].start_mark.column - 2)
+    # Right after the last rule, before any comment or key that follows the list.
+    at = _last_scalar(node).end_mark.index
+    line_end = text.find("\n", at)
+    at = len(text) if line_end < 0 else line_end + 1  # after a comment on the same line too
+    before = text[:at] if text[:at].endswith("\n") else text[:at] + "\n"
+    return before + _block(new, indent) + text[at:]
+
+
+def _last_scalar(node: yaml.Node) -> yaml.Node:
+    """The last scalar written inside `node`: where its text really ends (a collection's own
+    end mark lies after the comments and blank lines that follow it)."""
+    while isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    return node
+
+
+def _block(rules: list[dict[str, Any]], indent: str) -> str:
+    dumped = yaml.safe_dump(rules, sort_keys=False, allow_unicode=False, default_flow_style=False)
+    lines = []
+    for line in dumped.splitlines():
+        lines.append(indent + line if line.startswith("- ") else indent + "  " + line.lstrip(" ") if line.strip() else line)
+    return "\n".join(lines) + "\n"
 
 
 def _reference(policy_source: str) -> str:

@@ -353,8 +353,10 @@ class _Walker:
                 return
             name = self.text(operator)
             operands = [c for c in node.named_children if c.type != "test_operator"]
-            if name in ("-v", "-R") or (name in _ARITHMETIC_TESTS and any(not _PLAIN_INDEX.fullmatch(self.text(c)) for c in operands)):
-                self.flag(HIDDEN_EVALUATION, f"`[[ {name} ]]` evaluates its operands: {self.text(node)[:60]}")
+            double = node.parent.children[0].type == "[["  # `[ a -eq b ]` compares integers, no evaluation
+            arithmetic = double and name in _ARITHMETIC_TESTS
+            if name in ("-v", "-R") or (arithmetic and any(not _PLAIN_INDEX.fullmatch(self.text(c)) for c in operands)):
+                self.flag(HIDDEN_EVALUATION, f"the test `{name}` evaluates its operands: {self.text(node)[:60]}")
 
 
 def _quoted_delimiter(heredoc: Node, source: bytes) -> bool:
