@@ -12,12 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from termagent.errors import TermagentError
+from termagent.errors import ModelServerError, TermagentError
 from termagent.model.conversation import Conversation, Message
 
 # Chat-template renderings and the tokenizer's merges can differ by a few tokens from our count.
 SAFETY_MARGIN_TOKENS = 16
 REFILL_FRACTION = 0.75
+
+
+class ContextExceededError(ModelServerError):
+    """The server refused a prompt as longer than its context; `limit` is the length it stated, if any."""
+
+    def __init__(self, message: str, *, limit: int | None = None) -> None:
+        super().__init__(message, hint="pass a smaller --max-model-len, or start the server with a longer context")
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,17 @@ class ContextBudget:
         if self.max_model_len is None:
             return None
         return self.max_model_len - self.reply_tokens - SAFETY_MARGIN_TOKENS
+
+    def refused(self, error: ContextExceededError, counted: int) -> None:
+        """The server refused a prompt we counted as `counted` tokens: from now on the window is the
+        one it stated or, when it stated none (or our count was low), a tenth less than what it refused;
+        the next fit() then compacts. Re-raises when no smaller window is left to try."""
+        shrunk = counted + self.reply_tokens + SAFETY_MARGIN_TOKENS - max(1, counted // 10)
+        window = min(length for length in (error.limit, shrunk, self.max_model_len) if length)
+        no_progress = self.max_model_len is not None and window >= self.max_model_len
+        if no_progress or window - self.reply_tokens - SAFETY_MARGIN_TOKENS <= 0:
+            raise error
+        self.max_model_len = window
 
     def fit(self, conversation: Conversation) -> FittedPrompt:
         """The messages to send now, compacting `conversation` first when they would not fit."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from termagent.errors import TermagentError
 from termagent.model.action import Action, ParseResult
-from termagent.model.context_budget import Compaction, ContextBudget
+from termagent.model.context_budget import Compaction, ContextBudget, ContextExceededError
 from termagent.model.conversation import Conversation
 from termagent.model.engines.base import Completion, Engine, TokenCallback
 from termagent.model.parse import parse_reply
@@ -62,7 +62,11 @@ def next_action(
         fitted = budget.fit(conversation)
         if fitted.compaction is not None:
             compactions.append(fitted.compaction)
-        completion = engine.complete(fitted.messages, on_token=on_token)
+        try:
+            completion = engine.complete(fitted.messages, on_token=on_token)
+        except ContextExceededError as error:
+            budget.refused(error, fitted.prompt_tokens)  # re-raises when no smaller window is left
+            continue
         result = parse_reply(completion.text)
         attempts.append(Attempt(completion, result))
         conversation.add_reply(completion.text)

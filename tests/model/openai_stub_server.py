@@ -1,5 +1,14 @@
-"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions API (as vLLM serves it,
-with /tokenize and max_model_len) and records every request it gets."""
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions API and records every
+request it gets. Its `flavor` imitates a server, from that server's documentation:
+
+- "vllm" (default): max_model_len in /v1/models, /tokenize answering {"count": n}, response_format
+  json_schema and structured_outputs;
+- "llama-server" (llama.cpp tools/server README): owned_by "llamacpp" with `meta`, /props (n_ctx,
+  total_slots), /apply-template, /tokenize answering {"tokens": [...]}, response_format json_schema
+  or the `json_schema` field, `timings.cache_n` in the last chunk, and its context-size error;
+- "ollama" (Ollama docs/openai.md and api.md): owned_by "library", /api/version, no tokenizer, and
+  response_format json_schema turned into its native `format` (recorded in `formats`);
+- "plain": a server that takes no structured-output field at all (400 for each)."""
 
 from __future__ import annotations
 
@@ -12,6 +21,18 @@ from typing import Any
 
 MODEL = "test/tiny-model"
 MAX_MODEL_LEN = 4096
+LLAMA_SERVER_N_CTX = 1024
+LLAMA_SERVER_SLOTS = 2
+OLLAMA_VERSION = "0.6.2"
+# Fields of a chat request that constrain its output, per flavor; any other such field gets a 400.
+_ACCEPTED = {
+    "vllm": {("response_format", "json_schema"), ("structured_outputs", None)},
+    "llama-server": {("response_format", "json_schema"), ("response_format", "json_object"), ("json_schema", None),
+                     ("grammar", None)},
+    "ollama": {("response_format", "json_schema"), ("response_format", "json_object")},
+    "plain": set(),
+}
+_CONSTRAINING = ("response_format", "structured_outputs", "json_schema", "grammar", "format")
 
 
 @dataclass
@@ -21,6 +42,14 @@ class ServerState:
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, JSON body)
     tokenize: bool = True
     delay: float = 0.0  # seconds before answering a chat request
+    flavor: str = "vllm"
+    formats: list[Any] = field(default_factory=list)  # ollama: the native `format` each request became
+    stream_usage: bool = True  # False: streams carry no usage chunk (as llama-cpp-python's)
+    tokenize_answer: Any = None  # when set, what /tokenize answers instead (an unexpected shape)
+    rejected_fields: set[str] = field(default_factory=set)  # request fields answered with a 400
+    models_delay: float = 0.0  # seconds before answering GET /v1/models (a busy server)
+    chunk_delay: float = 0.0  # seconds between streamed chunks
+    disconnects: int = 0  # streams the client closed before their end
 
     def chat_bodies(self) -> list[dict[str, Any]]:
         return [body for path, body in self.requests if path == "/v1/chat/completions"]
@@ -42,9 +71,15 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
+            flavor = state.flavor
             if self.path == "/v1/models":
-                model = {"id": MODEL, "object": "model", "created": 0, "owned_by": "test", "max_model_len": MAX_MODEL_LEN}
-                self._json(200, {"object": "list", "data": [model]})
+                time.sleep(state.models_delay)
+                self._json(200, {"object": "list", "data": [_model_card(flavor)]})
+            elif self.path == "/props" and flavor == "llama-server":
+                self._json(200, {"default_generation_settings": {"n_ctx": LLAMA_SERVER_N_CTX},
+                                 "total_slots": LLAMA_SERVER_SLOTS, "chat_template": "chatml"})
+            elif self.path == "/api/version" and flavor == "ollama":
+                self._json(200, {"version": OLLAMA_VERSION})
             else:
                 self._json(404, {"error": {"message": "not found"}})
 
@@ -54,15 +89,31 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             if state.statuses:
                 status = state.statuses.pop(0)
                 self._json(status, {"error": {"message": f"injected {status}", "code": status}})
-            elif self.path == "/tokenize" and state.tokenize:
+            elif self.path == "/tokenize" and state.tokenize_answer is not None:
+                self._json(200, state.tokenize_answer)
+            elif self.path == "/tokenize" and state.tokenize and state.flavor == "vllm":
                 text = "".join(m["content"] for m in body["messages"])
                 self._json(200, {"count": len(text) // 4 + 3 * len(body["messages"]), "max_model_len": MAX_MODEL_LEN})
+            elif self.path == "/tokenize" and state.tokenize and state.flavor == "llama-server":
+                self._json(200, {"tokens": _fake_token_ids(body["content"])})
+            elif self.path == "/apply-template" and state.flavor == "llama-server":
+                self._json(200, {"prompt": _chatml(body["messages"])})
             elif self.path == "/v1/chat/completions":
-                time.sleep(state.delay)
-                reply = state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
-                self._chat(body, reply)
+                self._chat_request(body)
             else:
                 self._json(404, {"error": {"message": "not found"}})
+
+        def _chat_request(self, body: dict[str, Any]) -> None:
+            refused = _refusal(state, body)
+            if refused is not None:
+                self._json(400, {"error": refused})
+                return
+            if body.get("max_tokens") == 1:  # a probe: the first token of a JSON reply, no reply used up
+                self._chat(body, "{")
+                return
+            time.sleep(state.delay)
+            reply = state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
+            self._chat(body, reply)
 
         def _chat(self, body: dict[str, Any], reply: str) -> None:
             usage = {"prompt_tokens": 11, "completion_tokens": len(reply) // 4, "total_tokens": 11 + len(reply) // 4}
@@ -79,9 +130,20 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             pieces = [reply[i : i + 7] for i in range(0, len(reply), 7)]
             chunks = [{"index": 0, "delta": {"content": piece}, "finish_reason": None} for piece in pieces]
             chunks.append({"index": 0, "delta": {}, "finish_reason": "stop"})
-            for choice in chunks:
-                self._event(base | {"object": "chat.completion.chunk", "choices": [choice]})
-            self._event(base | {"object": "chat.completion.chunk", "choices": [], "usage": usage})
+            try:
+                for choice in chunks:
+                    self._event(base | {"object": "chat.completion.chunk", "choices": [choice]})
+                    time.sleep(state.chunk_delay)
+            except (BrokenPipeError, ConnectionResetError):
+                state.disconnects += 1
+                self.close_connection = True
+                return
+            if state.flavor == "llama-server":  # its last chunk carries timings; cache_n: tokens reused
+                prompt_n = len(_fake_token_ids(_chatml(body["messages"])))
+                self._event(base | {"object": "chat.completion.chunk", "choices": [],
+                                    "timings": {"cache_n": prompt_n // 2, "prompt_n": prompt_n - prompt_n // 2}})
+            if state.stream_usage:
+                self._event(base | {"object": "chat.completion.chunk", "choices": [], "usage": usage})
             self.wfile.write(b"data: [DONE]\n\n")
             self.close_connection = True
 
@@ -91,14 +153,56 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _model_card(flavor: str) -> dict[str, Any]:
+    card: dict[str, Any] = {"id": MODEL, "object": "model", "created": 0}
+    if flavor == "vllm":
+        return card | {"owned_by": "vllm", "max_model_len": MAX_MODEL_LEN}
+    if flavor == "llama-server":
+        return card | {"owned_by": "llamacpp", "meta": {"vocab_type": 2, "n_vocab": 49152, "n_ctx_train": 8192,
+                                                         "n_embd": 576, "n_params": 134515008, "size": 98346240}}
+    if flavor == "ollama":
+        return card | {"owned_by": "library"}
+    return card | {"owned_by": "someone"}
+
+
+def _chatml(messages: list[dict[str, str]]) -> str:
+    return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages) + "<|im_start|>assistant\n"
+
+
+def _fake_token_ids(text: str) -> list[int]:
+    """One token per 4 characters, as a stand-in tokenizer."""
+    return [len(text[i : i + 4]) for i in range(0, len(text), 4)]
+
+
+def _refusal(state: ServerState, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The error a server of this flavor answers for `body`, or None when it takes it."""
+    for name in state.rejected_fields & body.keys():
+        return {"message": f"Unrecognized request argument supplied: {name}", "type": "invalid_request_error"}
+    accepted = _ACCEPTED[state.flavor]
+    for name in _CONSTRAINING:
+        if name not in body:
+            continue
+        kind = body[name].get("type") if name == "response_format" else None
+        if (name, kind) not in accepted:
+            return {"message": f"unsupported {name} {kind or ''}".strip(), "type": "invalid_request_error", "code": 400}
+        if state.flavor == "ollama" and name == "response_format":
+            state.formats.append(body[name]["json_schema"]["schema"] if kind == "json_schema" else "json")
+    if state.flavor == "llama-server":
+        prompt_tokens = len(_fake_token_ids(_chatml(body["messages"])))
+        if prompt_tokens >= LLAMA_SERVER_N_CTX:
+            return {"code": 400, "message": "the request exceeds the available context size, try increasing it",
+                    "type": "exceed_context_size_error", "n_prompt_tokens": prompt_tokens, "n_ctx": LLAMA_SERVER_N_CTX}
+    return None
+
+
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that gave up (the timeout test) breaks the pipe; that is expected here
 
 
 class StubServer:
-    def __init__(self) -> None:
-        self.state = ServerState()
+    def __init__(self, flavor: str = "vllm") -> None:
+        self.state = ServerState(flavor=flavor)
         self._server = _QuietServer(("127.0.0.1", 0), _handler(self.state))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 

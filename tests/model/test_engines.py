@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from openai_stub_server import MODEL, StubServer
+
 from termagent.cli.engine_options import (
     add_engine_arguments,
     engine_from_args,
@@ -46,9 +46,7 @@ def test_flag_defaults_are_the_card_settings_and_the_seed_model() -> None:
 
 def test_flags_reach_the_options() -> None:
     args = _parse(
-        "--engine vllm --model m --base-url http://h:1/v1 --api-key k --temperature 0.3 --top-p 0.8 "
-        "--max-tokens 64 --max-model-len 4096 --gpu-memory-utilization 0.5 --tensor-parallel-size 4 "
-        "--no-constrained".split()
+        ["--engine", "vllm", "--model", "m", "--base-url", "http://h:1/v1", "--api-key", "k", "--temperature", "0.3", "--top-p", "0.8", "--max-tokens", "64", "--max-model-len", "4096", "--gpu-memory-utilization", "0.5", "--tensor-parallel-size", "4", "--no-constrained"]
     )
     assert options_from_args(args) == EngineOptions(
         kind="vllm",
@@ -72,13 +70,15 @@ def test_prompt_template_flag(tmp_path: Path) -> None:
 def test_auto_picks_the_server_when_it_answers(stub_server: StubServer) -> None:
     choice = engine_from_args(_parse(["--base-url", stub_server.base_url, "--model", MODEL]))
     assert choice.engine.name == "openai"
-    assert choice.reason == f"engine: openai, the server at {stub_server.base_url} answered"
+    assert choice.reason.startswith(f"engine: openai (a server listens at {stub_server.base_url})\n  vLLM at ")
+    assert "structured output: response_format json_schema; context: 4096 (max_model_len of /v1/models)" \
+        in choice.reason
 
 
 def test_auto_falls_back_to_transformers_without_a_server(closed_port_url: str, tiny_gemma_dir) -> None:
     choice = create_engine(EngineOptions(base_url=closed_port_url, model=str(tiny_gemma_dir)))
     assert choice.engine.name == "transformers"  # this machine has no vllm and no GPU
-    assert choice.reason.startswith(f"engine: transformers in-process (no server at {closed_port_url}")
+    assert choice.reason.startswith(f"engine: transformers (in-process: no server at {closed_port_url}")
 
 
 def test_explicit_replay_and_its_errors(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from openai_stub_server import MAX_MODEL_LEN, MODEL, StubServer
+
 from termagent.errors import TermagentError
 from termagent.model.conversation import Conversation
 from termagent.model.engines.base import DecodingSettings
@@ -33,7 +33,7 @@ def test_sends_schema_thinking_off_decoding_settings_and_messages(stub_server: S
     completion = engine.complete(_messages())
     assert completion.text == REPLY
     assert (completion.prompt_tokens, completion.finish_reason) == (11, "stop")
-    [body] = stub_server.state.chat_bodies()
+    [body] = stub_server.state.chat_bodies()  # vLLM's dialect is certain: no probe
     assert body["messages"] == _messages()
     assert body["response_format"] == {
         "type": "json_schema",
@@ -103,7 +103,14 @@ def test_retries_a_5xx_then_succeeds(stub_server: StubServer) -> None:
 def test_a_persistent_error_is_reported_with_the_status(stub_server: StubServer) -> None:
     stub_server.state.statuses = [400]
     with pytest.raises(TermagentError, match="answered 400: injected 400"):
+        _engine(stub_server, settings=DecodingSettings(constrained=False)).complete(_messages())
+
+
+def test_every_dialect_refused_after_none_worked_is_an_error_with_the_way_out(stub_server: StubServer) -> None:
+    stub_server.state.statuses = [400, 400]
+    with pytest.raises(TermagentError, match="refused every structured-output dialect") as caught:
         _engine(stub_server).complete(_messages())
+    assert "--no-constrained" in caught.value.hint
 
 
 def test_a_server_too_slow_for_the_timeout_is_reported(stub_server: StubServer) -> None:

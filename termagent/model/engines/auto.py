@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-import json
-import urllib.error
-import urllib.request
+import socket
+import sys
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from termagent.errors import TermagentError
@@ -33,23 +34,35 @@ class EngineOptions:
 @dataclass(frozen=True)
 class EngineChoice:
     engine: Engine
-    reason: str  # one line for the user: which engine, and why
+    reason: str  # for the user: which engine and why, what it could switch on, and any warning
+    warnings: tuple[str, ...] = ()  # what the engine could not switch on; every view shows them
 
 
-def create_engine(options: EngineOptions) -> EngineChoice:
+def _to_stderr(message: str) -> None:
+    print(f"termagent: {message}", file=sys.stderr, flush=True)
+
+
+def create_engine(options: EngineOptions, *, on_wait: Callable[[str], None] = _to_stderr) -> EngineChoice:
+    """`on_wait` hears progress while a busy server is waited for."""
     if options.kind == "auto":
-        return _auto(options)
-    if options.kind not in ENGINE_KINDS:
+        engine, why = _auto(options, on_wait)
+    elif options.kind in ENGINE_KINDS:
+        engine, why = _build(options.kind, options, on_wait), "as asked"
+    else:
         raise TermagentError(f"unknown engine {options.kind!r}", hint=f"choose one of {', '.join(ENGINE_KINDS)}")
-    return EngineChoice(_build(options.kind, options), f"engine: {options.kind} (as asked)")
+    warnings = tuple(getattr(engine, "warnings", ()))
+    details = f"\n  {engine.describe()}" if hasattr(engine, "describe") else ""
+    loud = "".join(f"\n  WARNING: {warning}" for warning in warnings)
+    return EngineChoice(engine, f"engine: {engine.name} ({why}){details}{loud}", warnings)
 
 
-def _build(kind: str, options: EngineOptions) -> Engine:
+def _build(kind: str, options: EngineOptions, on_wait: Callable[[str], None] = _to_stderr) -> Engine:
     common = {"settings": options.settings, "max_model_len": options.max_model_len}
     if kind == "openai":
         from termagent.model.engines.openai_server import OpenAIServerEngine
 
-        return OpenAIServerEngine(options.model, base_url=options.base_url, api_key=options.api_key, **common)
+        return OpenAIServerEngine(options.model, base_url=options.base_url, api_key=options.api_key,
+                                  on_wait=on_wait, **common)
     if kind == "vllm":
         from termagent.model.engines.vllm_inprocess import VllmEngine
 
@@ -70,15 +83,15 @@ def _build(kind: str, options: EngineOptions) -> Engine:
     return ReplayEngine(options.replay_path, **common)
 
 
-def server_answers(base_url: str, api_key: str | None = None) -> bool:
-    """Whether an OpenAI-compatible server answers GET /models at `base_url`."""
-    request = urllib.request.Request(
-        base_url.rstrip("/") + "/models", headers={"Authorization": f"Bearer {api_key}"} if api_key else {}
-    )
+def server_listening(base_url: str) -> bool:
+    """Whether something accepts connections at `base_url`'s host and port. Only the connection:
+    a busy single-request server may take minutes to answer, and must not be mistaken for none."""
+    url = urllib.parse.urlsplit(base_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
     try:
-        with urllib.request.urlopen(request, timeout=PROBE_SECONDS) as response:
-            return isinstance(json.load(response), dict)
-    except (OSError, ValueError):  # URLError and timeouts are OSErrors
+        with socket.create_connection((url.hostname or "localhost", port), timeout=PROBE_SECONDS):
+            return True
+    except OSError:
         return False
 
 
@@ -90,21 +103,18 @@ def gpu_present() -> bool:
     return torch.cuda.is_available()
 
 
-def _auto(options: EngineOptions) -> EngineChoice:
+def _auto(options: EngineOptions, on_wait: Callable[[str], None]) -> tuple[Engine, str]:
     if options.replay_path:
-        return EngineChoice(_build("replay", options), f"engine: replay of {options.replay_path} (--replay given)")
-    if server_answers(options.base_url, options.api_key):
-        return EngineChoice(_build("openai", options), f"engine: openai, the server at {options.base_url} answered")
+        return _build("replay", options), f"replay of {options.replay_path}, --replay given"
+    if server_listening(options.base_url):
+        # A server that is there is used, however slowly it answers: it is waited for, never replaced.
+        return _build("openai", options, on_wait), f"a server listens at {options.base_url}"
     if importlib.util.find_spec("vllm") is not None and gpu_present():
-        return EngineChoice(
-            _build("vllm", options), f"engine: vllm in-process (no server at {options.base_url}; vllm and a GPU are here)"
-        )
+        return _build("vllm", options), f"in-process: no server at {options.base_url}; vllm and a GPU are here"
     if importlib.util.find_spec("transformers") is None:
         raise TermagentError(
-            f"no engine available: no model server at {options.base_url}, and neither vllm nor transformers is installed",
+            f"no engine available: no model server at {options.base_url}, and neither vllm nor transformers "
+            "is installed",
             hint=f"start a server with `vllm serve {options.model}`, or pip install 'termagent[transformers]'",
         )
-    return EngineChoice(
-        _build("transformers", options),
-        f"engine: transformers in-process (no server at {options.base_url}, no vllm with a GPU)",
-    )
+    return _build("transformers", options), f"in-process: no server at {options.base_url}, no vllm with a GPU"

@@ -29,6 +29,8 @@ class Completion:
     completion_tokens: int
     elapsed: float
     finish_reason: str | None = None  # "stop", or "length" when max_tokens cut the reply
+    tokens_estimated: bool = False  # the server reported no usage: the counts were made another way
+    cached_prompt_tokens: int | None = None  # prompt tokens the server took from its prefix cache, if it says
 
 
 def tightest_context(*lengths: int | None) -> int | None:

@@ -7,10 +7,12 @@ a weak model returns a valid action.
 
 from __future__ import annotations
 
+import importlib.util
 import time
+from pathlib import Path
 from typing import Any
 
-from termagent.errors import TermagentError
+from termagent.errors import ModelServerError, TermagentError
 from termagent.model.chat_render import renderer_for
 from termagent.model.context_budget import PrefixTokenCounter
 from termagent.model.conversation import Message
@@ -44,13 +46,18 @@ class TransformersEngine:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         # bf16 as on the card where the hardware has it; CPUs are far faster in float32.
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        source, gguf = weights_source(model)
         try:
-            self._tokenizer = transformers.AutoTokenizer.from_pretrained(model)
-            self._model = transformers.AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()
-        except OSError as error:
-            raise TermagentError(
-                f"cannot load the model {model}: {error}",
-                hint="pass --model with a local model folder or a Hugging Face id that can be downloaded",
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(source, **gguf)
+            self._model = transformers.AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **gguf)
+            self._model = self._model.to(self.device).eval()
+        except (OSError, ValueError, KeyError, NotImplementedError) as error:
+            # OSError: nothing to load; ValueError/KeyError/NotImplementedError: a GGUF architecture
+            # or quantization transformers cannot read.
+            raise ModelServerError(
+                f"cannot load the model {model}: {(str(error).strip() or repr(error)).splitlines()[0]}",
+                hint="pass --model with a local model folder, a .gguf file (or a folder holding one) of an "
+                "architecture transformers reads, or a Hugging Face id that can be downloaded",
             ) from error
         text_config = self._model.config.get_text_config()
         self.max_model_len = tightest_context(max_model_len, getattr(text_config, "max_position_embeddings", None))
@@ -69,7 +76,8 @@ class TransformersEngine:
             )
         except ImportError as error:
             raise TermagentError(
-                "constrained decoding needs xgrammar", hint="pip install 'termagent[transformers]', or pass --no-constrained"
+                "constrained decoding needs xgrammar",
+                hint="pip install 'termagent[transformers]', or pass --no-constrained",
             ) from error
 
     def render(self, messages: list[Message]) -> str:
@@ -93,7 +101,7 @@ class TransformersEngine:
             temperature=self.settings.temperature if sampling else None,
             top_p=self.settings.top_p if sampling else None,
             eos_token_id=self._stop_ids,
-            pad_token_id=self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._stop_ids[0],
+            pad_token_id=self._stop_ids[0] if self._tokenizer.pad_token_id is None else self._tokenizer.pad_token_id,
         )
         processors = []
         if self._grammar is not None:
@@ -119,6 +127,34 @@ class TransformersEngine:
 
     def close(self) -> None:
         self._model = None
+
+
+def weights_source(model: str) -> tuple[str, dict[str, str]]:
+    """What from_pretrained reads for `model`, and `gguf_file=` when that is a GGUF file: `--model`
+    may name a .gguf file, or a folder holding one GGUF and no config.json."""
+    path = Path(model).expanduser()
+    gguf: Path | None = None
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise ModelServerError(f"{model} is a file but not a GGUF model",
+                                   hint="pass a .gguf file, or a model folder (config.json and weights)")
+        gguf = path
+    elif path.is_dir() and not (path / "config.json").is_file():
+        found = sorted(path.glob("*.gguf"))
+        if len(found) > 1:
+            raise ModelServerError(f"{model} holds several GGUF files: {', '.join(p.name for p in found)}",
+                                   hint=f"pass one of them: --model {found[0]}")
+        if not found:
+            raise ModelServerError(f"{model} holds neither a config.json nor a .gguf file",
+                                   hint="pass a model folder saved by transformers, or a .gguf file")
+        gguf = found[0]
+    if gguf is None:
+        return model, {}
+    missing = [name for name in ("gguf", "accelerate") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ModelServerError(f"loading a GGUF file needs the {' and '.join(missing)} package(s)",
+                               hint="pip install 'termagent[transformers]'")
+    return str(gguf.parent), {"gguf_file": gguf.name}
 
 
 def _callback_streamer(tokenizer: Any, on_token: TokenCallback) -> Any:
