@@ -207,7 +207,8 @@ class Agent:
             tokens[1] += completion.completion_tokens
             self._send(EventType.MODEL_REPLIED, prompt_new_part=new_part, raw=completion.text,
                        prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
-                       elapsed=round(completion.elapsed, 4), finish_reason=completion.finish_reason)
+                       elapsed=round(completion.elapsed, 4), finish_reason=completion.finish_reason,
+                       tokens_estimated=completion.tokens_estimated)
             if attempt.result.action is None:
                 self._send(EventType.REPLY_REJECTED, errors=list(attempt.result.errors))
 

@@ -54,9 +54,9 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
     own_engine = engine is None
     if engine is None:
         choice = create_engine(config.engine)
-        engine, engine_note = choice.engine, choice.reason
+        engine, engine_note, engine_warnings = choice.engine, choice.reason, choice.warnings
     else:
-        engine_note = f"engine: {engine.name} (shared)"
+        engine_note, engine_warnings = f"engine: {engine.name} (shared)", ()
     trajectory = TrajectoryWriter(config.trajectory or default_trajectory_path())
     sinks = [trajectory, view]
     with contextlib.ExitStack() as cleanup:
@@ -78,6 +78,8 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
         sandbox = cleanup.enter_context(Sandbox(spec))
         if workspace is not None:
             workspace.populate(sandbox.container)
+        for warning in engine_warnings:  # e.g. constrained decoding off: loud in every view and the trajectory
+            fan_out(*sinks)(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
         for warning in sandbox.shell.warnings:
             view(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
         agent = Agent(engine, sandbox.shell, policy, approver, fan_out(*sinks),

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from termagent.cli.engine_options import add_engine_arguments, engine_from_args, instructions_from_args
+from termagent.cli.ray_options import add_ray_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
 from termagent.errors import EXIT_NOT_COMPLETED, ConfigurationError
-
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -26,9 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     replay.add_argument("--output-dir", type=Path, default=Path("eval-replay"), help="(default: %(default)s)")
     replay.add_argument("--limit", type=int, default=None, help="only the first N records")
     replay.add_argument("--resume", action="store_true", help="keep steps already scored in --output-dir")
-    replay.add_argument("--concurrency", type=int, default=16,
+    replay.add_argument("--concurrency", type=int, default=None,
                         help="requests in flight at once, for the openai engine (a vLLM server batches "
-                             "them); other engines take one at a time (default: %(default)s)")
+                             "them); other engines take one at a time (default: as many as the server runs "
+                             "at once: 16 for vLLM, its slots for llama-server, 1 for llama-cpp-python)")
     replay.add_argument("--prompt", choices=("termagent", "record"), default="termagent",
                         help="instructions of the first turn: termagent's own (or --prompt-template), or the "
                              "record's, as the card evaluated (default: %(default)s)")
@@ -46,10 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     live.add_argument("--limit", type=int, default=None, help="only the first N tasks")
     live.add_argument("--parallel", type=int, default=1,
                       help="tasks at a time, each in its own sandbox (default: 1; the replay engine's "
-                           "replies are shared in order, so keep 1 with it)")
+                           "replies are shared in order, so keep 1 with it); with --ray and no ADDRESS, the "
+                           "local cluster's slots")
+    add_ray_arguments(live)
     agent = live.add_argument_group("agent (without --oracle)")
     agent.add_argument("--policy", default="sandboxed-auto", help="(default: %(default)s)")
-    agent.add_argument("--approve", choices=["deny", "allow"], default="deny", help="what `ask` becomes (default: deny)")
+    agent.add_argument("--approve", choices=["deny", "allow"], default="deny",
+                       help="what `ask` becomes (default: deny)")
     agent.add_argument("--max-steps", type=int, default=50, help="(default: %(default)s)")
     agent.add_argument("--timeout", type=float, default=None,
                        help="per-task wall-clock limit in seconds (default: the task's, else none)")
@@ -82,7 +86,8 @@ def _replay(args: argparse.Namespace) -> int:
                       console=errors, transient=True) as progress:
             bar = progress.add_task("steps", total=len(records))
             run = run_replay(records, engine, args.output_dir / "steps.jsonl", instructions=instructions,
-                             resume=args.resume, concurrency=args.concurrency,
+                             resume=args.resume,
+                             concurrency=args.concurrency or getattr(engine, "parallel_requests", 1),
                              on_steps=lambda done: progress.advance(bar, done))
     finally:
         engine.close()
@@ -96,11 +101,14 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _live(args: argparse.Namespace) -> int:
+    import dataclasses
+    import functools
     import time
     from concurrent.futures import ThreadPoolExecutor
 
     from rich.console import Console
 
+    from termagent.batch.ray_backend import Job, new_run_id, remote_engine_options, run_on_ray
     from termagent.eval.live_run import live_summary, result_row, run_oracle, run_with_agent
     from termagent.eval.live_tasks import load_tasks
     from termagent.eval.report import print_live, write_json
@@ -109,36 +117,51 @@ def _live(args: argparse.Namespace) -> int:
     spec = sandbox_spec_from_args(args)
     errors = Console(stderr=True)
     engine = None
+    args.output_dir.mkdir(parents=True, exist_ok=True)
     if args.oracle:
         missing = [task.name for task in tasks if task.solution is None]
         if missing:
             raise ConfigurationError(f"--oracle needs a solution script; none for: {', '.join(missing)}")
-        run_one = lambda task: run_oracle(task, spec)  # noqa: E731
+        run_one = lambda task, trajectory: run_oracle(task, spec)  # noqa: E731
     else:
         from termagent.agent.loop import AgentLimits
         from termagent.agent.runner import RunConfig
         from termagent.cli.engine_options import options_from_args
+        from termagent.model.engines.base import shared
 
         base = RunConfig(task="", engine=options_from_args(args), sandbox=spec, policy=args.policy,
                          approve=args.approve, limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
                          instructions=instructions_from_args(args))
-        choice = engine_from_args(args)
-        engine = choice.engine
-        errors.print(choice.reason, highlight=False)
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-        run_one = lambda task: run_with_agent(task, base, engine, args.output_dir / f"{task.name}.jsonl")  # noqa: E731
+        if args.ray is not None:  # each worker builds its own engine
+            base = dataclasses.replace(base, engine=remote_engine_options(base.engine))
+        else:
+            choice = engine_from_args(args)
+            engine = shared(choice.engine)
+            errors.print(choice.reason, highlight=False)
+        run_one = lambda task, trajectory: run_with_agent(task, base, engine, trajectory)  # noqa: E731
     started = time.monotonic()
 
-    def one(task):
-        report = run_one(task)
+    def announce(report) -> None:
         errors.print(f"{'PASS' if report.passed else 'FAIL'} {report.name}: {report.status}, {report.steps} steps, "
                      f"{report.wall_time:.1f}s" + (f" ({report.error})" if report.error else ""), highlight=False)
+
+    def one(task):
+        report = run_one(task, args.output_dir / f"{task.name}.jsonl")
+        announce(report)
         return report
 
     try:
-        with errors.status(f"{len(tasks)} task(s), {args.parallel} at a time"), \
-                ThreadPoolExecutor(max(1, args.parallel), thread_name_prefix="termagent-eval") as pool:
-            reports = list(pool.map(one, tasks))
+        if args.ray is not None:
+            jobs = [Job(task.name, functools.partial(run_one, task)) for task in tasks]
+            with errors.status(f"{len(tasks)} task(s) on Ray ({args.ray or 'local cluster'})"):
+                reports = run_on_ray(jobs, address=args.ray or None, slots=args.parallel,
+                                     output_dir=args.output_dir, run_id=new_run_id(), on_done=announce,
+                                     shared_dir=args.output_dir if args.shared_output_dir else None,
+                                     on_cancel=lambda count: errors.print(f"cancelled {count} Ray task(s)"))
+        else:
+            with errors.status(f"{len(tasks)} task(s), {args.parallel} at a time"), \
+                    ThreadPoolExecutor(max(1, args.parallel), thread_name_prefix="termagent-eval") as pool:
+                reports = list(pool.map(one, tasks))
     finally:
         if engine is not None:
             engine.close()
