@@ -12,13 +12,13 @@ from pathlib import Path
 from termagent.agent.cast import CastRecorder
 from termagent.agent.events import Event, EventSink, EventType, fan_out
 from termagent.agent.loop import Agent, AgentLimits, RunResult
+from termagent.agent.signals import run_signals
 from termagent.agent.trajectory import TrajectoryWriter, default_trajectory_path
 from termagent.model.engines.auto import EngineOptions, create_engine
 from termagent.model.engines.base import Engine
 from termagent.policy.approval import Approver, approver_for
 from termagent.policy.loader import load_policy
 from termagent.sandbox.container import Sandbox, SandboxSpec
-from termagent.sandbox.lifecycle import sigterm_as_exit
 from termagent.workspace import Workspace
 from termagent.workspace.changes import WorkspaceChanges
 
@@ -48,7 +48,8 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
     """Run one task to its end. Configuration and environment errors raise TermagentError
     before anything runs; `after_run` sees the sandbox before it is removed (e.g. to run a
     check); a copied-in workspace's changes are applied when `approve_changes` says so (without
-    it, when the config says so); the sandbox is removed whatever happens."""
+    it, when the config says so); the sandbox and workspace staging are removed whatever
+    happens, SIGTERM and SIGHUP included (termagent.agent.signals)."""
     policy = load_policy(config.policy)
     approver = approver_for(config.approve, person)
     own_engine = engine is None
@@ -67,31 +68,35 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
             recorder = CastRecorder(config.cast, config.sandbox.columns, config.sandbox.lines)
             cleanup.callback(recorder.close)
             sinks.append(recorder)
-        cleanup.enter_context(sigterm_as_exit())
-        workspace = config.workspace
-        spec = config.sandbox
-        if workspace is not None:
-            cleanup.enter_context(workspace)
-            if workspace.warning:
-                view(Event(EventType.ERROR, 0, {"message": workspace.warning}))
-            spec = dataclasses.replace(spec, mounts=spec.mounts + workspace.mounts())
-        sandbox = cleanup.enter_context(Sandbox(spec))
-        if workspace is not None:
-            workspace.populate(sandbox.container)
-        for warning in engine_warnings:  # e.g. constrained decoding off: loud in every view and the trajectory
-            fan_out(*sinks)(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
-        for warning in sandbox.shell.warnings:
-            view(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
-        agent = Agent(engine, sandbox.shell, policy, approver, fan_out(*sinks),
-                      limits=config.limits, instructions=config.instructions)
-        if on_agent is not None:
-            on_agent(agent)
-        result = agent.run(config.task, note=engine_note)
-        if after_run is not None:
-            after_run(sandbox, result)
-        if workspace is not None:
-            _review_changes(workspace, sandbox, fan_out(*sinks), approve_changes or (lambda _: config.apply_changes))
-        return result
+        signals = cleanup.enter_context(run_signals())
+        # Armed until the clean-up starts: a signal ends the run, never the clean-up.
+        with signals.armed():
+            workspace = config.workspace
+            spec = config.sandbox
+            if workspace is not None:
+                cleanup.enter_context(workspace)
+                if workspace.warning:
+                    view(Event(EventType.ERROR, 0, {"message": workspace.warning}))
+                spec = dataclasses.replace(spec, mounts=spec.mounts + workspace.mounts())
+            sandbox = cleanup.enter_context(Sandbox(spec))
+            if workspace is not None:
+                workspace.populate(sandbox.container)
+            for warning in engine_warnings:  # e.g. constrained decoding off: loud in every view and the trajectory
+                fan_out(*sinks)(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
+            for warning in sandbox.shell.warnings:
+                view(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
+            agent = Agent(engine, sandbox.shell, policy, approver, fan_out(*sinks),
+                          limits=config.limits, instructions=config.instructions)
+            signals.agent = agent
+            if on_agent is not None:
+                on_agent(agent)
+            result = agent.run(config.task, note=engine_note)
+            if after_run is not None:
+                after_run(sandbox, result)
+            if workspace is not None:
+                approve = approve_changes or (lambda _: config.apply_changes)
+                _review_changes(workspace, sandbox, fan_out(*sinks), approve)
+            return result
 
 
 def _review_changes(workspace: Workspace, sandbox: Sandbox, emit: EventSink, approve: ChangesApprover) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
@@ -20,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "run", help="run the agent on a task (the default: `termagent \"TASK\"`)",
         description="Run the agent on TASK. Exit status: 0 completed and confirmed, 1 not completed "
-                    "(step limit, time limit, model gave up), 2 configuration or environment error, 130 interrupted.")
+                    "(step limit, time limit, model gave up), 2 configuration or environment error, 130 interrupted "
+                    "(Ctrl-C twice, SIGTERM, or SIGHUP when the terminal closes).")
     add_run_arguments(parser)
     parser.set_defaults(handler=run)
     return parser
@@ -35,7 +35,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_task: bool = True
     mode.add_argument("--json", action="store_true", help="headless: print events as JSON lines")
     mode.add_argument("--config", help="config file (default: ~/.config/termagent/config.yaml)")
     policy = parser.add_argument_group("policy")
-    policy.add_argument("--policy", default=None, help="policy name or file (default: your policy file, else `default`)")
+    policy.add_argument("--policy", default=None,
+                        help="policy name or file (default: your policy file, else `default`)")
     policy.add_argument("--approve", choices=["ask", "deny", "allow"], default=None,
                         help="what an `ask` becomes without a person (headless default: deny; never overrides a deny)")
     limits = parser.add_argument_group("limits and records")
@@ -106,9 +107,8 @@ def run(args: argparse.Namespace) -> int:
     from termagent.views.event_lines import JsonLines, TextLines
 
     view = JsonLines() if args.json else TextLines()
-    agents = []
-    with _CtrlCInterruptsThenStops(agents):
-        result = run_agent(config, view, person=person, on_agent=agents.append, approve_changes=approve_changes)
+    # Ctrl-C, SIGTERM and SIGHUP are handled during the run (termagent.agent.signals).
+    result = run_agent(config, view, person=person, approve_changes=approve_changes)
     return _exit_status(result)
 
 
@@ -128,26 +128,3 @@ def _exit_status(result) -> int:
     if result.status is RunStatus.ERROR:
         return EXIT_CONFIG_ERROR
     return EXIT_NOT_COMPLETED
-
-
-class _CtrlCInterruptsThenStops:
-    """First Ctrl-C: interrupt the sandbox's running command. Second: stop (KeyboardInterrupt,
-    so the sandbox is removed and the trajectory closed on the way out)."""
-
-    def __init__(self, agents: list) -> None:
-        self.agents, self.pressed = agents, 0
-
-    def __enter__(self):
-        self.previous = signal.signal(signal.SIGINT, self._on_sigint)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        signal.signal(signal.SIGINT, self.previous)
-
-    def _on_sigint(self, signum, frame) -> None:
-        self.pressed += 1
-        if self.pressed == 1 and self.agents:
-            print("\ntermagent: interrupting the running command (Ctrl-C again stops the agent)", file=sys.stderr)
-            self.agents[0].request_interrupt()
-            return
-        raise KeyboardInterrupt

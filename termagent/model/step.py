@@ -3,6 +3,8 @@ reply tell the model what was wrong and ask again, up to a limit."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from termagent.errors import TermagentError
@@ -11,6 +13,7 @@ from termagent.model.context_budget import Compaction, ContextBudget, ContextExc
 from termagent.model.conversation import Conversation
 from termagent.model.engines.base import Completion, Engine, TokenCallback
 from termagent.model.parse import parse_reply
+from termagent.text_safety import without_lone_surrogates
 
 DEFAULT_MAX_BAD_REPLIES = 3
 
@@ -49,8 +52,10 @@ def next_action(
     *,
     max_bad_replies: int = DEFAULT_MAX_BAD_REPLIES,
     on_token: TokenCallback | None = None,
+    on_attempt: Callable[[Attempt], None] | None = None,
 ) -> StepOutcome:
     """Ask the model for its next action; the conversation gains the reply (and any corrections).
+    `on_attempt` sees every reply as soon as it is parsed, so a give-up or a kill loses none.
 
     Raises BadRepliesError after `max_bad_replies` unusable replies in a row, or when the prompt
     cannot fit the model's context (TermagentError).
@@ -67,8 +72,12 @@ def next_action(
         except ContextExceededError as error:
             budget.refused(error, fitted.prompt_tokens)  # re-raises when no smaller window is left
             continue
+        # A server's JSON can carry unpaired surrogates, which nothing downstream can encode.
+        completion = dataclasses.replace(completion, text=without_lone_surrogates(completion.text))
         result = parse_reply(completion.text)
         attempts.append(Attempt(completion, result))
+        if on_attempt is not None:
+            on_attempt(attempts[-1])
         conversation.add_reply(completion.text)
         if result.action is not None:
             return StepOutcome(result.action, attempts, compactions)

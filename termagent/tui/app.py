@@ -1,10 +1,12 @@
 """The Textual app: a view over the agent loop's events, plus the person's controls. The agent
 runs in a worker thread (`runner.run_agent`); its events are queued there and shown here at
 most REFRESH_HZ times a second, terminal output goes straight into the TUI's own screen
-mirror, approvals block the agent's thread until the person answers in the dialog."""
+mirror, approvals block the agent's thread until the person answers in the dialog. Pause and
+stop are the agent's own (Agent.pause, Agent.request_stop): the app only passes them on."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import queue
 import time
@@ -21,18 +23,18 @@ from textual.widgets import Footer, Input
 from termagent.agent.events import Event, EventSink, EventType
 from termagent.agent.loop import Agent, RunResult, RunStatus
 from termagent.agent.runner import RunConfig, run_agent
+from termagent.agent.signals import ENDING_SIGNALS, RunEnded, ending_signals_call
 from termagent.agent.trajectory import default_trajectory_path
 from termagent.errors import TermagentError
-from termagent.policy.approval import Approver, ApprovalRequest, Reply
-from termagent.workspace.changes import WorkspaceChanges
+from termagent.policy.approval import ApprovalRequest, Approver, Reply
 from termagent.tui.approval_dialog import ApprovalDialog
 from termagent.tui.approver import TuiApprover
 from termagent.tui.changes_dialog import ChangesDialog
-from termagent.tui.pause import PauseGate
 from termagent.tui.screens import SummaryScreen, TrajectoryScreen
 from termagent.tui.status_bar import StatusBar
 from termagent.tui.step_log import StepLog
 from termagent.tui.terminal_pane import REFRESH_HZ, ScreenMirror, TerminalPane
+from termagent.workspace.changes import WorkspaceChanges
 
 ERROR_NOTICE_SECONDS = 30
 
@@ -69,12 +71,13 @@ class TermagentApp(App[RunResult | None]):
         self.config = dataclasses.replace(config, trajectory=config.trajectory or default_trajectory_path())
         self.runner, self.clock = runner, clock
         self.mirror = ScreenMirror(config.sandbox.columns, config.sandbox.lines)
-        self.pause_gate = PauseGate()
         self.approver = TuiApprover(self._open_dialog_from_thread)
         self.result: RunResult | None = None
         self._events: deque[Event] = deque()
         self._agent: Agent | None = None
-        self._agent_running = self._stop_requested = self._quit_when_done = False
+        self._agent_running = self._stop_requested = self._quit_when_done = self._paused = False
+        self._stop_reason = "stopped by the person"
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Held here: the app's query_one looks only at the top screen, which may be a dialog.
         self.step_log = StepLog()
         self.terminal_pane = TerminalPane(self.mirror)
@@ -89,6 +92,7 @@ class TermagentApp(App[RunResult | None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.set_interval(1 / REFRESH_HZ, self.drain_events)
         task_input = self.query_one("#task", Input)
         if self.config.task.strip():
@@ -100,9 +104,8 @@ class TermagentApp(App[RunResult | None]):
     def on_unmount(self) -> None:
         # Never leave the agent's thread waiting on a person who has gone.
         self.approver.close()
-        self.pause_gate.resume()
         if self._agent is not None:
-            self._agent.request_stop()
+            self._agent.request_stop(self._stop_reason)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "task" and event.value.strip() and not self._agent_running:
@@ -132,16 +135,18 @@ class TermagentApp(App[RunResult | None]):
         return RunResult(RunStatus.ERROR, 0, 0.0, 0, 0, message)
 
     def _sink(self, event: Event) -> None:
-        self.pause_gate.hold(event)
         if event.type is EventType.TERMINAL_OUTPUT:
             self.mirror.feed(event.data["text"])
         else:
             self._events.append(event)
 
     def _set_agent(self, agent: Agent) -> None:
+        # Keys pressed before the agent existed still count (each side checks after setting).
         self._agent = agent
+        if self._paused:
+            agent.pause()
         if self._stop_requested:
-            agent.request_stop()
+            agent.request_stop(self._stop_reason)
 
     def _approve_changes(self, changes: WorkspaceChanges) -> bool:
         """Asked on the agent's thread at the end of a run with a copied-in workspace."""
@@ -193,15 +198,18 @@ class TermagentApp(App[RunResult | None]):
 
     # -- the person's keys ----------------------------------------------------------------------
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def action_pause(self) -> None:
-        if not self._agent_running:
+        if not self._agent_running or self._stop_requested:
             return
-        if self.pause_gate.paused:
-            self.pause_gate.resume()
-            self.status_bar.set_state("running")
-        else:
-            self.pause_gate.pause()
-            self.status_bar.set_state("paused: holds before the next step or command")
+        self._paused = not self._paused
+        agent = self._agent
+        if agent is not None:
+            agent.pause() if self._paused else agent.resume()
+        self.status_bar.set_state("paused: holds before the next step or command" if self._paused else "running")
 
     def action_interrupt(self) -> None:
         if self._agent is not None:
@@ -211,10 +219,9 @@ class TermagentApp(App[RunResult | None]):
     def action_stop(self) -> None:
         if not self._agent_running:
             return
-        self._stop_requested = True
+        self._stop_requested, self._paused = True, False
         if self._agent is not None:
-            self._agent.request_stop()
-        self.pause_gate.resume()
+            self._agent.request_stop(self._stop_reason)
         if isinstance(self.screen, ApprovalDialog):
             self.screen.action_deny()
         self.approver.deny_pending()
@@ -233,6 +240,9 @@ class TermagentApp(App[RunResult | None]):
             self.action_show_help_panel()
 
     async def action_quit(self) -> None:
+        self._quit()
+
+    def _quit(self) -> None:
         """While the agent runs, quitting stops it first, so the sandbox is removed."""
         if self._agent_running:
             self._quit_when_done = True
@@ -241,10 +251,19 @@ class TermagentApp(App[RunResult | None]):
         else:
             self.exit(self.result)
 
+    def end_from_signal(self, signum: int) -> None:
+        """SIGTERM or SIGHUP (called in the signal handler): quit as the `q` key does, on the
+        app's own loop; the run is recorded as ended by the signal."""
+        self._stop_reason = f"ended by {ENDING_SIGNALS[signum]}"
+        if self._loop is None:
+            raise RunEnded(self._stop_reason)  # before the app runs: nothing to wait for
+        self._loop.call_soon_threadsafe(self._quit)
+
 
 def run_tui(config: RunConfig) -> RunResult:
     app = TermagentApp(config)
-    result = app.run()
+    with ending_signals_call(app.end_from_signal):
+        result = app.run()
     if result is None:  # quit before a task was given
         return RunResult(RunStatus.INTERRUPTED, 0, 0.0, 0, 0, "no task was given")
     return result

@@ -7,7 +7,6 @@ import os
 import subprocess
 
 import pytest
-
 from project_paths import EXAMPLES, TERMAGENT
 
 HELLO_TASK = "Create /app/hello.txt containing the line 'Hello, termagent!'"

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from agent_replies import action
 from project_paths import EXAMPLES, TERMAGENT
+
 from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
 
 pytestmark = pytest.mark.docker

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from project_paths import EXAMPLES, TERMAGENT
 from tmux_terminal import TmuxTerminal, needs_tmux
 

@@ -4,6 +4,7 @@ Update them with `pytest tests/tui/test_snapshots.py --snapshot-update` and look
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 from termagent.errors import TermagentError
@@ -23,12 +24,11 @@ def _app(tmp_path, run: ScriptedRun) -> TermagentApp:
 
 def _waiting_for(condition):
     async def run_before(pilot) -> None:
-        for _ in range(200):
-            if condition(pilot.app):
-                break
+        deadline = time.monotonic() + 60  # generous: the machine may be busy
+        while not condition(pilot.app):
+            if time.monotonic() > deadline:
+                raise AssertionError("the app never reached the state to photograph")
             await pilot.pause(0.02)
-        else:
-            raise AssertionError("the app never reached the state to photograph")
         pilot.app.drain_events()
         pilot.app.terminal_pane.redraw()
         await pilot.pause(0.1)
@@ -37,7 +37,7 @@ def _waiting_for(condition):
 
 
 def test_running(snap_compare, tmp_path):
-    run = ScriptedRun(first_step_events()[:7], hold=3.0)
+    run = ScriptedRun(first_step_events()[:7], hold=120)  # released below, however slow the machine
     app = _app(tmp_path, run)
     assert snap_compare(app, terminal_size=SIZE, run_before=_waiting_for(lambda a: a.status_bar.status.step == 1
                                                                          and not a._events))

@@ -157,11 +157,11 @@ async def key_latencies_during(app: TermagentApp, seconds: float, every: float =
 
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline or app.pause_gate.paused:
-        before = app.pause_gate.paused
+    while time.monotonic() < deadline or app.paused:
+        before = app.paused
         started = time.perf_counter()
         app.post_message(events.Key("p", "p"))
-        while app.pause_gate.paused == before:
+        while app.paused == before:
             if time.perf_counter() - started > 10:
                 raise AssertionError("a key press was not handled within 10 s")
             await asyncio.sleep(0.0005)

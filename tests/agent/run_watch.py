@@ -1,0 +1,67 @@
+"""Watching a `termagent` process from outside: its trajectory, its exit, its containers. Every
+wait is for a condition, with a generous limit, so a busy machine is only slower."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
+
+WAIT = 120
+
+
+def records(trajectory: Path) -> list[dict]:
+    """The trajectory's complete lines (a line being written is left out)."""
+    if not trajectory.exists():
+        return []
+    found = []
+    for line in trajectory.read_text().splitlines():
+        try:
+            found.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return found
+
+
+def until(condition: Callable[[], bool], what: str, seconds: float = WAIT) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {seconds} s")
+        time.sleep(0.1)
+
+
+def wait_for_records(trajectory: Path, condition: Callable[[list[dict]], bool], seconds: float = WAIT) -> list[dict]:
+    until(lambda: condition(records(trajectory)), f"the expected records in {trajectory}", seconds)
+    return records(trajectory)
+
+
+def sent(found: list[dict], keystrokes: str) -> int:
+    """How many times `keystrokes` were sent."""
+    return sum(1 for r in found if r["type"] == "keystrokes_sent" and r["keystrokes"] == keystrokes)
+
+
+def wait_for_exit(pid: int, seconds: float = WAIT) -> None:
+    """Wait for a process that is not our child to end."""
+    until(lambda: not os.path.exists(f"/proc/{pid}") or _is_zombie(pid), f"the exit of process {pid}", seconds)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def owner_prefix(pid: int) -> str:
+    """The owner label's start for containers of process `pid` (its start time aside)."""
+    return owner_identity(pid).rsplit(":", 1)[0] + ":"
+
+
+def containers_of(docker_client, prefix: str) -> list[str]:
+    return [c["Id"] for c in docker_client.api.containers(all=True, filters={"label": LABEL})
+            if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
