@@ -54,7 +54,7 @@ def cluster_owner(run: str, node: str) -> Iterator[None]:
 
 def _owner_is_gone(owner: str) -> bool:
     host, _, rest = owner.partition(":")
-    pid_text, _, start_time = rest.partition(":")
+    pid_text, _, _ = rest.partition(":")
     if host != socket.gethostname() or not pid_text.isdigit():
         return False  # another machine's container: not ours to judge
     return owner_identity(int(pid_text)) != owner or _process_start_time(int(pid_text)) is None
