@@ -250,6 +250,8 @@ class Agent:
                                     should_stop=self._should_stop)
             self._pending_line = next_state(outcome.send, state).pending_line
             self._send(EventType.OUTPUT_OBSERVED, **result.to_dict())
+            if result.stopped is not None:  # the sandbox stopped the command at one of its limits
+                notes.append(_prompt("limit_reached").format(**dataclasses.asdict(result.stopped)))
             if self._interrupt_wanted():
                 self._interrupt_for = None
                 after = self.shell.interrupt()

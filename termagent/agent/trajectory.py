@@ -11,6 +11,7 @@ from typing import IO
 
 from termagent.agent.events import Event, EventType
 from termagent.paths import state_dir
+from termagent.text_safety import json_line
 
 # Streamed pieces are not decisions: the reply and the output they add up to are recorded whole.
 _NOT_RECORDED = {EventType.MODEL_TOKEN, EventType.TERMINAL_OUTPUT}
@@ -29,7 +30,7 @@ class TrajectoryWriter:
     def __call__(self, event: Event) -> None:
         if event.type in _NOT_RECORDED or self._file.closed:
             return
-        self._file.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+        self._file.write(json_line(event.to_json()) + "\n")
         self._file.flush()
 
     def close(self) -> None:

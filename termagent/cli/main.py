@@ -14,6 +14,7 @@ import sys
 
 from termagent import __version__
 from termagent.errors import EXIT_CONFIG_ERROR, TermagentError, exit_status_for
+from termagent.text_safety import printable
 
 # name -> module with `register(subparsers)`; order is the order shown in --help.
 SUBCOMMAND_MODULES = {
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
             apply_config_file(commands["run"], argv[1:])
     except TermagentError as error:
-        print(f"termagent: error: {error}", file=sys.stderr)
+        print(f"termagent: error: {printable(str(error))}", file=sys.stderr)
         return exit_status_for(error)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except TermagentError as error:
-        print(f"termagent: error: {error}", file=sys.stderr)
+        print(f"termagent: error: {printable(str(error))}", file=sys.stderr)
         return exit_status_for(error)
     except KeyboardInterrupt as interrupt:
         print("termagent: interrupted", file=sys.stderr)

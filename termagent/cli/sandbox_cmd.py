@@ -63,6 +63,7 @@ def _shell(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from termagent.sandbox.container import Sandbox
     from termagent.sandbox.lifecycle import sigterm_as_exit
+    from termagent.text_safety import json_line, printable
 
     with sigterm_as_exit(), Sandbox(sandbox_spec_from_args(args)) as sandbox:
         shell = sandbox.shell
@@ -70,18 +71,18 @@ def _run(args: argparse.Namespace) -> int:
         for keystrokes in args.keystrokes:
             result = shell.run(keystrokes, args.duration)
             if args.json:
-                print(json.dumps(result.to_dict(), ensure_ascii=False), flush=True)
+                print(json_line(result.to_dict()), flush=True)
             else:
                 state = f"exit {result.exit_status}" if result.finished else f"still running: {result.foreground}"
-                print(f"--- {json.dumps(keystrokes, ensure_ascii=False)} [{state}, {result.elapsed:.3f}s, cwd {result.cwd}]")
-                print(result.output, flush=True)
+                print(printable(f"--- {json.dumps(keystrokes)} [{state}, {result.elapsed:.3f}s, cwd {result.cwd}]"))
+                print(printable(result.output), flush=True)
             if not result.alive:
                 print("termagent: the sandbox shell has exited.", file=sys.stderr)
                 break
         if args.json:
-            print(json.dumps({"screen": shell.screen_text()}, ensure_ascii=False))
+            print(json_line({"screen": shell.screen_text()}))
         else:
-            print("--- screen\n" + shell.screen_text())
+            print("--- screen\n" + printable(shell.screen_text()))
     return 0
 
 

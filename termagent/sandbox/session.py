@@ -20,6 +20,7 @@ from pexpect import fdpexpect
 
 from termagent.errors import TermagentError
 from termagent.keys import keystrokes_to_bytes
+from termagent.sandbox.disk import LimitStop
 from termagent.sandbox.shell_marks import MarkFilter, ShellMark
 from termagent.sandbox.terminal import Observation, Terminal, TranscriptMark
 
@@ -49,6 +50,7 @@ class CommandResult:
     output_is_screen: bool  # the output could not be told apart: `output` is the whole screen
     elapsed: float
     alive: bool = True
+    stopped: LimitStop | None = None  # the sandbox stopped what ran: it reached a limit
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +67,8 @@ class ShellSession:
         self.warnings: list[str] = []
         # Called with every piece of output (marks removed), for recordings and live views.
         self.on_output: Callable[[str], None] | None = None
+        # Set by the container when a watchdog guards a limit: the stop since the last call, if any.
+        self.limit_stops: Callable[[], LimitStop | None] | None = None
         self.alive = False
         self.at_prompt = False
         self.cwd: str | None = None
@@ -257,6 +261,7 @@ class ShellSession:
             output_is_screen=observation.is_full_screen,
             elapsed=round(time.monotonic() - started, 4),
             alive=self.alive,
+            stopped=self.limit_stops() if self.limit_stops is not None else None,
         )
 
     def fileno(self) -> int:
