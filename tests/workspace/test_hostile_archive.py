@@ -64,10 +64,10 @@ def box(tmp_path):
     return tmp_path / "staging", tmp_path / "host", tmp_path / "outside"
 
 
-def unpack(data: bytes, staging: Path, host: Path, limits: CollectLimits = CollectLimits(), chunk: int = 4096):
+def unpack(data: bytes, staging: Path, host: Path, limits: CollectLimits | None = None, chunk: int = 4096):
     chunks = iter([data[offset:offset + chunk] for offset in range(0, len(data), chunk)])
     with Rooted(staging) as staged, Rooted(host) as host_tree:
-        return unpack_stream(chunks, staged, lambda path, entry: True, host_tree, limits)
+        return unpack_stream(chunks, staged, lambda path, entry: True, host_tree, limits or CollectLimits())
 
 
 def hostile_members(outside: Path) -> list[tuple]:
