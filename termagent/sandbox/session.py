@@ -1,22 +1,29 @@
-"""One interactive shell in a sandbox container, on a pty, driven with pexpect.
+"""One interactive shell in a sandbox container, on a pty (the engine's exec socket).
 
 Keystrokes go in exactly as the model means them; every byte that comes back is fed to a
 terminal emulator. The shell integration (shell_integration.bash) tells when a command has
 finished, so `run` returns as soon as that happens instead of sleeping the whole duration.
+
+Anything running in the sandbox can print the integration's marks (its token is no secret to
+a process in the container), so a prompt mark is believed only when the kernel agrees, read
+from outside the shell: the terminal's foreground process group is the shell's own again and
+the shell is not waiting for a child. Marks count only after something was typed, and the exit
+status and working directory are taken from the marks that come with such a prompt.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import os
 import secrets
+import select
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import docker
-import pexpect
-from pexpect import fdpexpect
 
 from termagent.errors import TermagentError
 from termagent.keys import keystrokes_to_bytes
@@ -28,9 +35,17 @@ _RC_FILE = Path(__file__).with_name("shell_integration.bash")
 _FOREGROUND_SCRIPT = Path(__file__).with_name("foreground.sh").read_text(encoding="utf-8")
 _BASH_COMMAND = ["bash", "-c", 'exec bash --rcfile <(printf "%s" "$TERMAGENT_RC") -i']
 _SH_COMMAND = ["sh", "-i"]
-# Larger writes are cut into pieces, and the echo read back between them, so that neither
-# the tty's input queue nor the echo path fills up and stalls.
-_WRITE_CHUNK = 1024
+# Keystrokes are written in pieces while the output (the echo) is read, so that neither
+# direction fills up and stalls the other.
+_WRITE_CHUNK = 16384
+# Typing gives up when the other side has taken nothing for this long (a program that does not
+# read its input): the result says how much was typed.
+_WRITE_STALL = 20.0
+MAX_INPUT_BYTES = 1 << 20  # one command's keystrokes, by default
+# Output is read in large pieces and handed to the terminal together: its fast path for plain
+# lines works on a whole backlog at once. A batch is bounded so `run` keeps to its deadline.
+_READ_SIZE = 1 << 20
+_BATCH_SIZE = 8 << 20
 # At a prompt, text without Enter only echoes: this much silence means it has been drawn.
 _ECHO_SETTLE = 0.03
 _START_TIMEOUT = 20.0
@@ -51,6 +66,8 @@ class CommandResult:
     elapsed: float
     alive: bool = True
     stopped: LimitStop | None = None  # the sandbox stopped what ran: it reached a limit
+    refused: str | None = None  # nothing was typed, and why (for the model)
+    lost: str | None = None  # the shell ended: what was lost with it (for the model)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,12 +75,13 @@ class CommandResult:
 
 class ShellSession:
     def __init__(self, api: docker.APIClient, container_id: str, *, columns: int = 160, lines: int = 40,
-                 prefer_bash: bool = True) -> None:
+                 prefer_bash: bool = True, max_input_bytes: int = MAX_INPUT_BYTES) -> None:
         self._api = api
         self._container_id = container_id
         self._columns, self._lines = columns, lines
         self.terminal = Terminal(columns, lines)
         self.shell = "bash" if prefer_bash else "sh"
+        self.max_input_bytes = max_input_bytes
         self.warnings: list[str] = []
         # Called with every piece of output (marks removed), for recordings and live views.
         self.on_output: Callable[[str], None] | None = None
@@ -76,6 +94,9 @@ class ShellSession:
         self._prompts_seen = 0
         self._pending_input = False
         self._new_prompt = False
+        # True from the start and from each typing until the shell's next prompt: marks that
+        # arrive while nothing was typed (printed by a background process) are ignored.
+        self._awaiting_prompt = True
         self._shell_pid: str | None = None  # inside the container
         self._host_pid: int | None = None
 
@@ -97,12 +118,10 @@ class ShellSession:
         self.start()
 
     def close(self) -> None:
-        if getattr(self, "_child", None) is not None:
-            try:
+        if getattr(self, "_socket", None) is not None:
+            with contextlib.suppress(OSError):
                 self._socket.close()
-            except OSError:
-                pass
-            self._child = None
+            self._socket = None
         self.alive = False
 
     def _spawn(self, command: list[str]) -> bool:
@@ -111,6 +130,8 @@ class ShellSession:
         self._marks = MarkFilter(self._token)
         self._prompts_seen = 0
         self.at_prompt = False
+        self._awaiting_prompt = True
+        self._shell_pid = self._host_pid = None
         environment = {"TERMAGENT_MARK_TOKEN": self._token, "TERMAGENT_RC": _RC_FILE.read_text(encoding="utf-8")}
         if command is _SH_COMMAND:
             environment = {"PS1": "# "}
@@ -118,22 +139,19 @@ class ShellSession:
             self._exec_id = self._api.exec_create(self._container_id, command, stdin=True, tty=True,
                                                   environment=environment)["Id"]
             self._socket = self._api.exec_start(self._exec_id, socket=True, tty=True)
-            raw_socket = getattr(self._socket, "_sock", self._socket)
-            self._child = fdpexpect.fdspawn(raw_socket.fileno(), timeout=None)
+            self._fd = getattr(self._socket, "_sock", self._socket).fileno()
         except docker.errors.APIError as error:
             raise TermagentError(f"could not start a shell in the sandbox: {error.explanation or error}") from error
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.alive = True
-        try:
+        with contextlib.suppress(docker.errors.APIError):
+            # The program may have exited already (not in the image): the output below says so.
             self.resize(self._columns, self._lines)
-        except docker.errors.APIError:
-            pass  # the program already exited (not in the image): the output below says so
         first_output = self._wait_for_first_prompt()
         if not self.alive:
             if "executable file not found" in first_output or "no such file" in first_output.lower():
                 return False
             raise TermagentError(f"the sandbox shell exited at once: {first_output.strip()[:500]}")
-        self._host_pid = self._api.exec_inspect(self._exec_id).get("Pid") or None
         return True
 
     def _wait_for_first_prompt(self) -> str:
@@ -153,14 +171,10 @@ class ShellSession:
     # -- reading ---------------------------------------------------------------------------
 
     def _pump(self, timeout: float, collect: list[str] | None = None) -> str | None:
-        """Read what arrives within `timeout`, feed it to the terminal; None when nothing did."""
-        try:
-            data = self._child.read_nonblocking(65536, timeout=max(timeout, 0))
-        except pexpect.TIMEOUT:
-            return None
-        except (pexpect.EOF, OSError):
-            self.alive = False
-            self.at_prompt = False
+        """Read what arrives within `timeout` (all that is waiting, up to a batch), feed it to
+        the terminal; None when nothing came."""
+        data = self._read(timeout)
+        if not data:
             return None
         text, marks = self._marks.feed(self._decoder.decode(data))
         if text:
@@ -173,7 +187,33 @@ class ShellSession:
             self._apply(mark)
         return text
 
+    def _read(self, timeout: float) -> bytes:
+        """What the shell wrote, waiting up to `timeout` for the first byte; b"" when nothing."""
+        chunks: list[bytes] = []
+        size, wait = 0, max(timeout, 0)
+        while size < _BATCH_SIZE:
+            try:
+                if not select.select([self._fd], [], [], wait)[0]:
+                    break
+                chunk = os.read(self._fd, _READ_SIZE)
+            except BlockingIOError:
+                break
+            except (OSError, ValueError):
+                chunk = b""
+            if not chunk:  # the exec stream ended: the shell is gone
+                self.alive = False
+                self.at_prompt = False
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            wait = 0
+        return b"".join(chunks)
+
     def _apply(self, mark: ShellMark) -> None:
+        if mark.kind == "P" and mark.fields and self._prompts_seen == 0:
+            self._shell_pid = mark.fields[0]  # printed once, before the first prompt
+        if not self._awaiting_prompt:
+            return  # nothing was typed: not the shell's doing
         if mark.kind == "C":
             self.at_prompt = False
         elif mark.kind == "D" and len(mark.fields) >= 2:
@@ -183,14 +223,13 @@ class ShellSession:
         elif mark.kind == "B":
             # Only the first drawing of a new prompt counts: readline redraws it (and so repeats
             # the mark) on a window resize or C-l without anything having run.
-            if self._new_prompt and not self._pending_input:
+            if self._new_prompt and not self._pending_input and self._shell_waits_for_input():
                 self._new_prompt = False
+                self._awaiting_prompt = False
                 self.at_prompt = True
                 self._prompts_seen += 1
         elif mark.kind == "cwd" and mark.fields:
             self.cwd = mark.fields[0]
-        elif mark.kind == "P" and mark.fields:
-            self._shell_pid = mark.fields[0]
 
     def _drain(self, budget: float = 0.05) -> None:
         """Take in what has already arrived; bounded, since a flood (`yes`) never runs dry."""
@@ -200,15 +239,32 @@ class ShellSession:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _write(self, text: str) -> None:
-        data = text.encode("utf-8")
-        for start in range(0, len(data), _WRITE_CHUNK):
+    def _write(self, data: bytes) -> int:
+        """Type `data` while reading what comes back; returns how many bytes were typed (fewer
+        when the shell ended, or took nothing for _WRITE_STALL seconds)."""
+        self._awaiting_prompt = True
+        written = 0
+        last_progress = time.monotonic()
+        while written < len(data) and self.alive:
             try:
-                self._child.send(data[start:start + _WRITE_CHUNK])
-            except OSError:
+                readable, writable, _ = select.select([self._fd], [self._fd], [], 1.0)
+            except (OSError, ValueError):
                 self.alive = False
-                return
-            self._drain()
+                break
+            if readable:
+                self._pump(0)
+            if writable and self.alive:
+                try:
+                    written += os.write(self._fd, data[written:written + _WRITE_CHUNK])
+                    last_progress = time.monotonic()
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    self.alive = False
+            if time.monotonic() - last_progress > _WRITE_STALL:
+                break
+        self._drain()
+        return written
 
     # -- the agent's interface -------------------------------------------------------------
 
@@ -227,10 +283,18 @@ class ShellSession:
             return self._result(keystrokes, started, self.mark())
         mark = self.mark()
         text = keystrokes_to_bytes(keystrokes)
+        data = text.encode("utf-8", "surrogateescape")
+        if len(data) > self.max_input_bytes:
+            return self._result(keystrokes, started, mark, refused=(
+                f"[termagent] Nothing was typed: these keystrokes are {len(data):,} bytes, more than the sandbox "
+                f"takes in one command ({self.max_input_bytes:,} bytes). Send the text in several smaller parts "
+                "(for example, append to a file with several here-documents)."))
         was_at_prompt = self.at_prompt
         only_echoes = was_at_prompt and not _SUBMIT_BYTES.intersection(text)
         prompts_before = self._prompts_seen
-        self._write(text)
+        typed = self._write(data)
+        if typed < len(data):
+            return self._result(keystrokes, started, mark, lost=self._what_was_lost(typed, len(data)))
         deadline = started + max(duration, 0.0)
         while self.alive:
             if self.at_prompt and self._prompts_seen > prompts_before and self.shell == "bash":
@@ -246,9 +310,21 @@ class ShellSession:
             else:
                 self._pump(remaining)
         self._drain()
-        return self._result(keystrokes, started, mark)
+        return self._result(keystrokes, started, mark, lost=None if self.alive else self._what_was_lost())
 
-    def _result(self, keystrokes: str, started: float, mark: TranscriptMark) -> CommandResult:
+    def _what_was_lost(self, typed: int | None = None, total: int | None = None) -> str:
+        if typed is None or total is None:
+            return ("[termagent] The shell ended while this command ran: its working directory, variables and "
+                    "the programs it had started are gone.")
+        if not self.alive:
+            return (f"[termagent] The shell ended while the keystrokes were being typed: {typed:,} of {total:,} "
+                    "bytes were typed, the rest was not. Its working directory, variables and the programs "
+                    "it had started are gone.")
+        return (f"[termagent] Only {typed:,} of {total:,} bytes were typed: the program in the terminal took no "
+                f"input for {_WRITE_STALL:.0f} s, and the rest was not typed.")
+
+    def _result(self, keystrokes: str, started: float, mark: TranscriptMark, *, refused: str | None = None,
+                lost: str | None = None) -> CommandResult:
         observation = self.terminal.screen.output_since(mark)
         finished = self.alive and self.at_prompt
         return CommandResult(
@@ -262,11 +338,13 @@ class ShellSession:
             elapsed=round(time.monotonic() - started, 4),
             alive=self.alive,
             stopped=self.limit_stops() if self.limit_stops is not None else None,
+            refused=refused,
+            lost=lost,
         )
 
     def fileno(self) -> int:
         """The shell's pty stream, for connecting a person's terminal to it directly."""
-        return self._child.child_fd
+        return self._fd
 
     def resize(self, columns: int, lines: int) -> None:
         self._api.exec_resize(self._exec_id, height=lines, width=columns)
@@ -286,30 +364,73 @@ class ShellSession:
 
     def _foreground_from_host(self) -> str | None:
         # Fast path when the engine runs on this machine: the host sees the container's processes.
-        if not self._host_pid:
+        pid = self._local_shell_pid()
+        if pid is None:
             return None
         try:
-            if _read_proc(self._host_pid, "comm") != self.shell:
+            if _read_proc(pid, "comm") != self.shell:
                 return None
-            shell_group, _, foreground_group = _proc_groups(self._host_pid)
+            shell_group, _, foreground_group = _proc_groups(pid)
             if foreground_group == shell_group:
                 return self.shell
-            children = _read_proc(self._host_pid, f"task/{self._host_pid}/children").split()
+            children = _read_proc(pid, f"task/{pid}/children").split()
             in_group = [child for child in children if _proc_groups(child)[0] == foreground_group]
             return _read_proc(in_group[-1] if in_group else foreground_group, "comm")
         except (OSError, IndexError, ValueError):
             return None
 
-    def _foreground_in_container(self) -> tuple[str, str, str] | None:
-        """(foreground group, shell group, program name), as seen inside the container."""
+    def _foreground_in_container(self) -> tuple[str, str, str, str] | None:
+        """(foreground group, shell group, where the shell sleeps, program name), as seen inside
+        the container (when the engine runs elsewhere and the host has no view of its processes)."""
         if not self._shell_pid:
             return None
-        fields = self._exec(["sh", "-c", _FOREGROUND_SCRIPT, "sh", self._shell_pid]).split(maxsplit=2)
-        return (fields[0], fields[1], fields[2]) if len(fields) == 3 else None
+        fields = self._exec(["sh", "-c", _FOREGROUND_SCRIPT, "sh", self._shell_pid]).split(maxsplit=3)
+        return (fields[0], fields[1], fields[2], fields[3]) if len(fields) == 4 else None
 
     def _foreground_from_container(self) -> str | None:
         found = self._foreground_in_container()
-        return found[2] if found else None
+        return found[3] if found else None
+
+    def _shell_waits_for_input(self) -> bool:
+        """The kernel's word, read from outside the shell, that the shell has the terminal
+        (its process group is the terminal's foreground group) and waits for no child (a
+        program can hand the terminal back with tcsetpgrp and go on running). Fails closed."""
+        state = self._shell_state_from_host()
+        if state is None:
+            found = self._foreground_in_container()
+            state = (found[0] == found[1], found[2]) if found else None
+        return state is not None and state[0] and state[1] != "do_wait"
+
+    def _shell_state_from_host(self) -> tuple[bool, str] | None:
+        pid = self._local_shell_pid()
+        if pid is None:
+            return None
+        try:
+            if _read_proc(pid, "comm") != self.shell:
+                return None
+            shell_group, _, foreground_group = _proc_groups(pid)
+            # "0" when the kernel does not show it to this user: the group check stands alone.
+            return shell_group == foreground_group, _read_proc(pid, "wchan")
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def _local_shell_pid(self) -> int | None:
+        """The shell's pid on this machine, when the engine runs here: the process the engine
+        names must be in the container's cgroup (else the engine is elsewhere, and a local
+        process with that number is someone else's)."""
+        if self._host_pid is None:
+            try:
+                pid = self._api.exec_inspect(self._exec_id).get("Pid")
+            except docker.errors.APIError:
+                return None
+            if not pid:
+                return None  # not started yet: asked again next time
+            try:
+                ours = self._container_id in _read_proc(pid, "cgroup")
+            except OSError:
+                ours = False
+            self._host_pid = pid if ours else 0
+        return self._host_pid or None
 
     def _exec(self, command: list[str]) -> str:
         try:

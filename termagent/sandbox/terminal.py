@@ -1,19 +1,32 @@
 """The sandbox's terminal as a person would see it: a pyte screen that also keeps what scrolled
 off the top, restores the main screen after full-screen programs, and can say what was
-written since a given moment."""
+written since a given moment.
+
+pyte handles every character in Python, about 1 MB/s. A flood (`yes`, a big `cat`) is mostly
+long runs of plain lines, whose only lasting effect is that rows scroll by: such a run is not
+drawn line by line; the rows it pushes into the scrollback and the rows it leaves on the screen
+are computed at once (see `SandboxScreen.scroll_plain_lines`), with exactly the result pyte would
+give (tests/sandbox/test_terminal.py compares the two on generated output)."""
 
 from __future__ import annotations
 
 import copy
+import enum
+import re
 from collections import deque
 from dataclasses import dataclass
 
 import pyte
 
+from termagent.text_safety import reveal_hidden
+
 # Private modes that switch to the alternate screen (xterm): 47, 1047, and 1049 (which also
 # saves the cursor). pyte stores private modes shifted left by 5.
 _ALTERNATE_SCREEN_MODES = {47, 1047, 1049}
 OUTPUT_LIMIT = 10_000
+SCROLLBACK_LINES = 5000
+# Plain runs shorter than this go through pyte: the shortcut pays off only for a backlog.
+FAST_PATH_MIN_CHARS = 16_384
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,7 @@ class Observation:
 
 
 class SandboxScreen(pyte.Screen):
-    def __init__(self, columns: int, lines: int, scrollback_lines: int = 5000) -> None:
+    def __init__(self, columns: int, lines: int, scrollback_lines: int = SCROLLBACK_LINES) -> None:
         self.scrollback: deque[str] = deque(maxlen=scrollback_lines)
         self.scrolled_total = 0
         self.wipes = 0
@@ -88,6 +101,45 @@ class SandboxScreen(pyte.Screen):
             self.cursor = saved_cursor
             self.dirty.update(range(self.lines))
 
+    # -- plain lines without pyte --------------------------------------------------------------
+
+    def can_scroll_plain_lines(self) -> bool:
+        """True when plain lines would only scroll: the cursor at the start of an empty bottom
+        row of the main screen, no scrolling region, auto-wrap on and insert mode off."""
+        bottom = self.lines - 1
+        return (self.cursor.x == 0 and self.cursor.y == bottom and not self.buffer.get(bottom)
+                and not self.in_alternate_screen and tuple(self.margins or (0, bottom)) == (0, bottom)
+                and pyte.modes.DECAWM in self.mode and pyte.modes.IRM not in self.mode
+                and bool(self.scrollback.maxlen) and self.lines > 1)
+
+    def scroll_plain_lines(self, block: str) -> bool:
+        """Do what drawing `block` would do, when `can_scroll_plain_lines()`; False (nothing
+        done) when the block is too short to scroll the whole screen. `block` is lines of
+        printable ASCII, each ending with CR LF. A line fills ceil(length / columns) rows (at
+        least one); each row is drawn on the bottom row, then scrolled up by the wrap or the LF.
+        Only the rows that can still be seen are built: the last ones, which stay on the screen,
+        and before them the last `scrollback.maxlen` that scroll into the scrollback."""
+        columns, kept_on_screen = self.columns, self.lines - 1
+        lines = block[:-2].split("\r\n")
+        total_rows = len(lines)
+        if max(map(len, lines)) > columns:
+            total_rows += sum(-(-length // columns) - 1 for length in map(len, lines) if length > columns)
+        if total_rows < kept_on_screen:
+            return False
+        needed = self.scrollback.maxlen + kept_on_screen
+        rows = [line[start:start + columns] for line in lines[-needed:] for start in range(0, len(line) or 1, columns)]
+        if len(rows) < needed:  # the whole block: the screen's own rows scroll off before it
+            rows = [self.line_text(y) for y in range(kept_on_screen)] + rows
+        self.scrollback.extend(row.rstrip() for row in rows[-needed:-kept_on_screen])
+        self.scrolled_total += total_rows
+        attrs = self.cursor.attrs
+        for y, text in enumerate(rows[-kept_on_screen:]):
+            self.buffer.pop(y, None)
+            self.buffer[y].update((x, attrs._replace(data=char)) for x, char in enumerate(text))
+        self.dirty.update(range(self.lines))
+        return True
+
+    # -- reading ---------------------------------------------------------------------------------
     def line_text(self, y: int) -> str:
         line = self.buffer.get(y)
         if not line:
@@ -139,12 +191,135 @@ def cap_middle(text: str, limit: int = OUTPUT_LIMIT) -> str:
     return f"{text[:half]}\n[... output limited to {limit} characters: {omitted} omitted ...]\n{text[-half:]}"
 
 
-class Terminal:
-    """A screen plus the pyte stream that feeds it."""
+class _State(enum.Enum):
+    GROUND = enum.auto()  # characters are drawn or are single controls
+    ESCAPE = enum.auto()  # after ESC
+    ONE_MORE = enum.auto()  # one more character ends the sequence (ESC #, ESC %, ESC (, CSI ... $)
+    CSI = enum.auto()
+    OSC_CODE = enum.auto()
+    OSC = enum.auto()
+    OSC_ESCAPE = enum.auto()  # ESC inside an OSC: ESC \\ ends it
 
-    def __init__(self, columns: int = 160, lines: int = 40) -> None:
-        self.screen = SandboxScreen(columns, lines)
+
+_CSI_PARAMETERS = re.compile("[?\x07-\x0d >;0-9]*")
+_OSC_END = re.compile("[\x07\x9c\x1b]")
+# A plain run: printable ASCII and CR LF only (no lone CR: a progress bar redraws its row).
+_NOT_PLAIN = re.compile("[^ -~\r\n]|\r(?!\n)|(?<!\r)\n")
+_NOT_PRINTABLE = re.compile("[^ -~\r\n]")
+
+
+class _ParserTracker:
+    """Follows pyte's escape-sequence parser (pyte.Stream._parser_fsm) through the same text, just
+    far enough to know which spans it takes in its ground state, where plain text is drawn. The
+    text has been through reveal_hidden, so ESC is the only character that starts a sequence
+    (the C1 introducers CSI and OSC are shown as escapes, not obeyed)."""
+
+    def __init__(self) -> None:
+        self.state = _State.GROUND
+
+    def ground_spans(self, text: str) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        state, position, length = self.state, 0, len(text)
+        while position < length:
+            if state is _State.GROUND:
+                end = text.find("\x1b", position)
+                if end < 0:
+                    spans.append((position, length))
+                    break
+                if end > position:
+                    spans.append((position, end))
+                state, position = _State.ESCAPE, end + 1
+            elif state is _State.CSI:
+                position = _CSI_PARAMETERS.match(text, position).end()
+                if position == length:
+                    break
+                char = text[position]
+                position += 1
+                if char == "$":
+                    state = _State.ONE_MORE
+                elif not char.isdigit():  # pyte takes any digit, not only ASCII ones
+                    state = _State.GROUND
+            elif state is _State.OSC:
+                found = _OSC_END.search(text, position)
+                if found is None:
+                    break
+                position = found.end()
+                state = _State.OSC_ESCAPE if found[0] == "\x1b" else _State.GROUND
+            else:
+                char = text[position]
+                position += 1
+                if state is _State.ESCAPE:
+                    state = (_State.CSI if char == "[" else _State.OSC_CODE if char == "]"
+                             else _State.ONE_MORE if char in "#%()" else _State.GROUND)
+                elif state is _State.OSC_CODE:
+                    state = _State.GROUND if char in "RP" else _State.OSC
+                elif state is _State.OSC_ESCAPE:
+                    state = _State.GROUND if char == "\\" else _State.OSC
+                else:
+                    state = _State.GROUND
+        self.state = state
+        return spans
+
+
+def plain_runs(text: str, spans: list[tuple[int, int]], minimum: int) -> list[tuple[int, int]]:
+    """The runs of whole plain lines (printable ASCII, each ending with CR LF), at least
+    `minimum` characters long, inside `spans`."""
+    runs = []
+    for start, end in spans:
+        if text.startswith("\n", start):  # the LF of a CR LF split between two reads
+            start += 1
+        last_line_end = text.rfind("\r\n", start, end)
+        if last_line_end < 0 or last_line_end + 2 - start < minimum:
+            continue
+        end = last_line_end + 2
+        piece = text[start:end]
+        if (piece.isascii() and not _NOT_PRINTABLE.search(piece)
+                and piece.count("\r") == piece.count("\n") == piece.count("\r\n")):
+            runs.append((start, end))
+            continue
+        breaks = [match.start() for match in _NOT_PLAIN.finditer(text, start, end)]
+        for run_start, run_end in zip([start, *(b + 1 for b in breaks)], [*breaks, end], strict=True):
+            last_line_end = text.rfind("\r\n", run_start, run_end)
+            if last_line_end >= 0 and last_line_end + 2 - run_start >= minimum:
+                runs.append((run_start, last_line_end + 2))
+    return runs
+
+
+class Terminal:
+    """A screen plus the pyte stream that feeds it. Characters that could hide or act (C1
+    controls, bidi overrides, zero-width characters) are shown as escapes, so that the model
+    and the person see them."""
+
+    def __init__(self, columns: int = 160, lines: int = 40, *, scrollback_lines: int = SCROLLBACK_LINES,
+                 fast_path_min_chars: int = FAST_PATH_MIN_CHARS) -> None:
+        self.screen = SandboxScreen(columns, lines, scrollback_lines)
         self._stream = pyte.Stream(self.screen)
+        self._parser = _ParserTracker()
+        self._fast_path_min_chars = fast_path_min_chars
 
     def feed(self, text: str) -> None:
-        self._stream.feed(text)
+        if not text.isascii():
+            text = reveal_hidden(text)
+        position = 0
+        for start, end in plain_runs(text, self._parser.ground_spans(text), self._fast_path_min_chars):
+            self._stream.feed(text[position:start])
+            self._feed_plain_lines(text[start:end])
+            position = end
+        self._stream.feed(text[position:])
+
+    def _feed_plain_lines(self, block: str) -> None:
+        # The first lines go through pyte until the cursor sits at the start of a fresh bottom
+        # row; from there on the rest only scrolls. (At most a screenful: each line moves the
+        # cursor down or scrolls.)
+        position = 0
+        for _ in range(self.screen.lines + 1):
+            if self.screen.can_scroll_plain_lines():
+                if self.screen.scroll_plain_lines(block[position:]):
+                    return
+                break
+            end = block.index("\r\n", position) + 2
+            self._stream.feed(block[position:end])
+            position = end
+            if position == len(block):
+                return
+        self._stream.feed(block[position:])
