@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = {
     "batch": "termagent.cli.batch_cmd",
     "policy": "termagent.cli.policy_cmd",
     "eval": "termagent.cli.eval_cmd",
+    "export": "termagent.cli.export_cmd",
 }
 
 

@@ -1,5 +1,6 @@
 """`termagent replay TRAJECTORY`: run a recorded session's replies again in a fresh sandbox,
-through the policy again; or turn them into a reply file for `--replay`."""
+through the policy again; or turn them into a reply file for `--replay`. TRAJECTORY is a
+termagent trajectory, or an ATIF document written by `termagent export --format atif`."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from termagent.errors import TermagentError
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "replay", help="re-run a recorded trajectory's replies in a fresh sandbox",
-        description="Replays the model replies recorded in TRAJECTORY (a termagent trajectory file) through "
+        description="Replays the model replies recorded in TRAJECTORY (a termagent trajectory file, or an ATIF "
+                    "document from `termagent export --format atif`) through "
                     "the policy and a fresh sandbox. With --to-replies FILE, only writes them as a reply file "
                     "for `--replay FILE` (one JSON object per line, the raw reply under \"reply\").")
     parser.add_argument("trajectory_file", metavar="TRAJECTORY", type=Path)
@@ -26,19 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from termagent.agent.events import EventType
-    from termagent.agent.trajectory import read_trajectory, replies_of
-
-    try:
-        records = read_trajectory(args.trajectory_file)
-    except OSError as error:
-        raise TermagentError(f"cannot read the trajectory {args.trajectory_file}: {error.strerror}") from error
-    started = next((r for r in records if r.get("type") == EventType.RUN_STARTED and r.get("task")), None)
-    replies = replies_of(records)
-    if started is None or not replies:
-        raise TermagentError(f"{args.trajectory_file} holds no recorded run (no task or no model replies)",
-                             hint="pass a file written by `termagent --trajectory FILE`")
-    lines = "".join(json.dumps(reply, ensure_ascii=False) + "\n" for reply in replies)
+    task, policy, replies = _recorded(args.trajectory_file)
+    lines = "".join(json.dumps({"reply": reply}, ensure_ascii=False) + "\n" for reply in replies)
     if args.to_replies:
         args.to_replies.write_text(lines, encoding="utf-8")
         print(f"wrote {len(replies)} replies to {args.to_replies}")
@@ -46,6 +37,33 @@ def replay(args: argparse.Namespace) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8") as reply_file:
         reply_file.write(lines)
         reply_file.flush()
-        args.task, args.engine, args.replay = started["task"], "replay", reply_file.name
-        args.policy = args.policy or started.get("policy")
+        args.task, args.engine, args.replay = task, "replay", reply_file.name
+        args.policy = args.policy or policy
         return run(args)
+
+
+def _recorded(path: Path) -> tuple[str, str | None, list[str]]:
+    """The task, the policy and the raw replies of a trajectory or of an ATIF document."""
+    from termagent.agent.events import EventType
+    from termagent.agent.trajectory import read_trajectory, replies_of
+    from termagent.export.atif import replayable
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TermagentError(f"cannot read the trajectory {path}: {error}") from error
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None  # several lines: a trajectory
+    if isinstance(document, dict) and "schema_version" in document:
+        recorded = replayable(document, str(path))
+        return recorded.task, recorded.policy, recorded.replies
+    records = read_trajectory(path)
+    started = next((r for r in records if r.get("type") == EventType.RUN_STARTED and r.get("task")), None)
+    replies = [reply["reply"] for reply in replies_of(records)]
+    if started is None or not replies:
+        raise TermagentError(f"{path} holds no recorded run (no task or no model replies)",
+                             hint="pass a file written by `termagent --trajectory FILE`, or an ATIF document "
+                                  "from `termagent export --format atif`")
+    return started["task"], started.get("policy"), replies
