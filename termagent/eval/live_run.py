@@ -107,7 +107,7 @@ def result_row(report: TaskReport) -> dict[str, Any]:
         "error": report.error,
         "check_output": report.check_output,
         "trajectory": report.trajectory,
-    }
+    } | ({"node": report.node, "attempts": report.attempts} if report.node else {})
 
 
 def live_summary(reports: Sequence[TaskReport], *, mode: str, wall_seconds: float) -> dict[str, Any]:

@@ -73,9 +73,20 @@ def test_examples_run_on_both_nodes_and_trajectories_come_back(ray_cluster, dock
     for result in results:
         trajectory = tmp_path / "out" / f"{result['name']}.jsonl"
         assert result["trajectory"] == str(trajectory)
-        events = [json.loads(line) for line in trajectory.read_text().splitlines()]
-        assert events[-1]["type"] == "run_finished"
+        types = [json.loads(line)["type"] for line in trajectory.read_text().splitlines()]
+        assert types[0] == "run_started" and "run_finished" in types
     assert not containers(docker_client, RUN_LABEL, report["run_id"])
+
+
+def test_eval_live_runs_on_both_nodes(ray_cluster, tmp_path):
+    head, worker = ray_cluster.node_id("test_head", 2), ray_cluster.node_id("test_worker", 2)
+    completed = subprocess.run([TERMAGENT, "eval", "live", str(EXAMPLES / "live"), "--oracle", "--ray",
+                                ray_cluster.address, "--output-dir", str(tmp_path)],
+                               capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    results = json.loads((tmp_path / "summary.json").read_text())["results"]
+    assert len(results) == 5 and all(r["passed"] for r in results)
+    assert {r["node"] for r in results} == {head, worker} and {r["attempts"] for r in results} == {1}
 
 
 def test_a_dead_worker_nodes_task_is_retried_once_elsewhere(ray_cluster, docker_client, tmp_path):
