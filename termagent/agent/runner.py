@@ -20,7 +20,7 @@ from termagent.policy.approval import Approver, approver_for
 from termagent.policy.loader import load_policy
 from termagent.sandbox.container import Sandbox, SandboxSpec
 from termagent.workspace import Workspace
-from termagent.workspace.changes import WorkspaceChanges
+from termagent.workspace.changes import ApplyAnswer, WorkspaceChanges
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,10 @@ class RunConfig:
     cast: Path | None = None
     workspace: Workspace | None = None
     apply_changes: bool = False  # copy mode without a person: apply the changes at the end
+    apply_git: bool = False  # ... the held-back ones (.git/, git hooks and config) too
 
 
-ChangesApprover = Callable[[WorkspaceChanges], bool]
+ChangesApprover = Callable[[WorkspaceChanges], ApplyAnswer | bool]
 
 
 def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = None,
@@ -94,7 +95,7 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
             if after_run is not None:
                 after_run(sandbox, result)
             if workspace is not None:
-                approve = approve_changes or (lambda _: config.apply_changes)
+                approve = approve_changes or (lambda _: ApplyAnswer.unattended(config.apply_changes, config.apply_git))
                 _review_changes(workspace, sandbox, fan_out(*sinks), approve)
             return result
 
@@ -105,7 +106,8 @@ def _review_changes(workspace: Workspace, sandbox: Sandbox, emit: EventSink, app
         return
     emit(Event(EventType.WORKSPACE_CHANGED, 0, {"counts": changes.counts(), "summary": changes.summary(),
                                                 "diff": "".join(changes.diff())}))
-    if approve(changes):
-        applied = workspace.apply(changes)
+    answer = approve(changes)
+    if answer:
+        applied = workspace.apply(changes, include_held=answer is ApplyAnswer.APPLY_ALL)
         emit(Event(EventType.WORKSPACE_APPLIED, 0, {"summary": applied.summary(),
                                                     "conflicts": [f"{c.path}: {c.reason}" for c in applied.conflicts]}))

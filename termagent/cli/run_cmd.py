@@ -13,6 +13,7 @@ from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_fr
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
 from termagent.errors import EXIT_CONFIG_ERROR, EXIT_INTERRUPTED, EXIT_NOT_COMPLETED, EXIT_OK, ConfigurationError
 from termagent.paths import config_dir
+from termagent.workspace.changes import ApplyAnswer
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         cast=args.cast,
         workspace=workspace_from_args(args),
         apply_changes=args.apply,
+        apply_git=args.apply_git,
     )
     if interactive and not args.no_tui:
         from termagent.tui.app import run_tui
@@ -112,10 +114,17 @@ def run(args: argparse.Namespace) -> int:
     return _exit_status(result)
 
 
-def _ask_to_apply(changes) -> bool:
-    """The plain interface's review: the changes are already printed (event lines); ask once."""
+def _ask_to_apply(changes) -> ApplyAnswer:
+    """The plain interface's review: the changes are already printed (event lines); ask once, and
+    separately about the held-back ones (git data and hooks), if any."""
     answer = input(f"\nApply these changes to your workspace? {changes.summary().splitlines()[0]} [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+    if answer.strip().lower() not in ("y", "yes"):
+        return ApplyAnswer.KEEP
+    if not changes.held:
+        return ApplyAnswer.APPLY
+    answer = input(f"ALSO apply the {len(changes.held)} HELD-BACK change(s) listed above (git data and hooks: "
+                   "programs your next git command may run)? Type 'apply git' to apply them: ")
+    return ApplyAnswer.APPLY_ALL if answer.strip().lower() == "apply git" else ApplyAnswer.APPLY
 
 
 def _exit_status(result) -> int:

@@ -34,7 +34,7 @@ from termagent.tui.screens import SummaryScreen, TrajectoryScreen
 from termagent.tui.status_bar import StatusBar
 from termagent.tui.step_log import StepLog
 from termagent.tui.terminal_pane import REFRESH_HZ, ScreenMirror, TerminalPane
-from termagent.workspace.changes import WorkspaceChanges
+from termagent.workspace.changes import ApplyAnswer, WorkspaceChanges
 
 ERROR_NOTICE_SECONDS = 30
 
@@ -44,7 +44,7 @@ class Runner(Protocol):
 
     def __call__(self, config: RunConfig, view: EventSink, *, person: Approver | None = None,
                  on_agent: Callable[[Agent], None] | None = None,
-                 approve_changes: Callable[[WorkspaceChanges], bool] | None = None) -> RunResult: ...
+                 approve_changes: Callable[[WorkspaceChanges], ApplyAnswer | bool] | None = None) -> RunResult: ...
 
 
 class TermagentApp(App[RunResult | None]):
@@ -148,16 +148,15 @@ class TermagentApp(App[RunResult | None]):
         if self._stop_requested:
             agent.request_stop(self._stop_reason)
 
-    def _approve_changes(self, changes: WorkspaceChanges) -> bool:
+    def _approve_changes(self, changes: WorkspaceChanges) -> ApplyAnswer:
         """Asked on the agent's thread at the end of a run with a copied-in workspace."""
         if self.config.apply_changes:
-            return True
-        answers: queue.Queue[bool] = queue.Queue(maxsize=1)
+            return ApplyAnswer.unattended(True, self.config.apply_git)
+        answers: queue.Queue[ApplyAnswer] = queue.Queue(maxsize=1)
         try:
-            self.call_from_thread(self.push_screen, ChangesDialog(changes.summary(), "".join(changes.diff())),
-                                  answers.put)
+            self.call_from_thread(self.push_screen, ChangesDialog(changes), answers.put)
         except RuntimeError:  # the app has closed: nobody said yes
-            return False
+            return ApplyAnswer.KEEP
         return answers.get()
 
     def _open_dialog_from_thread(self, request: ApprovalRequest, answer: Callable[[Reply], None]) -> None:

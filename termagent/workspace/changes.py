@@ -9,6 +9,7 @@ reason, and every name and diff line is escaped before it reaches a view.
 from __future__ import annotations
 
 import difflib
+import enum
 import functools
 import os
 import unicodedata
@@ -29,6 +30,24 @@ Status = Literal["added", "deleted", "modified", "type changed", "mode changed"]
 _DIFF_LIMIT = 1 << 20
 _SPECIAL_BITS = {0o4000: "setuid", 0o2000: "setgid", 0o1000: "sticky"}
 _OTHERS_WRITE = 0o022
+
+
+class ApplyAnswer(enum.Enum):
+    """What the review's answer was. True for "apply" of either kind, so a plain yes/no works too."""
+
+    KEEP = "keep"
+    APPLY = "apply"  # everything but the held-back changes
+    APPLY_ALL = "apply, held-back changes included"  # only on a separate, explicit yes
+
+    def __bool__(self) -> bool:
+        return self is not ApplyAnswer.KEEP
+
+    @classmethod
+    def unattended(cls, apply: bool, apply_git: bool) -> ApplyAnswer:
+        """The answer of --apply / --apply-git, when nobody is asked."""
+        if not apply:
+            return cls.KEEP
+        return cls.APPLY_ALL if apply_git else cls.APPLY
 
 
 @dataclass(frozen=True)
