@@ -8,11 +8,10 @@ import subprocess
 import pytest
 from textual.app import App
 from textual.widgets import Static
+from workspace_helpers import run
 
 from termagent.tui.changes_dialog import ChangesDialog, HeldBackDialog
 from termagent.workspace import ApplyAnswer
-
-from workspace_helpers import run
 
 pytestmark = pytest.mark.docker
 
