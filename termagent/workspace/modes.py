@@ -15,7 +15,8 @@ from pathlib import Path
 from docker.errors import APIError, NotFound
 from docker.types import DriverConfig, Mount
 
-from termagent.errors import WorkspaceError
+from termagent.errors import TermagentError, WorkspaceError
+from termagent.sandbox.docker_connect import connect
 from termagent.workspace.apply import ApplyResult, apply_changes
 from termagent.workspace.archive import (
     APP,
@@ -142,10 +143,15 @@ class Workspace:
 
     def close(self) -> None:
         self._drop_staging()
-        if self.mode is WorkspaceMode.MOUNT and self._client is not None:
+        if self.mode is WorkspaceMode.MOUNT:
             # Only the volume's record goes: a bind volume's removal leaves the directory alone.
+            # Docker made it with the container, which may have failed before populate().
             try:
-                self._client.api.remove_volume(self._volume)
+                client = self._client or connect()
+            except TermagentError:  # no engine answers: none can have made the volume either
+                return
+            try:
+                client.api.remove_volume(self._volume)
             except NotFound:
                 pass
             except APIError as error:
