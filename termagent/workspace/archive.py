@@ -34,7 +34,7 @@ from termagent.workspace.members import (
     shown,
     symlink_target,
 )
-from termagent.workspace.rooted import Rooted
+from termagent.workspace.rooted import Rooted, hash_stream
 
 APP = "/app"
 _CHUNK = 1 << 20
@@ -59,7 +59,7 @@ def pack_tree(root: Path) -> Packed:
     """Tar `root` (symlinks as symlinks, modes kept, owned by root inside) into a temporary file.
 
     Unreadable files make it fail as a whole, listing them, before anything has been sent."""
-    tar_file = tempfile.TemporaryFile(prefix="termagent-workspace-")
+    tar_file = tempfile.TemporaryFile(prefix="termagent-workspace-")  # noqa: SIM115 (returned, the caller closes it)
     manifest: Manifest = {}
     skipped: list[str] = []
     unreadable: list[str] = []
@@ -349,12 +349,8 @@ def _unpack_file(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: str, e
                 staged.write(data)
         return entry
     # Too big to hold: staged while it is hashed, dropped again when it is not a change.
-    digest = hashlib.sha256()
     with os.fdopen(staging.open_file(relative, _NEW_FILE), "wb") as staged:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-            staged.write(chunk)
-    entry = Entry("file", entry.mode, member.size, digest.hexdigest())
+        entry = Entry("file", entry.mode, member.size, hash_stream(source, staged))
     if not keep(relative, entry):
         with staging.parent(relative) as (directory, name):
             os.unlink(name, dir_fd=directory)
@@ -372,11 +368,8 @@ def _unpack_hard_link(member: tarfile.TarInfo, relative: str, entry: Entry, stag
         except OSError:
             continue
         with source, os.fdopen(staging.open_file(relative, _NEW_FILE), "wb") as staged:
-            digest = hashlib.sha256()
-            while chunk := source.read(_CHUNK):
-                digest.update(chunk)
-                staged.write(chunk)
-        if digest.hexdigest() == entry.digest:
+            digest = hash_stream(source, staged)
+        if digest == entry.digest:
             return
         with staging.parent(relative) as (directory, name):
             os.unlink(name, dir_fd=directory)

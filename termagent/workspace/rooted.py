@@ -114,8 +114,11 @@ def entry_at(dir_fd: int, name: str) -> Entry | None:
     return Entry("file", mode, digest="special")  # never equal to a carried file: shows as a conflict
 
 
-def hash_stream(handle) -> str:
+def hash_stream(handle, copy_to=None) -> str:
+    """The sha256 of what `handle` reads to its end; the bytes also written to `copy_to`, if given."""
     digest = hashlib.sha256()
     while chunk := handle.read(_CHUNK):
         digest.update(chunk)
+        if copy_to is not None:
+            copy_to.write(chunk)
     return digest.hexdigest()

@@ -132,3 +132,18 @@ def test_garbage_and_trailing_floods_are_refused(box):
     flood = crafted((".", "dir"), ("./a", "file", b"a")) + b"\0" * (4 << 20)
     with pytest.raises(HostileArchive, match="larger than"):
         unpack(flood, staging, host, CollectLimits(max_bytes=100, max_files=10), chunk=1 << 16)
+
+
+def test_large_files_are_staged_only_when_kept_and_hard_links_carry_their_content(box):
+    staging, host, _ = box
+    big, other = bytes(range(256)) * 9000, b"y" * (3 << 20)  # both over the in-memory size
+    data = crafted((".", "dir"), ("./big", "file", big), ("./same", "file", other), ("./link", "hardlink", "./big"),
+                   ("./link-to-same", "hardlink", "./same"))
+    (host / "same").write_bytes(other)  # unchanged: not staged, its hard link's content comes from the host
+    chunks = iter([data[offset:offset + 65536] for offset in range(0, len(data), 65536)])
+    with Rooted(staging) as staged, Rooted(host) as host_tree:
+        collected = unpack_stream(chunks, staged, lambda path, entry: path != "same", host_tree, CollectLimits())
+    assert set(collected.manifest) == {"big", "same", "link", "link-to-same"}
+    assert collected.manifest["link"].digest == collected.manifest["big"].digest
+    assert tree(staging) == {"big": ("file", 0o600, big), "link": ("file", 0o600, big),
+                             "link-to-same": ("file", 0o600, other)}
