@@ -45,9 +45,9 @@ def mount_warning(directory: Path) -> str:
     return (f"WARNING: --workspace-mode mount: {directory} is mounted read-write at {APP}. Everything "
             "the model does there happens to your files at once, with no review and no undo: it can edit "
             "or delete any file, plant git hooks and config (.git/) that run on your next git command, and "
-            "create files that belong to root. The mount is nosuid,nodev, but a program it leaves there "
-            "still runs as you when you run it. Use --workspace-mode copy to review changes before they "
-            "are applied.")
+            "create files that belong to root. nosuid,nodev hold inside the sandbox only: a program it "
+            "leaves there runs with your rights when you run it. Use --workspace-mode copy to review "
+            "changes before they are applied.")
 
 
 class Workspace:
