@@ -277,6 +277,7 @@ def unpack_stream(chunks: Iterator[bytes], staging: Rooted, keep: Keep, host: Ro
     try:
         with tarfile.open(fileobj=reader, mode="r|") as tar:
             for member in tar:
+                budget.take(member.size if member.isfile() else 0)  # every member counts, refused ones too
                 try:
                     relative = member_path(member.name, directory=member.isdir())
                 except Unrepresentable:
@@ -317,9 +318,7 @@ def _checked(member: tarfile.TarInfo, relative: str, manifest: Manifest, budget:
                              "listed before it.")
     mode = member.mode & 0o7777
     if member.isfile():
-        budget.take(member.size)
         return Entry("file", mode, member.size)
-    budget.take(0)
     if member.isdir():
         return Entry("dir", mode)
     if member.issym():
@@ -330,7 +329,7 @@ def _checked(member: tarfile.TarInfo, relative: str, manifest: Manifest, budget:
         if linked is None or linked.kind != "file":
             raise HostileArchive(f"{shown(relative)} is a hard link to {shown(member.linkname)}, which the archive "
                                  "does not hold as a file before it.")
-        budget.take(linked.size)
+        budget.add_bytes(linked.size)  # its content is copied again
         return Entry("file", mode, linked.size, linked.digest)
     return None
 

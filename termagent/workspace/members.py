@@ -89,11 +89,15 @@ class Budget:
         self.files = self.bytes = 0
 
     def take(self, size: int) -> None:
+        """One more member, of `size` bytes."""
         self.files += 1
-        self.bytes += size
         if self.files > self.limits.max_files:
             raise OverLimit(f"/app in the sandbox holds more than {self.limits.max_files} files; collection "
                             "stopped and nothing will be applied.")
+        self.add_bytes(size)
+
+    def add_bytes(self, size: int) -> None:
+        self.bytes += size
         if self.bytes > self.limits.max_bytes:
             raise OverLimit(f"/app in the sandbox holds more than {self.limits.max_bytes} bytes; collection "
                             "stopped and nothing will be applied.")

@@ -147,3 +147,10 @@ def test_large_files_are_staged_only_when_kept_and_hard_links_carry_their_conten
     assert collected.manifest["link"].digest == collected.manifest["big"].digest
     assert tree(staging) == {"big": ("file", 0o600, big), "link": ("file", 0o600, big),
                              "link-to-same": ("file", 0o600, other)}
+
+
+def test_refused_members_count_against_the_caps_too(box):
+    staging, host, _ = box
+    flood = [(f"./bad-{number}-\udcff", "file", b"") for number in range(5)]
+    with pytest.raises(OverLimit):
+        unpack(crafted((".", "dir"), *flood), staging, host, CollectLimits(max_files=4))
