@@ -106,6 +106,22 @@ def eventful_run(sandbox_image, tmp_path_factory) -> ServedRun:
 
 
 @pytest.fixture(scope="session")
+def compacted_run(sandbox_image, tmp_path_factory) -> ServedRun:
+    """A run whose long outputs overflow the server's context (4096 tokens): the agent compacts."""
+    from openai_stub_server import StubServer
+
+    trajectory = tmp_path_factory.mktemp("compacted") / "compacted.jsonl"
+    with StubServer() as server:
+        server.state.replies = [reply([(f"seq {n} 1500\n", 0.5)]) for n in range(1, 6)] + [reply(complete=True)] * 2
+        done = termagent("--headless", "--engine", "openai", "--base-url", server.base_url, "--model",
+                         "test/tiny-model", "--policy", "sandboxed-auto", "--trajectory", str(trajectory),
+                         "count a lot")
+        requests = [body["messages"] for body in server.state.chat_bodies()]
+    assert done.returncode == 0, done.stdout + done.stderr
+    return ServedRun(trajectory, requests)
+
+
+@pytest.fixture(scope="session")
 def killed_run(sandbox_image, tmp_path_factory, docker_client) -> Path:
     """A run killed with SIGKILL while its second step's command runs; its container removed after."""
     folder = tmp_path_factory.mktemp("killed")

@@ -134,6 +134,23 @@ def test_sft_assistant_turns_parse_with_the_action_schema_and_drops_are_weight_0
     assert conversation["messages"][2]["content"].startswith("New Terminal Output:\n")
 
 
+def test_after_a_compaction_each_segment_is_a_conversation_the_model_was_sent(compacted_run, export):
+    events = json_lines(compacted_run.trajectory)
+    assert any(e["type"] == "context_compacted" for e in events)
+    done, path = export(str(compacted_run.trajectory), "--format", "sft")
+    assert done.returncode == 0, done.stderr
+    segments = json_lines(path)
+    assert len(segments) >= 2 and [c["id"] for c in segments][:2] == ["compacted#0", "compacted#1"]
+    prompts = []
+    for conversation in segments:
+        messages = [{"role": m["role"], "content": m["content"]} for m in conversation["messages"]]
+        prompts += [messages[:at] for at, m in enumerate(conversation["messages"]) if m.get("weight")]
+        # Replies carried over from before the compaction are context, trained on in their own segment.
+        assert conversation["messages"][1]["weight"] == int(conversation is segments[0])
+    assert prompts == compacted_run.requests
+    assert "oldest steps of this session were removed" in segments[1]["messages"][0]["content"]
+
+
 def test_keep_passed_uses_the_batch_report(example_batch, tmp_path, export):
     folder = tmp_path / "batch"
     shutil.copytree(example_batch, folder)
