@@ -92,12 +92,13 @@ def _attempt(job: Job, run_id: str, shared_dir: str | None) -> _Outcome:
 
 
 def _connect(ray: Any, address: str | None, slots: int) -> None:
+    """Join the cluster at `address`, or start a local one with `slots` sandboxes at a time; a
+    caller that already called ray.init (with its own options) is left as it is."""
+    options: dict[str, Any] = {"address": address} if address else {"resources": {RESOURCE: slots},
+                                                                       "include_dashboard": False}
     try:
-        if address:
-            ray.init(address=address, logging_level="WARNING", log_to_driver=False)
-        else:  # a local cluster of this machine, with `slots` sandboxes at a time
-            ray.init(resources={RESOURCE: slots}, include_dashboard=False, logging_level="WARNING",
-                     log_to_driver=False)
+        if not ray.is_initialized():
+            ray.init(**options, logging_level="WARNING", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise TermagentError(f"cannot reach the Ray cluster at {address or 'a new local cluster'}: {error}",
                              hint="start one with `ray start --head --resources '{\"termagent_sandbox\": 2}'` "

@@ -55,9 +55,10 @@ class _Counter:
         self.report = report
 
     def __call__(self, event: Event) -> None:
-        if event.type is EventType.POLICY_DECIDED and event.data.get("decision") == "deny":
-            self.report.policy_denials += 1
-        elif event.type is EventType.APPROVAL_ANSWERED and str(event.data.get("answer", "")).startswith("deny"):
+        denied_by_policy = event.type is EventType.POLICY_DECIDED and event.data.get("decision") == "deny"
+        denied_by_approver = (event.type is EventType.APPROVAL_ANSWERED
+                              and str(event.data.get("answer", "")).startswith("deny"))
+        if denied_by_policy or denied_by_approver:
             self.report.policy_denials += 1
         elif event.type is EventType.REPLY_REJECTED:
             self.report.parse_failures += 1

@@ -18,9 +18,10 @@ from termagent.sandbox.lifecycle import LABEL, NODE_LABEL, RUN_LABEL
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
-def batch(cluster, tasks_file: Path, output_dir: Path, **popen) -> subprocess.Popen:
+def batch(cluster, tasks_file: Path, output_dir: Path, *options: str, **popen) -> subprocess.Popen:
     return subprocess.Popen([TERMAGENT, "batch", str(tasks_file), "--ray", cluster.address, "--output-dir",
-                             str(output_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+                             str(output_dir), *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
 def finish(process: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
@@ -109,10 +110,15 @@ def test_a_dead_worker_nodes_task_is_retried_once_elsewhere(ray_cluster, docker_
     assert all(r["attempts"] == 1 for r in results if r not in retried)
     for result in results:
         assert (tmp_path / "out" / f"{result['name']}.jsonl").exists()
-    # The node comes back; the next run there leaves nothing of the dead node's sandboxes.
+    # The node comes back; the next run there leaves nothing of the dead node's sandboxes. (Its
+    # workers write into a folder every node shares, here the same disk.)
     ray_cluster.start_node("worker-again", WORKER)
-    code, output = finish(batch(ray_cluster, slow_tasks(tmp_path, count=3, seconds=1), tmp_path / "again"))
+    again = tmp_path / "again"
+    code, output = finish(batch(ray_cluster, slow_tasks(tmp_path, count=3, seconds=1), again, "--shared-output-dir"))
     assert code == 0, output
+    results = json.loads((again / "report.json").read_text())["results"]
+    assert all(Path(r["trajectory"]) == again / f"{r['name']}.jsonl" and Path(r["trajectory"]).exists()
+               for r in results)
     assert not containers(docker_client, RUN_LABEL, report["run_id"])
     assert not containers(docker_client, NODE_LABEL, worker)
 

@@ -78,3 +78,13 @@ def test_parallel_batch_takes_the_in_process_engine_in_turns(sandbox_image, tiny
     assert report["tasks"] == 4 and not [r for r in report["results"] if r["status"] == "error"], report
     assert len(inside_generate.threads) >= 2  # several batch threads generated ...
     assert inside_generate.most == 1  # ... never two at once
+
+
+def test_ray_refuses_an_in_process_engine_with_what_to_do(tiny_gemma_dir, tmp_path: Path, capsys):
+    batch_file = tmp_path / "tasks.yaml"
+    batch_file.write_text(json.dumps({"tasks": [{"name": "t", "task": "anything"}]}))
+    code = main(["batch", str(batch_file), "--ray", "--engine", "transformers", "--model", str(tiny_gemma_dir),
+                 "--output-dir", str(tmp_path / "out")])
+    error = capsys.readouterr().err
+    assert code == 2 and "cannot share the in-process transformers engine" in error and "--engine openai" in error
+    assert not (tmp_path / "out").exists()  # refused before anything ran
