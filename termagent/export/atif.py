@@ -161,4 +161,4 @@ def replayable(document: Any, where: str) -> Replayable:
 
 
 def _name_of(agent: Any) -> str:
-    return str(agent.get("name")) if isinstance(agent, dict) else "no agent"
+    return repr(agent.get("name")) if isinstance(agent, dict) else "no agent"

@@ -198,6 +198,8 @@ def _kind_of(path: Path) -> str:
 
 def read_run(path: Path, task_id: str | None = None) -> RecordedRun:
     records, cut_line = _read_lines(path)
+    if not records or records[0]["type"] != EventType.RUN_STARTED:
+        raise NotATrajectoryError(f"{path} does not start with a run_started record")
     first = records[0]
     version = first.get("format_version", 1)
     if not isinstance(version, int) or version > SUPPORTED_FORMAT_VERSION:
@@ -246,12 +248,17 @@ class _Folder:
         self.step_closed = True
 
     def feed(self, records: Iterable[dict[str, Any]]) -> None:
-        for record in records:
+        for number, record in enumerate(records, start=2):
             kind = record["type"]
             if kind not in _KNOWN_EVENTS:
                 self.run.ignored[kind] += 1
                 continue
-            self._one(EventType(kind), record)
+            try:
+                self._one(EventType(kind), record)
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                raise ExportError(f"{self.run.path}: event {number} ({kind}) is malformed: "
+                                  f"{type(error).__name__} {error!r}"[:300],
+                                  hint="the trajectory was edited or damaged") from error
         if self.run.finished is None:
             self._drop_open_step("the run was killed before it finished")
 

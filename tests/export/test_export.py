@@ -241,3 +241,27 @@ def test_mixed_inputs_are_refused_naming_each_file(example_batch, tmp_path, expo
     assert done.returncode == 2 and not out.exists()
     assert f"{records} is tb2-lite replay records" in done.stderr and f"{atif} is an ATIF document" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_damaged_events_are_an_error_and_unknown_ones_are_counted(example_batch, tmp_path, export):
+    events = json_lines(example_batch / "hello-file.jsonl")
+    newer = [events[0], {"type": "reply_scored", "step": 1, "time": 0.0, "note": "\x1b]0;owned\x07"}, *events[1:]]
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text("".join(json.dumps(e) + "\n" for e in newer))
+    done, _ = export(str(unknown), "--format", "replay")
+    assert done.returncode == 0 and "1 event(s) of unknown type 'reply_scored' ignored" in done.stderr
+    damaged = tmp_path / "damaged.jsonl"
+    broken = [{k: v for k, v in e.items() if k != "raw"} for e in events]
+    damaged.write_text("".join(json.dumps(e) + "\n" for e in broken))
+    done, out = export(str(damaged), "--format", "sft")
+    assert done.returncode == 2 and "(model_replied) is malformed" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_replay_refuses_another_agents_atif_document_without_echoing_its_escapes(tmp_path):
+    foreign = tmp_path / "foreign.json"
+    agent = {"name": "evil\x1b]52;c;eA==\x07", "version": "1"}
+    foreign.write_text(json.dumps({"schema_version": "ATIF-v1.7", "agent": agent, "extra": {},
+                                   "steps": [{"step_id": 1, "source": "user", "message": "hi"}]}))
+    done = termagent("replay", str(foreign), "--headless")
+    assert done.returncode == 2 and "ATIF document of another agent" in done.stderr
+    assert "\x1b" not in done.stderr and "Traceback" not in done.stderr
