@@ -211,3 +211,19 @@ def test_doctor_makes_a_real_constrained_request_and_says_what_it_found(server: 
         assert probe["response_format"]["json_schema"]["schema"] == action_schema()
     else:
         assert line.startswith("  FAIL  model engine: constrained decoding is OFF")
+
+
+def test_servers_are_told_apart_by_their_model_cards() -> None:
+    from termagent.model.engines.server_dialects import recognise
+
+    cards = {
+        "vllm": {"id": "m", "owned_by": "vllm", "max_model_len": 8192},
+        "sglang": {"id": "m", "owned_by": "sglang", "max_model_len": 8192},
+        "llama-server": {"id": "m", "owned_by": "llamacpp", "meta": {"n_ctx_train": 8192}},
+        "llama-cpp-python": {"id": "m", "owned_by": "me", "permissions": []},
+        "ollama": {"id": "m", "owned_by": "library"},
+        "lmstudio": {"id": "m", "owned_by": "organization_owner"},
+        "unknown": {"id": "m", "owned_by": "someone"},
+    }
+    assert {name: recognise([card]).name for name, card in cards.items()} == {name: name for name in cards}
+    assert recognise([]).name == "unknown"

@@ -487,6 +487,7 @@ def _cached_tokens(chunk: Any) -> int | None:
 def _error_message(error: Any) -> str:
     body = getattr(error, "body", None)
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        nested = body.get("error")
+        inner: dict[str, Any] = nested if isinstance(nested, dict) else body
         return str(inner.get("message") or inner.get("detail") or body)
     return str(error.message)

@@ -84,10 +84,13 @@ def server_kinds() -> dict[str, ServerKind]:
 def recognise(cards: list[dict[str, Any]]) -> ServerKind:
     """The kind of server whose GET /v1/models listed `cards` (`unknown` when nothing tells)."""
     kinds = server_kinds()
-    for card in cards:
-        for kind in kinds.values():
-            if card.get("owned_by") in kind.owned_by or any(field in card for field in kind.card_fields):
-                return kind
+    # owned_by first: SGLang's cards also carry vLLM's max_model_len.
+    for matches in (lambda kind, card: card.get("owned_by") in kind.owned_by,
+                    lambda kind, card: any(field in card for field in kind.card_fields)):
+        for card in cards:
+            for kind in kinds.values():
+                if matches(kind, card):
+                    return kind
     return kinds["unknown"]
 
 
