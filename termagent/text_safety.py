@@ -5,24 +5,39 @@ encoded (lone surrogates). Every view escapes through this one module."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 # Cc: C0 and C1 controls (ESC, CSI 0x9b, ...); Cf: format characters (bidi overrides, zero
 # width joiners); Cs: lone surrogates; the rest have no glyph a person could read.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e\n]")
+# Runs of characters that need a look (checked a run at a time: most are plain letters).
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e\n]+")
 # What json.dumps(ensure_ascii=False) leaves raw: DEL and everything beyond ASCII.
-_JSON_RAW = re.compile(r"[^\x00-\x7e]")
+_JSON_RAW = re.compile(r"[^\x00-\x7e]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+@functools.lru_cache(maxsize=8192)
 def is_safe(char: str) -> bool:
     """A character that only draws a visible glyph (printable ASCII or visible non-ASCII)."""
     return " " <= char <= "~" or (char > "\x7f" and unicodedata.category(char) not in _HIDDEN_CATEGORIES)
+
+
+def _escaping(escape: Callable[[str], str]) -> Callable[[re.Match[str]], str]:
+    """A substitution for runs of characters: safe ones kept, the others through `escape`."""
+    @functools.lru_cache(maxsize=4096)  # the same runs come again and again (ESC, accents, ...)
+    def one_run(run: str) -> str:
+        if all(map(is_safe, run)):
+            return run
+        return "".join(char if is_safe(char) else escape(char) for char in run)
+
+    return lambda match: one_run(match[0])
 
 
 def escape_for_display(text: str) -> str:
@@ -48,16 +63,19 @@ def escape_for_display(text: str) -> str:
     return "".join(out)
 
 
+_ESCAPE_RUN = _escaping(escape_for_display)
+
+
 def printable(text: str) -> str:
     """`text` for a terminal: visible characters and newlines as they are, every other character
     as its escape (a backslash stays a single backslash, so paths and prose read normally)."""
-    return _NOT_PRINTABLE_ASCII.sub(lambda match: match[0] if is_safe(match[0]) else escape_for_display(match[0]), text)
+    return _NOT_PRINTABLE_ASCII.sub(_ESCAPE_RUN, text)
 
 
 def reveal_hidden(output: str) -> str:
     """Non-ASCII characters that could act or hide (C1, bidi overrides, ...) as escapes; ASCII,
     C0 controls and ESC included, left as they are (for a terminal emulator that contains them)."""
-    return _NON_ASCII.sub(lambda match: match[0] if is_safe(match[0]) else escape_for_display(match[0]), output)
+    return _NON_ASCII.sub(_ESCAPE_RUN, output)
 
 
 def without_lone_surrogates(value: Any) -> Any:
@@ -72,10 +90,7 @@ def without_lone_surrogates(value: Any) -> Any:
     return value
 
 
-def _json_escape(match: re.Match[str]) -> str:
-    char = match[0]
-    if is_safe(char):
-        return char
+def _json_escape(char: str) -> str:
     code = ord(char)
     if code < 0x10000:
         return f"\\u{code:04x}"
@@ -83,8 +98,11 @@ def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
 
 
+_JSON_ESCAPE_RUN = _escaping(_json_escape)
+
+
 def json_line(value: Any) -> str:
     """`value` as one line of JSON that is safe to print and always encodable as UTF-8: visible
     characters raw (readable), controls of every kind, invisible characters and lone surrogates
     as \\u escapes (json.dumps escapes only C0 controls); json.loads gives back the same value."""
-    return _JSON_RAW.sub(_json_escape, json.dumps(value, ensure_ascii=False))
+    return _JSON_RAW.sub(_JSON_ESCAPE_RUN, json.dumps(value, ensure_ascii=False))

@@ -35,8 +35,14 @@ _STRING_INTRODUCERS = frozenset("PX^_]")
 # such); the others, none of which draws, are dropped.
 _C1 = {code: None for code in range(0x80, 0xa0)} | {
     0x90: "\x1bP", 0x98: "\x1bX", 0x9b: "\x1b[", 0x9c: "\x1b\\", 0x9d: "\x1b]", 0x9e: "\x1b^", 0x9f: "\x1b_"}
-_MAX_SEQUENCE = 256  # a CSI longer than this is not a real one: dropped
-_CSI = re.compile(r"([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])")
+_MAX_SEQUENCE = 256  # a sequence longer than this is not a real one: dropped
+# ESC not followed by a plain drawing CSI (digits and separators only): the only places that
+# need a look; the rest is copied as it is, at the regular expression engine's speed.
+_NEEDS_A_LOOK = re.compile(r"\x1b(?!\[[0-9;:]*[ABCDEFGHJKLMPSTXZ@`abdefgmrsu])")
+_SEQUENCE = re.compile(
+    r"\x1b(?:\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])|([PX^_\]])|([()*+#])(.)|(.))", re.DOTALL)
+_CSI_SO_FAR = re.compile(r"\x1b\[[\x20-\x3f]*")
+_STRING_END = re.compile(r"\x07|\x1b\\")
 
 
 def _keeps_csi(params: str, intermediates: str, final: str) -> bool:
@@ -58,76 +64,55 @@ class PlaybackFilter:
     def __init__(self) -> None:
         self._held = ""  # the start of an escape sequence not yet complete
         self._in_string = False  # inside a string sequence being dropped
-        self._string_escape = False  # the previous character in that string was ESC
 
     def feed(self, text: str) -> str:
-        out: list[str] = []
         data = self._held + text.translate(_C1)
         self._held = ""
+        out: list[str] = []
         index = 0
         while index < len(data):
             if self._in_string:
-                index = self._skip_string(data, index)
+                end = _STRING_END.search(data, index)
+                if end is None:
+                    self._held = "\x1b" if data.endswith("\x1b") else ""  # perhaps half an ST
+                    break
+                self._in_string = False
+                index = end.end()
                 continue
-            if data[index] != "\x1b":
-                next_escape = data.find("\x1b", index)
-                next_escape = len(data) if next_escape < 0 else next_escape
-                out.append(data[index:next_escape])
-                index = next_escape
-                continue
-            consumed = self._escape(data, index, out)
-            if consumed is None:  # incomplete: wait for the next piece
-                self._held = data[index:]
-                if len(self._held) > _MAX_SEQUENCE:
-                    self._held = ""  # not a sequence a terminal would finish either
+            look = _NEEDS_A_LOOK.search(data, index)
+            if look is None:
+                out.append(data[index:])
                 break
-            index = consumed
+            out.append(data[index:look.start()])
+            index = self._sequence(data, look.start(), out)
+            if index is None:  # cut off: the rest comes with the next piece
+                held = data[look.start():]
+                self._held = held if len(held) <= _MAX_SEQUENCE else ""
+                break
         return "".join(out)
 
-    def _escape(self, data: str, start: int, out: list[str]) -> int | None:
-        """Handle the ESC at `start`; the index after the sequence, None when it is cut off."""
-        if start + 1 >= len(data):
+    def _sequence(self, data: str, start: int, out: list[str]) -> int | None:
+        """Judge the sequence at `start`; the index after it, None when it is not complete yet."""
+        match = _SEQUENCE.match(data, start)
+        if match is None or match[7] in _CHARSET_INTRODUCERS:  # ESC, or ESC and ( ..., at the very end
             return None
-        kind = data[start + 1]
-        if kind == "\x1b" or kind < " ":
-            return start + 1  # a lone ESC: dropped; what follows is judged on its own
-        if kind == "[":
-            match = _CSI.match(data, start + 2)
-            if match is None:
-                if re.fullmatch(r"[\x20-\x3f]*", data[start + 2:]):
-                    return None
-                return start + 2  # a broken CSI: drop its introducer, the rest is text
-            if _keeps_csi(*match.groups()):
-                out.append(data[start:match.end()])
-            return match.end()
-        if kind in _STRING_INTRODUCERS:
+        params, intermediates, final, string, charset, charset_name, other = match.groups()
+        if final is not None:
+            if _keeps_csi(params, intermediates, final):
+                out.append(match[0])
+        elif string is not None:
             self._in_string = True
-            return start + 2
-        if kind in _CHARSET_INTRODUCERS:
-            if start + 2 >= len(data):
+        elif charset is not None:
+            out.append(match[0])
+        elif other == "[":  # a CSI that does not end (yet)
+            if _CSI_SO_FAR.fullmatch(data, start):
                 return None
-            out.append(data[start:start + 3])
-            return start + 3
-        if kind in _DRAWING_ESC:
-            out.append(data[start:start + 2])
-        return start + 2  # keypad modes, identify requests and the rest: dropped
-
-    def _skip_string(self, data: str, index: int) -> int:
-        """Drop string content up to and including its terminator."""
-        while index < len(data):
-            char = data[index]
-            index += 1
-            if self._string_escape:
-                self._string_escape = False
-                if char == "\\":
-                    self._in_string = False
-                    return index
-            if char == "\x1b":
-                self._string_escape = True
-            elif char == "\x07":
-                self._in_string = False
-                return index
-        return index
+            return _CSI_SO_FAR.match(data, start).end()  # broken: dropped up to what broke it
+        elif other == "\x1b" or other < " ":
+            return start + 1  # a lone ESC: dropped; what follows is judged on its own
+        elif other in _DRAWING_ESC:
+            out.append(match[0])
+        return match.end()
 
 
 class CastRecorder:
