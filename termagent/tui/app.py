@@ -27,6 +27,7 @@ from termagent.agent.signals import ENDING_SIGNALS, RunEnded, ending_signals_cal
 from termagent.agent.trajectory import default_trajectory_path
 from termagent.errors import TermagentError
 from termagent.policy.approval import ApprovalRequest, Approver, Reply
+from termagent.text_safety import printable
 from termagent.tui.approval_dialog import ApprovalDialog
 from termagent.tui.approver import TuiApprover
 from termagent.tui.changes_dialog import ChangesDialog
@@ -171,7 +172,7 @@ class TermagentApp(App[RunResult | None]):
             self.status_bar.follow(event)
             if event.type is EventType.ERROR:
                 hint = event.data.get("hint")
-                self.notify(event.data["message"] + (f"\n{hint}" if hint else ""), title="error",
+                self.notify(printable(event.data["message"] + (f"\n{hint}" if hint else "")), title="error",
                             severity="error", timeout=ERROR_NOTICE_SECONDS, markup=False)
 
     def _open_dialog(self, request: ApprovalRequest, answer: Callable[[Reply], None]) -> None:
