@@ -4,7 +4,6 @@ what was left out and why."""
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 from termagent.export import atif, replay, sft
 from termagent.export.reader import ExportError, RecordedRun, read_runs
 from termagent.export.selection import Selection
+from termagent.text_safety import json_line
 
 
 class Format(enum.StrEnum):
@@ -64,7 +64,7 @@ def _write_lines(items: Iterable[dict[str, Any]], output: Path) -> int:
     count = 0
     with output.open("w", encoding="utf-8") as out:
         for item in items:
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            out.write(json_line(item) + "\n")
             count += 1
     return count
 
@@ -84,5 +84,5 @@ def _write_documents(runs: list[RecordedRun], output: Path) -> int:
 
 def _write_json(document: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Compact: the C encoder is about ten times faster than an indented dump (benchmarks/bench_export.py).
-    path.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
+    # One line: the C encoder is about ten times faster than an indented dump (benchmarks/bench_export.py).
+    path.write_text(json_line(document) + "\n", encoding="utf-8")

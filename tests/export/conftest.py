@@ -122,6 +122,20 @@ def compacted_run(sandbox_image, tmp_path_factory) -> ServedRun:
 
 
 @pytest.fixture(scope="session")
+def gave_up_run(sandbox_image, tmp_path_factory) -> Path:
+    """A run whose model gives three unusable replies in a row after one good step."""
+    folder = tmp_path_factory.mktemp("gave-up")
+    replies = folder / "replies.jsonl"
+    texts = [reply([("echo first\n", 0.1)]), "no json here", "{broken", "still nothing"]
+    replies.write_text("".join(json.dumps({"reply": text}) + "\n" for text in texts))
+    trajectory = folder / "gave-up.jsonl"
+    done = termagent("--headless", "--policy", "sandboxed-auto", "--replay", str(replies),
+                     "--trajectory", str(trajectory), "say first")
+    assert done.returncode == 1, done.stdout + done.stderr
+    return trajectory
+
+
+@pytest.fixture(scope="session")
 def killed_run(sandbox_image, tmp_path_factory, docker_client) -> Path:
     """A run killed with SIGKILL while its second step's command runs; its container removed after."""
     folder = tmp_path_factory.mktemp("killed")

@@ -32,13 +32,29 @@ def _accepted(trajectory: Path) -> list[tuple[dict, dict]]:
 # -- ATIF ------------------------------------------------------------------------------------------
 
 @pytest.mark.timeout(1800)  # the first run on a machine installs harbor into its own environment
-def test_every_atif_document_passes_harbors_validator(example_batch, eventful_run, killed_run, export,
-                                                      harbor_validate):
-    done, folder = export(str(example_batch), str(eventful_run.trajectory), str(killed_run), "--format", "atif")
+def test_every_atif_document_passes_harbors_validator(example_batch, eventful_run, compacted_run, gave_up_run,
+                                                      killed_run, export, harbor_validate):
+    done, folder = export(str(example_batch), str(eventful_run.trajectory), str(compacted_run.trajectory),
+                          str(gave_up_run), str(killed_run), "--format", "atif")
     assert done.returncode == 0, done.stderr
     documents = sorted(folder.glob("*.json"))
-    assert [p.stem for p in documents] == ["eventful", "fix-test", "hello-file", "killed", "largest-file"]
+    assert [p.stem for p in documents] == ["compacted", "eventful", "fix-test", "gave-up", "hello-file", "killed",
+                                           "largest-file"]
     assert harbor_validate(documents) == {}
+    gave_up = json.loads((folder / "gave-up.json").read_text())
+    assert [bool(s.get("extra", {}).get("rejected")) for s in gave_up["steps"][1:]] == [False, True, True, True]
+    assert gave_up["final_metrics"]["extra"]["status"] == "gave_up"
+
+
+def test_a_model_that_gave_up_leaves_its_unusable_replies_in_the_sft_conversation(gave_up_run, export):
+    done, path = export(str(gave_up_run), "--format", "sft", "--drop-rejected")
+    assert done.returncode == 0, done.stderr
+    (conversation,) = json_lines(path)
+    assistant = [m for m in conversation["messages"] if m["role"] == "assistant"]
+    assert [m["content"] for m in assistant][1:] == ["no json here", "{broken", "still nothing"]
+    assert [m["weight"] for m in assistant] == [1, 0, 0, 0]
+    corrections = [m["content"] for m in conversation["messages"][4::2]]
+    assert len(corrections) == 2 and all(c.startswith("Your previous reply could not be used") for c in corrections)
 
 
 def test_atif_holds_replies_commands_results_decisions_and_tokens(eventful_run, export):
