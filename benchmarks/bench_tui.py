@@ -1,7 +1,9 @@
-"""TUI benchmarks (issue 6): the terminal pane's frame time on a full 160x40 update, and the
-key-press latency while the sandbox floods the terminal (`yes` for 10 s).
+"""TUI benchmarks (issues 6 and 12): the terminal pane's frame time on a full 160x40 update; while
+the sandbox floods the terminal (`yes`), the key-press latency, and how long the interrupt key
+and the stop key take to act (the wait for the command ends; the interrupt's escalation is done;
+the run is finished), with and without other processes keeping cores busy.
 
-    .venv/bin/python benchmarks/bench_tui.py [--frames 200] [--no-flood]
+    .venv/bin/python benchmarks/bench_tui.py [--frames 200] [--no-flood] [--rounds 3] [--busy 1]
 
 The flood part needs a Docker engine and the sandbox image (replay engine, real sandbox).
 Prints medians and worst cases; never a pass/fail."""
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -23,8 +27,10 @@ from rich.style import Style
 from termagent.tui.terminal_pane import ScreenMirror
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "tui"))
-from tui_helpers import (FLOOD_REPLIES, FLOOD_SECONDS, dialog_open, key_latencies_during,  # noqa: E402
+from tui_helpers import (FLOOD_REPLIES, dialog_open, flooding, key_latencies_during,  # noqa: E402
                          replay_config, until, write_replies)
+
+FLOOD_BEFORE_KEY = 3.0  # seconds of flood before the interrupt or stop key is pressed
 
 
 def full_screen(frame: int) -> str:
@@ -68,40 +74,85 @@ def frame_time(frames: int) -> None:
     print(f"  frame total (what a redraw costs)        {ms([a + b for a, b in zip(cells_to_strips, strips_to_bytes)])}")
 
 
-def flood_latency() -> None:
+def _busy_loop() -> None:
+    while True:
+        pass
+
+
+def flood_round(tmp: Path) -> dict[str, list[float]]:
+    """One run: key latencies under the first flood, then `i`; under the second flood, `s`.
+    Times are from the key press to the trajectory's records (wall clock on both sides)."""
     from termagent.sandbox import DEFAULT_IMAGE
     from termagent.tui.app import TermagentApp
 
-    with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
-        os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")  # "allow always" never touches yours
-        config = replay_config(write_replies(tmp / "replies.jsonl", FLOOD_REPLIES), DEFAULT_IMAGE, tmp,
-                               task="Flood the terminal")
+    config = replay_config(write_replies(tmp / "replies.jsonl", FLOOD_REPLIES), DEFAULT_IMAGE, tmp,
+                           task="Flood the terminal")
+    pressed: dict[str, float] = {}
 
-        async def scenario() -> list[float]:
-            app = TermagentApp(config)
-            async with app.run_test(size=(200, 50)) as pilot:
-                await until(pilot, lambda: dialog_open(app))
-                await pilot.press("y")
-                await until(pilot, lambda: app.mirror.text().endswith("y\ny"))
-                latencies = await key_latencies_during(app, FLOOD_SECONDS - 2, every=0.1)
-                await until(pilot, lambda: app.result is not None, seconds=30)
-                await pilot.press("q")
-            return latencies
+    async def scenario() -> list[float]:
+        app = TermagentApp(config)
+        async with app.run_test(size=(200, 50)) as pilot:
+            await until(pilot, lambda: dialog_open(app), seconds=120)
+            await pilot.press("y")
+            await until(pilot, lambda: flooding(app, 1), seconds=120)
+            latencies = await key_latencies_during(app, presses=20, every=0.1)
+            await asyncio.sleep(FLOOD_BEFORE_KEY)
+            pressed["i"] = time.time()
+            await pilot.press("i")
+            await until(pilot, lambda: dialog_open(app), seconds=120)
+            await pilot.press("y")
+            await until(pilot, lambda: flooding(app, 2), seconds=120)
+            await asyncio.sleep(FLOOD_BEFORE_KEY)
+            pressed["s"] = time.time()
+            await pilot.press("s")
+            await until(pilot, lambda: app.result is not None, seconds=120)
+            await pilot.press("q")
+        return latencies
 
-        latencies = asyncio.run(scenario())
-    print(f"key press -> action under a {FLOOD_SECONDS} s `yes` flood, {len(latencies)} presses: {ms(latencies)}, "
-          f"p95 {statistics.quantiles(latencies, n=20)[-1] * 1000:.2f} ms")
+    latencies = asyncio.run(scenario())
+    records = [json.loads(line) for line in config.trajectory.read_text().splitlines()]
+    observed = [r["time"] for r in records if r["type"] == "output_observed"]
+    interrupted = next(r["time"] for r in records if r["type"] == "interrupted")
+    return {
+        "key press -> action (p)": latencies,
+        "i -> wait for the command ends": [observed[0] - pressed["i"]],
+        "i -> interrupt escalation done": [interrupted - pressed["i"]],
+        "s -> wait for the command ends": [observed[1] - pressed["s"]],
+        "s -> run finished (run_finished)": [records[-1]["time"] - pressed["s"]],
+    }
+
+
+def flood_controls(rounds: int, busy: int) -> None:
+    workers = [multiprocessing.Process(target=_busy_loop, daemon=True) for _ in range(busy)]
+    for worker in workers:
+        worker.start()
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()  # "allow always" never touches yours
+    try:
+        results: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory() as folder:
+                for name, values in flood_round(Path(folder)).items():
+                    results.setdefault(name, []).extend(values)
+    finally:
+        for worker in workers:
+            worker.terminate()
+    print(f"under a `yes` flood, {rounds} rounds, {busy} other busy core(s):")
+    for name, values in results.items():
+        print(f"  {name:34s} {ms(values)} ({len(values)} samples)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--no-flood", action="store_true", help="skip the part that needs Docker")
+    parser.add_argument("--rounds", type=int, default=3, help="flood runs per setting (default: %(default)s)")
+    parser.add_argument("--busy", type=int, default=1, help="also measure with this many busy cores (default: 1)")
     args = parser.parse_args()
     frame_time(args.frames)
     if not args.no_flood:
-        flood_latency()
+        flood_controls(args.rounds, 0)
+        if args.busy:
+            flood_controls(args.rounds, args.busy)
 
 
 if __name__ == "__main__":
