@@ -29,11 +29,15 @@ def _containers_of(docker_client, pid: int) -> list:
 def _start_waiting_run(docker_client, sandbox_image):
     process = subprocess.Popen([*TERMAGENT, "sandbox", "run", "--duration", "120", "sleep 1000\n"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # generous: the machine may be busy
     while not _containers_of(docker_client, process.pid):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.1)
-    time.sleep(1.0)  # let it get into the shell's run
+    # In the shell's run: the command it typed is running in the container.
+    container = _containers_of(docker_client, process.pid)[0]
+    while not any("sleep 1000" in " ".join(row) for row in docker_client.api.top(container)["Processes"] or []):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.1)
     return process
 
 

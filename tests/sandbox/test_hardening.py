@@ -1,7 +1,6 @@
 """The isolation is real: checked from inside a sandbox on a real Docker engine."""
 
 import resource
-import time
 
 import pytest
 

@@ -38,7 +38,7 @@ def test_a_replayed_session_answered_by_key(tmp_path, sandbox_image, no_leftover
             await until(pilot, lambda: dialog_open(app) and "touch" in app.screen.query_one("#request").content.plain)
             await pilot.press("e", "ctrl+u", *"ls /app\\n", "enter")
             await until(pilot, lambda: isinstance(app.screen, SummaryScreen) and bool(app.screen.query("#summary")))
-            await pilot.pause(0.2)  # one more frame of the terminal pane
+            await until(pilot, lambda: "hello.txt" in app.terminal_pane.visible_text())  # the pane has drawn it
 
             summary = app.screen.query_one("#summary").content.plain
             assert "completed" in summary and "5 steps" in summary

@@ -29,7 +29,7 @@ class ReviewApp(App):
 
 
 async def until(pilot, condition) -> None:
-    for _ in range(500):
+    for _ in range(3000):  # generous: the machine may be busy
         if condition():
             return
         await pilot.pause(0.02)
