@@ -133,11 +133,8 @@ class RecordedRun:
 # -- finding the inputs ------------------------------------------------------------------------
 
 
-def trajectory_files(inputs: Sequence[Path]) -> list[Path]:
-    """The trajectory files named, and those in the folders named (their *.jsonl files), once each.
-
-    Every file must be a trajectory: anything else among them is one error listing all of them.
-    """
+def input_files(inputs: Sequence[Path]) -> list[Path]:
+    """The files named, and the *.jsonl files of the folders named, once each."""
     files: list[Path] = []
     for path in inputs:
         if path.is_dir():
@@ -150,28 +147,13 @@ def trajectory_files(inputs: Sequence[Path]) -> list[Path]:
             files.append(path)
         else:
             raise ExportError(f"{path}: no such file or folder")
-    unique = list(dict.fromkeys(p.resolve() for p in files))
-    others = [(p, kind) for p in unique if (kind := _kind_of(p)) != "trajectory"]
-    if others:
-        listing = "; ".join(f"{p} is {kind}" for p, kind in others)
-        raise NotATrajectoryError(
-            f"not every input is a termagent trajectory: {listing}",
-            hint="pass only trajectory files (`termagent --trajectory FILE`) or batch / eval live output folders",
-        )
-    return unique
+    return list(dict.fromkeys(p.resolve() for p in files))
 
 
-def _kind_of(path: Path) -> str:
+def _kind_of(text: str, suffix: str) -> str:
     """What a file looks like, from its first JSON value."""
     try:
-        with path.open(encoding="utf-8") as handle:
-            first = handle.readline()
-            if path.suffix == ".json":
-                first += handle.read()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ExportError(f"cannot read {path}: {error}") from error
-    try:
-        data = json.loads(first)
+        data = json.loads(text if suffix == ".json" else text.split("\n", 1)[0])
     except ValueError:
         return "not JSON lines"
     if not isinstance(data, dict):
@@ -193,11 +175,18 @@ def _kind_of(path: Path) -> str:
     return "an unknown JSON-lines file"
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ExportError(f"cannot read {path}: {error}") from error
+
+
 # -- reading one trajectory ----------------------------------------------------------------------
 
 
-def read_run(path: Path, task_id: str | None = None) -> RecordedRun:
-    records, cut_line = _read_lines(path)
+def read_run(path: Path, task_id: str | None = None, text: str | None = None) -> RecordedRun:
+    records, cut_line = _read_lines(path, _read_text(path) if text is None else text)
     if not records or records[0]["type"] != EventType.RUN_STARTED:
         raise NotATrajectoryError(f"{path} does not start with a run_started record")
     first = records[0]
@@ -220,9 +209,9 @@ def read_run(path: Path, task_id: str | None = None) -> RecordedRun:
     return run
 
 
-def _read_lines(path: Path) -> tuple[list[dict[str, Any]], int | None]:
+def _read_lines(path: Path, text: str) -> tuple[list[dict[str, Any]], int | None]:
     """The records, and the number of a last line cut by a crash (None when the file ends cleanly)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = text.splitlines()
     records: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -350,14 +339,25 @@ def _step_is_whole(step: Step) -> bool:
 
 
 def read_runs(inputs: Sequence[Path]) -> list[RecordedRun]:
-    files = trajectory_files(inputs)
+    """The runs of every input; any input that is not a trajectory is one error listing them all."""
+    files = input_files(inputs)
     ids = _task_ids(files)
     checks = _checks(files)
-    runs = []
+    runs, others = [], []
     for path in files:
-        run = read_run(path, ids[path])
+        text = _read_text(path)
+        kind = _kind_of(text, path.suffix)
+        if kind != "trajectory":
+            others.append(f"{path} is {kind}")
+            continue
+        run = read_run(path, ids[path], text)
         run.check = checks.get(path)
         runs.append(run)
+    if others:
+        raise NotATrajectoryError(
+            f"not every input is a termagent trajectory: {'; '.join(others)}",
+            hint="pass only trajectory files (`termagent --trajectory FILE`) or batch / eval live output folders",
+        )
     return runs
 
 
