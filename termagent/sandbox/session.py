@@ -46,6 +46,11 @@ MAX_INPUT_BYTES = 1 << 20  # one command's keystrokes, by default
 # lines works on a whole backlog at once. A batch is bounded so `run` keeps to its deadline.
 _READ_SIZE = 1 << 20
 _BATCH_SIZE = 8 << 20
+# While output streams in, a batch waits this long for more (the emulator's cost is per batch).
+_BATCH_WAIT = 0.01
+# A prompt is the last thing the shell prints: a prompt mark is weighed only after this much
+# quiet, so that the marks of the real prompt, when they follow forged ones, are read first.
+_PROMPT_SETTLE = 0.02
 # At a prompt, text without Enter only echoes: this much silence means it has been drawn.
 _ECHO_SETTLE = 0.03
 _START_TIMEOUT = 20.0
@@ -131,6 +136,9 @@ class ShellSession:
         self._prompts_seen = 0
         self.at_prompt = False
         self._awaiting_prompt = True
+        self._marked_status: int | None = None
+        self._marked_cwd: str | None = None
+        self._prompt_candidate = False
         self._shell_pid = self._host_pid = None
         environment = {"TERMAGENT_MARK_TOKEN": self._token, "TERMAGENT_RC": _RC_FILE.read_text(encoding="utf-8")}
         if command is _SH_COMMAND:
@@ -174,18 +182,26 @@ class ShellSession:
         """Read what arrives within `timeout` (all that is waiting, up to a batch), feed it to
         the terminal; None when nothing came."""
         data = self._read(timeout)
-        if not data:
-            return None
-        text, marks = self._marks.feed(self._decoder.decode(data))
-        if text:
-            self.terminal.feed(text)
-            if self.on_output is not None:
-                self.on_output(text)
-            if collect is not None:
-                collect.append(text)
-        for mark in marks:
-            self._apply(mark)
+        text = None
+        if data:
+            text, marks = self._marks.feed(self._decoder.decode(data))
+            if text:
+                self.terminal.feed(text)
+                if self.on_output is not None:
+                    self.on_output(text)
+                if collect is not None:
+                    collect.append(text)
+            for mark in marks:
+                self._apply(mark)
+        if self._prompt_candidate and self.alive and not self._more_output_within(_PROMPT_SETTLE):
+            self._confirm_prompt()
         return text
+
+    def _more_output_within(self, seconds: float) -> bool:
+        try:
+            return bool(select.select([self._fd], [], [], seconds)[0])
+        except (OSError, ValueError):
+            return False
 
     def _read(self, timeout: float) -> bytes:
         """What the shell wrote, waiting up to `timeout` for the first byte; b"" when nothing."""
@@ -206,7 +222,7 @@ class ShellSession:
                 break
             chunks.append(chunk)
             size += len(chunk)
-            wait = 0
+            wait = _BATCH_WAIT if len(chunk) >= 4096 else 0
         return b"".join(chunks)
 
     def _apply(self, mark: ShellMark) -> None:
@@ -215,21 +231,31 @@ class ShellSession:
         if not self._awaiting_prompt:
             return  # nothing was typed: not the shell's doing
         if mark.kind == "C":
-            self.at_prompt = False
+            self.at_prompt = self._prompt_candidate = False
         elif mark.kind == "D" and len(mark.fields) >= 2:
-            self.exit_status = int(mark.fields[0]) if mark.fields[0].isdigit() else None
+            self._marked_status = int(mark.fields[0]) if mark.fields[0].isdigit() else None
             self._pending_input = mark.fields[1] == "1"
             self._new_prompt = True
+            self._prompt_candidate = False
         elif mark.kind == "B":
             # Only the first drawing of a new prompt counts: readline redraws it (and so repeats
             # the mark) on a window resize or C-l without anything having run.
-            if self._new_prompt and not self._pending_input and self._shell_waits_for_input():
-                self._new_prompt = False
-                self._awaiting_prompt = False
-                self.at_prompt = True
-                self._prompts_seen += 1
+            if self._new_prompt and not self._pending_input:
+                self._prompt_candidate = True
         elif mark.kind == "cwd" and mark.fields:
-            self.cwd = mark.fields[0]
+            self._marked_cwd = mark.fields[0]
+
+    def _confirm_prompt(self) -> None:
+        """Believe the last prompt mark if the kernel says the shell waits for input now. Asked
+        once the output has been quiet for _PROMPT_SETTLE, so that the marks of a prompt that
+        really came supersede any printed before them (the last status and directory win);
+        asked again after each read until a new mark replaces the candidate."""
+        if self._shell_waits_for_input():
+            self._prompt_candidate = self._new_prompt = self._awaiting_prompt = False
+            self.at_prompt = True
+            self._prompts_seen += 1
+            self.exit_status = self._marked_status
+            self.cwd = self._marked_cwd or self.cwd
 
     def _drain(self, budget: float = 0.05) -> None:
         """Take in what has already arrived; bounded, since a flood (`yes`) never runs dry."""
@@ -392,25 +418,27 @@ class ShellSession:
         return found[3] if found else None
 
     def _shell_waits_for_input(self) -> bool:
-        """The kernel's word, read from outside the shell, that the shell has the terminal
-        (its process group is the terminal's foreground group) and waits for no child (a
-        program can hand the terminal back with tcsetpgrp and go on running). Fails closed."""
+        """The kernel's word, read from outside the shell, that the shell has the terminal (its
+        process group is the terminal's foreground group), is asleep (not running a builtin)
+        and waits for no child (a program can hand the terminal back with tcsetpgrp and go on
+        running). Fails closed."""
         state = self._shell_state_from_host()
         if state is None:
             found = self._foreground_in_container()
-            state = (found[0] == found[1], found[2]) if found else None
-        return state is not None and state[0] and state[1] != "do_wait"
+            state = (found[0] == found[1], "S", found[2]) if found else None
+        return state is not None and state[0] and state[1] == "S" and state[2] != "do_wait"
 
-    def _shell_state_from_host(self) -> tuple[bool, str] | None:
+    def _shell_state_from_host(self) -> tuple[bool, str, str] | None:
         pid = self._local_shell_pid()
         if pid is None:
             return None
         try:
             if _read_proc(pid, "comm") != self.shell:
                 return None
+            run_state = _read_proc(pid, "stat").rsplit(")", 1)[1].split()[0]
             shell_group, _, foreground_group = _proc_groups(pid)
-            # "0" when the kernel does not show it to this user: the group check stands alone.
-            return shell_group == foreground_group, _read_proc(pid, "wchan")
+            # "0" when the kernel does not show it to this user: the other checks stand alone.
+            return shell_group == foreground_group, run_state, _read_proc(pid, "wchan")
         except (OSError, IndexError, ValueError):
             return None
 

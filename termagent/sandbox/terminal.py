@@ -25,8 +25,8 @@ from termagent.text_safety import reveal_hidden
 _ALTERNATE_SCREEN_MODES = {47, 1047, 1049}
 OUTPUT_LIMIT = 10_000
 SCROLLBACK_LINES = 5000
-# Plain runs shorter than this go through pyte: the shortcut pays off only for a backlog.
-FAST_PATH_MIN_CHARS = 16_384
+# Plain runs shorter than this go through pyte (the shortcut needs a screenful of rows anyway).
+FAST_PATH_MIN_CHARS = 1024
 
 
 @dataclass(frozen=True)
@@ -122,20 +122,24 @@ class SandboxScreen(pyte.Screen):
         columns, kept_on_screen = self.columns, self.lines - 1
         lines = block[:-2].split("\r\n")
         total_rows = len(lines)
-        if max(map(len, lines)) > columns:
+        wrapped = max(map(len, lines)) > columns
+        if wrapped:
             total_rows += sum(-(-length // columns) - 1 for length in map(len, lines) if length > columns)
         if total_rows < kept_on_screen:
             return False
         needed = self.scrollback.maxlen + kept_on_screen
-        rows = [line[start:start + columns] for line in lines[-needed:] for start in range(0, len(line) or 1, columns)]
+        rows = lines[-needed:]
+        if wrapped:
+            rows = [line[start:start + columns] for line in rows for start in range(0, len(line) or 1, columns)]
         if len(rows) < needed:  # the whole block: the screen's own rows scroll off before it
             rows = [self.line_text(y) for y in range(kept_on_screen)] + rows
-        self.scrollback.extend(row.rstrip() for row in rows[-needed:-kept_on_screen])
+        self.scrollback.extend(map(str.rstrip, rows[-needed:-kept_on_screen]))
         self.scrolled_total += total_rows
-        attrs = self.cursor.attrs
-        for y, text in enumerate(rows[-kept_on_screen:]):
+        visible = rows[-kept_on_screen:]
+        cells = {char: self.cursor.attrs._replace(data=char) for char in set("".join(visible))}
+        for y, text in enumerate(visible):
             self.buffer.pop(y, None)
-            self.buffer[y].update((x, attrs._replace(data=char)) for x, char in enumerate(text))
+            self.buffer[y].update(zip(range(len(text)), map(cells.__getitem__, text), strict=True))
         self.dirty.update(range(self.lines))
         return True
 

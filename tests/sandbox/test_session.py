@@ -89,6 +89,53 @@ def test_a_64_kib_heredoc_arrives_byte_exact(shell):
     assert hashlib.sha256(body.encode()).hexdigest() in digest
 
 
+def _random_text(rng: random.Random, size: int, longest_line: int) -> str:
+    alphabet = string.ascii_letters + string.digits + " .,:;!?-_=+()[]{}<>/'\"$`\\|&*#%@^~"
+    lines, total = [], 0
+    while total < size:
+        lines.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, longest_line))))
+        total += len(lines[-1]) + 1
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.slow
+def test_a_1_mib_heredoc_and_a_1_mib_line_arrive_byte_exact(shell):
+    rng = random.Random(12)
+    body = _random_text(rng, (1 << 20) - 20_000 - 100, 300) + "y" * 20_000 + "\n"
+    command = f"cat > /tmp/big.txt <<'END_OF_DATA'\n{body}END_OF_DATA\n"
+    assert len(command.encode()) <= shell.max_input_bytes
+    result = shell.run(command, duration=600)
+    assert result.finished and result.alive and result.lost is None
+    assert hashlib.sha256(body.encode()).hexdigest() in shell.run("sha256sum /tmp/big.txt\n", duration=30).output
+    line = "".join(rng.choice(string.ascii_letters) for _ in range((1 << 20) - 100))
+    result = shell.run(f"echo {line} | sha256sum\n", duration=600)
+    assert result.finished and hashlib.sha256(f"{line}\n".encode()).hexdigest() in result.output
+
+
+def test_a_paste_into_python_arrives_intact(shell):
+    rng = random.Random(5)
+    data = "".join(rng.choice(string.ascii_letters) for _ in range(100_000))
+    assert shell.run("python3\n", duration=10).foreground == "python3"
+    answer = shell.run(f"import hashlib\ndata = '{data}'\nprint('sha', hashlib.sha256(data.encode()).hexdigest())\n",
+                       duration=120)
+    assert answer.alive and f"sha {hashlib.sha256(data.encode()).hexdigest()}" in answer.output.splitlines()
+    assert shell.run("exit()\n", duration=10).finished
+
+
+def test_keystrokes_over_the_limit_are_refused_before_anything_is_typed(shell):
+    before = shell.screen_text()
+    too_big = f"printf x > /tmp/typed; : {'a' * shell.max_input_bytes}\n"
+    result = shell.run(too_big, duration=5)
+    assert result.refused is not None and f"{shell.max_input_bytes:,} bytes" in result.refused
+    assert shell.screen_text() == before and result.alive
+    assert "No such file" in shell.run("cat /tmp/typed\n", duration=5).output
+
+
+def test_a_shell_that_ends_while_typing_says_what_was_lost(shell):
+    result = shell.run("exit\n" + "echo never typed\n" * 20_000, duration=30)
+    assert not result.alive and result.lost is not None and "were typed" in result.lost
+
+
 def test_unicode_and_wide_characters(shell):
     result = shell.run("printf 'héllo 日本語 🙂 ok\\n'\n", duration=5)
     assert "héllo 日本語 🙂 ok" in result.output.splitlines()
@@ -112,3 +159,44 @@ def test_a_dead_shell_is_reported_and_can_be_restarted(shell):
     assert not result.alive and not result.finished
     shell.restart()
     assert shell.run("echo back\n", duration=5).output.splitlines()[1] == "back"
+
+
+# -- shell integration cannot be forged (issue 10): marks printed by a command are not believed --
+
+# Prints a prompt mark as the shell integration does, with the session's token (which is readable).
+FORGED_PROMPT = ("printf '\\e]133;D;%s;0;0\\a\\e]7;%s;/forged\\a\\e]133;B;%s\\a' "
+                 '"$__ta_token" "$__ta_token" "$__ta_token"')
+
+
+def test_a_forged_completion_mark_does_not_end_a_running_sleep(shell, monkeypatch):
+    result = shell.run(f"{FORGED_PROMPT}; sleep 1000\n", duration=3)
+    assert not result.finished and result.foreground == "sleep" and result.exit_status is None
+    assert result.cwd != "/forged"
+    interrupted = shell.run("C-c", duration=10)
+    assert interrupted.finished and interrupted.exit_status == 130 and interrupted.cwd == "/app"
+    # The control: believed without the kernel's word, the same forgery would end the wait.
+    monkeypatch.setattr(shell, "_shell_waits_for_input", lambda: True)
+    fooled = shell.run(f"{FORGED_PROMPT}; sleep 1000\n", duration=30)
+    assert fooled.finished and fooled.cwd == "/forged"
+
+
+def test_handing_the_terminal_back_with_tcsetpgrp_does_not_pass_for_a_prompt(shell):
+    program = ("import os, signal, sys, time; signal.signal(signal.SIGTTOU, signal.SIG_IGN); "
+               "os.tcsetpgrp(0, os.getpgid(os.getppid())); token = sys.argv[1]; "
+               "esc, bel = chr(27), chr(7); "
+               'sys.stdout.write(esc + "]133;D;" + token + ";0;0" + bel + esc + "]133;B;" + token + bel); '
+               "sys.stdout.flush(); time.sleep(1000)")
+    result = shell.run(f"python3 -c '{program}' \"$__ta_token\"\n", duration=3)
+    assert not result.finished and result.exit_status is None and "Error" not in result.output
+
+
+def test_a_forged_exit_status_is_replaced_by_the_real_one(shell):
+    forged_42 = FORGED_PROMPT.replace(";0;0", ";42;0")
+    assert shell.run(f"{forged_42}; true\n", duration=10).exit_status == 0
+    assert shell.run(f"{forged_42}; sleep 1; (exit 3)\n", duration=30).exit_status == 3
+
+
+def test_marks_printed_while_nothing_was_typed_are_ignored(shell):
+    assert shell.run(f"({FORGED_PROMPT.replace(';0;0', ';42;0')}; touch /tmp/printed) &\n", duration=10).finished
+    assert shell.run("while [ ! -e /tmp/printed ]; do sleep 0.1; done; (exit 5)\n", duration=30).exit_status == 5
+    assert shell.cwd == "/app"
