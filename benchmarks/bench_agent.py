@@ -55,18 +55,23 @@ def per_step_overhead(workdir: Path) -> None:
           f"p50 {statistics.median(overheads) * 1000:.2f} ms, p90 {overheads[int(len(overheads) * 0.9)] * 1000:.2f} ms")
 
 
-def batch_speedup(workdir: Path) -> None:
+def example_batch(batch_file: Path, count: int = 16) -> Path:
+    """A batch file of `count` replayed example tasks (the examples, round-robin)."""
     examples = yaml.safe_load((EXAMPLES / "tasks.yaml").read_text())
     tasks = []
-    for copy in range(16):
-        task = dict(examples["tasks"][copy % len(examples["tasks"])])  # the examples, round-robin
+    for copy in range(count):
+        task = dict(examples["tasks"][copy % len(examples["tasks"])])
         task["name"] = f"{task['name']}-{copy}"
         for key in ("replay", "workspace"):
             if key in task:
                 task[key] = str(EXAMPLES / task[key])
         tasks.append(task)
-    batch_file = workdir / "batch16.yaml"
     batch_file.write_text(yaml.safe_dump({"defaults": examples["defaults"], "tasks": tasks}))
+    return batch_file
+
+
+def batch_speedup(workdir: Path) -> None:
+    batch_file = example_batch(workdir / "batch16.yaml")
     results = {}
     for parallel in (1, 4):
         child = ("import resource, sys; from termagent.cli.main import main; code = main(sys.argv[1:]); "

@@ -34,7 +34,7 @@ while True:
     if len(nodes) >= int(sys.argv[2]) or time.monotonic() > deadline:
         break
     time.sleep(0.2)
-print(json.dumps([{"id": n["NodeID"], "resources": n["Resources"]} for n in nodes]))
+print("NODES", json.dumps([{"id": n["NodeID"], "resources": n["Resources"]} for n in nodes]))
 """
 
 
@@ -99,7 +99,8 @@ class RayCluster:
         completed = subprocess.run([sys.executable, "-c", _NODES_SCRIPT, self.address, str(count), str(timeout)],
                                    capture_output=True, text=True, timeout=timeout + 60, env=_environment())
         assert completed.returncode == 0, completed.stderr
-        nodes = json.loads(completed.stdout.strip().splitlines()[-1])
+        # Ray may print its own lines on stdout too.
+        nodes = json.loads(next(line for line in completed.stdout.splitlines() if line.startswith("NODES "))[6:])
         assert len(nodes) >= count, f"only {len(nodes)} Ray node(s) came up: {self.logs()}"
         return nodes
 
