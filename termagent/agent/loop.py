@@ -248,8 +248,12 @@ class Agent:
                        edited=outcome.send != command.keystrokes)
             result = self.shell.run(outcome.send, duration,
                                     should_stop=self._should_stop)
-            self._pending_line = next_state(outcome.send, state).pending_line
             self._send(EventType.OUTPUT_OBSERVED, **result.to_dict())
+            if result.refused is not None:  # too big to type: nothing was, and the model is told why
+                notes.append(result.refused)
+                notes.extend(self._skip(commands[index + 1:], "an earlier command was not run"))
+                break
+            self._pending_line = next_state(outcome.send, state).pending_line
             if result.stopped is not None:  # the sandbox stopped the command at one of its limits
                 notes.append(_prompt("limit_reached").format(**dataclasses.asdict(result.stopped)))
             if self._interrupt_wanted():
@@ -264,7 +268,7 @@ class Agent:
                 self.shell.restart()
                 self._pending_line = ""
                 self._send(EventType.ERROR, message="the sandbox shell ended; a new one was started")
-                notes.append(_prompt("shell_restarted"))
+                notes.extend(filter(None, [result.lost, _prompt("shell_restarted")]))
         return notes
 
     def _skip(self, rest: list[Command], reason: str) -> list[str]:

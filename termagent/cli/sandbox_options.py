@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from termagent.sandbox import DEFAULT_IMAGE
+from termagent.sandbox import DEFAULT_IMAGE, MAX_INPUT_BYTES
 
 
 def add_sandbox_arguments(parser: argparse.ArgumentParser, *, profile_flag: str = "--profile") -> None:
@@ -20,6 +20,16 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser, *, profile_flag: str 
     group.add_argument("--disk", help="override the limit on what the container may write to disk (e.g. 8g)")
     group.add_argument("--read-only", action=argparse.BooleanOptionalAction, default=None,
                        help="make the root filesystem read-only (or not), whatever the profile says")
+    group.add_argument("--max-input", type=_positive_int, default=MAX_INPUT_BYTES, metavar="BYTES",
+                       help="refuse to type a command's keystrokes when longer than this "
+                            f"(default: {MAX_INPUT_BYTES}, 1 MiB)")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, not {text}")
+    return value
 
 
 def sandbox_spec_from_args(args: argparse.Namespace):
@@ -30,4 +40,4 @@ def sandbox_spec_from_args(args: argparse.Namespace):
         network=args.network, memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit,
         tmp_size=args.tmp_size, disk=args.disk, read_only=args.read_only,
     )
-    return SandboxSpec(image=args.image, profile=profile)
+    return SandboxSpec(image=args.image, profile=profile, max_input_bytes=args.max_input)

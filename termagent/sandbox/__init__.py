@@ -6,5 +6,6 @@ shell_marks (the shell integration's marks), image (build the default image), pr
 (isolation settings), lifecycle (labels, orphan reaping, SIGTERM), docker_connect.
 """
 
-# Kept here, not in image.py, so that naming the default needs no Docker import.
+# Kept here, not in image.py and session.py, so that naming the defaults needs no Docker import.
 DEFAULT_IMAGE = "termagent-sandbox:bookworm"
+MAX_INPUT_BYTES = 1 << 20  # the largest keystroke string typed in one command (--max-input)

@@ -11,7 +11,7 @@ import yaml
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from termagent.errors import TermagentError
-from termagent.sandbox import DEFAULT_IMAGE
+from termagent.sandbox import DEFAULT_IMAGE, MAX_INPUT_BYTES
 from termagent.sandbox.disk import DiskWatch, parse_size
 from termagent.sandbox.docker_connect import connect
 from termagent.sandbox.lifecycle import reap_orphans, sandbox_labels
@@ -34,6 +34,7 @@ class SandboxSpec:
     lines: int = 40
     # Host paths to mount (docker.types.Mount); empty unless the user asks for a workspace.
     mounts: tuple[docker.types.Mount, ...] = ()
+    max_input_bytes: int = MAX_INPUT_BYTES  # the largest keystroke string typed in one command
 
 
 class Sandbox:
@@ -67,7 +68,8 @@ class Sandbox:
         except APIError as error:
             raise TermagentError(f"the sandbox container did not start: {error.explanation or error}",
                                  hint=f"Check that {self.spec.image} has `sleep` and a shell.") from error
-        self.shell = ShellSession(client.api, self.container.id, columns=self.spec.columns, lines=self.spec.lines)
+        self.shell = ShellSession(client.api, self.container.id, columns=self.spec.columns, lines=self.spec.lines,
+                                  max_input_bytes=self.spec.max_input_bytes)
         self.shell.start()
         if not _SIZE_OPTION_WORKS[client.api.base_url]:
             self.disk_watch = DiskWatch(client.api, self.container.id, parse_size(self.spec.profile.disk))

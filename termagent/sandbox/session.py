@@ -27,6 +27,7 @@ import docker
 
 from termagent.errors import TermagentError
 from termagent.keys import keystrokes_to_bytes
+from termagent.sandbox import MAX_INPUT_BYTES
 from termagent.sandbox.disk import LimitStop
 from termagent.sandbox.shell_marks import MarkFilter, ShellMark
 from termagent.sandbox.terminal import Observation, Terminal, TranscriptMark
@@ -41,7 +42,6 @@ _WRITE_CHUNK = 16384
 # Typing gives up when the other side has taken nothing for this long (a program that does not
 # read its input): the result says how much was typed.
 _WRITE_STALL = 20.0
-MAX_INPUT_BYTES = 1 << 20  # one command's keystrokes, by default
 # Output is read in large pieces and handed to the terminal together: its fast path for plain
 # lines works on a whole backlog at once. A batch is bounded so `run` keeps to its deadline.
 _READ_SIZE = 1 << 20
