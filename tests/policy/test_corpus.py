@@ -7,31 +7,35 @@ import pytest
 from policy_corpus import read_corpus
 from termagent.policy.decision import Decision
 from termagent.policy.engine import Policy
+from termagent.policy.loader import load_policy
 
 BYPASSES = read_corpus("bypass.txt")
 READ_ONLY = read_corpus("readonly.txt")
 
 
 def test_corpora_are_large_enough() -> None:
-    assert len(set(BYPASSES)) >= 200
-    assert len(set(READ_ONLY)) >= 150
+    assert len(set(BYPASSES)) >= 3000
+    assert len(set(READ_ONLY)) >= 350
 
 
-@pytest.mark.parametrize("keystrokes", BYPASSES)
-def test_default_does_not_allow_bypass(default_policy: Policy, keystrokes: str) -> None:
-    verdict = default_policy.judge(keystrokes)
-    assert verdict.decision is not Decision.ALLOW, verdict
+@pytest.mark.parametrize("policy_name", ["default", "strict", "sandboxed-auto"])
+def test_no_bypass_is_allowed(policy_name: str, default_policy: Policy) -> None:
+    """0 auto-allowed bypasses in default and strict; sandboxed-auto allows what a sandbox
+    contains, but never what runs hidden code or is on the deny list."""
+    policy = load_policy(policy_name)
+    allowed = [k for k in BYPASSES if policy.judge(k).decision is Decision.ALLOW]
+    if policy_name != "sandboxed-auto":
+        assert allowed == []
+    else:
+        assert not any(default_policy.judge(k).decision is Decision.DENY for k in allowed)
 
 
-@pytest.mark.parametrize("keystrokes", READ_ONLY)
-def test_default_allows_read_only(default_policy: Policy, keystrokes: str) -> None:
-    verdict = default_policy.judge(keystrokes)
-    assert verdict.decision is Decision.ALLOW, verdict
-
-
-@pytest.mark.parametrize("keystrokes", BYPASSES)
-def test_strict_does_not_allow_bypass(strict_policy: Policy, keystrokes: str) -> None:
-    assert strict_policy.judge(keystrokes).decision is not Decision.ALLOW
+def test_default_allows_nine_in_ten_read_only(default_policy: Policy) -> None:
+    """The issue's bar: at least 90% of plainly read-only commands auto-allowed. The few that
+    are not (`date -d x`, `git config NAME`, `read` in a loop) are asked about, not denied."""
+    refused = [k for k in READ_ONLY if default_policy.judge(k).decision is not Decision.ALLOW]
+    assert len(refused) <= len(READ_ONLY) // 10, refused
+    assert not any(default_policy.judge(k).decision is Decision.DENY for k in refused)
 
 
 def test_strict_allows_only_a_minimal_set(strict_policy: Policy) -> None:
