@@ -45,12 +45,13 @@ ChangesApprover = Callable[[WorkspaceChanges], ApplyAnswer | bool]
 def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = None,
               engine: Engine | None = None, on_agent: Callable[[Agent], None] | None = None,
               after_run: Callable[[Sandbox, RunResult], None] | None = None,
-              approve_changes: ChangesApprover | None = None) -> RunResult:
+              approve_changes: ChangesApprover | None = None, ctrl_c_interrupts: bool = False) -> RunResult:
     """Run one task to its end. Configuration and environment errors raise TermagentError
     before anything runs; `after_run` sees the sandbox before it is removed (e.g. to run a
     check); a copied-in workspace's changes are applied when `approve_changes` says so (without
     it, when the config says so); the sandbox and workspace staging are removed whatever
-    happens, SIGTERM and SIGHUP included (termagent.agent.signals)."""
+    happens, signals included (termagent.agent.signals: with `ctrl_c_interrupts`, a first Ctrl-C
+    interrupts the running command instead of ending the run)."""
     policy = load_policy(config.policy)
     approver = approver_for(config.approve, person)
     own_engine = engine is None
@@ -69,7 +70,7 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
             recorder = CastRecorder(config.cast, config.sandbox.columns, config.sandbox.lines)
             cleanup.callback(recorder.close)
             sinks.append(recorder)
-        signals = cleanup.enter_context(run_signals())
+        signals = cleanup.enter_context(run_signals(ctrl_c_interrupts))
         # Armed until the clean-up starts: a signal ends the run, never the clean-up.
         with signals.armed():
             workspace = config.workspace

@@ -1,9 +1,12 @@
-"""Signals during a run on the main thread: Ctrl-C (SIGINT) counted per command, SIGTERM, and
-SIGHUP (the person's terminal closed).
+"""Signals during a run on the main thread: Ctrl-C (SIGINT), SIGTERM, and SIGHUP (the person's
+terminal closed).
 
-A press of Ctrl-C interrupts the command running in the sandbox; a second press for the same
-command (none typed since), or close behind the first, ends the run. SIGTERM and SIGHUP end it
-at once. Ending raises RunEnded (a KeyboardInterrupt) in the main thread, so the loop records
+With a person at the terminal, Ctrl-C is counted per command: a press interrupts the command
+running in the sandbox; a second press for the same command (none typed since), or close
+behind the first, ends the run. Otherwise (batch workers; Ray cancels a task with SIGINT) it
+ends the run at once, as SIGTERM and SIGHUP always do.
+
+Ending raises RunEnded (a KeyboardInterrupt) in the main thread, so the loop records
 `run_finished` and the runner removes the sandbox and the workspace staging on the way out;
 but only while armed: a signal during that clean-up is recorded, never raised into it."""
 
@@ -50,7 +53,8 @@ def _detach(fds: list[int]) -> None:
 
 
 class RunSignals:
-    def __init__(self) -> None:
+    def __init__(self, ctrl_c_interrupts: bool = False) -> None:
+        self.ctrl_c_interrupts = ctrl_c_interrupts
         self.agent: Interruptible | None = None
         self.ended: str | None = None  # why, once the run is to end
         self._armed = False
@@ -81,6 +85,9 @@ class RunSignals:
         self.end(f"ended by {ENDING_SIGNALS[signum]}")
 
     def on_sigint(self, signum: int, frame=None) -> None:
+        if not self.ctrl_c_interrupts:
+            self.end("interrupted (SIGINT)")
+            return
         now, agent = time.monotonic(), self.agent
         again = self._last_press is not None and (
             now - self._last_press[0] < DOUBLE_PRESS_SECONDS
@@ -104,10 +111,10 @@ def _handling(handlers: dict[int, Callable]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def run_signals() -> Iterator[RunSignals]:
+def run_signals(ctrl_c_interrupts: bool = False) -> Iterator[RunSignals]:
     """Handle SIGINT, SIGTERM and SIGHUP while inside (on the main thread; elsewhere the
     handlers stay as they are, since signals are delivered to the main thread)."""
-    signals = RunSignals()
+    signals = RunSignals(ctrl_c_interrupts)
     if threading.current_thread() is not threading.main_thread():
         yield signals
         return

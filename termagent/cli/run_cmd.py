@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     view = JsonLines() if args.json else TextLines()
     # Ctrl-C, SIGTERM and SIGHUP are handled during the run (termagent.agent.signals).
-    result = run_agent(config, view, person=person, approve_changes=approve_changes)
+    result = run_agent(config, view, person=person, approve_changes=approve_changes, ctrl_c_interrupts=True)
     return _exit_status(result)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import select
 import signal
@@ -39,7 +40,7 @@ def test_every_example_passes_its_check(sandbox_image, tmp_path):
 
 
 def test_completion_needs_confirmation_and_exits_0(sandbox_image, replies_file, tmp_path):
-    replies = replies_file(action([("echo one\n", 0.1)]), action(complete=True), action([("echo two\n", 0.1)]),
+    replies = replies_file(action([("echo one\n", 30)]), action(complete=True), action([("echo two\n", 30)]),
                            action(complete=True), action(complete=True))
     trajectory = tmp_path / "t.jsonl"
     completed = run_headless("--json", "--policy", "sandboxed-auto", "--replay", str(replies),
@@ -54,8 +55,8 @@ def test_completion_needs_confirmation_and_exits_0(sandbox_image, replies_file, 
 
 
 def test_denied_command_is_not_sent_and_the_rest_are_skipped(sandbox_image, replies_file, tmp_path):
-    replies = replies_file(action([("touch /app/made-it\n", 0.1), ("ls /app\n", 0.1)]),
-                           action([("ls /app\n", 0.1)]), action(complete=True), action(complete=True))
+    replies = replies_file(action([("touch /app/made-it\n", 30), ("ls /app\n", 30)]),
+                           action([("ls /app\n", 30)]), action(complete=True), action(complete=True))
     trajectory = tmp_path / "t.jsonl"
     completed = run_headless("--policy", "default", "--replay", str(replies), "--trajectory", str(trajectory), "try")
     assert completed.returncode == 0, completed.stderr
@@ -82,7 +83,7 @@ def test_exit_statuses(sandbox_image, replies_file, case, extra, expected):
     elif case == "timeout":
         replies = replies_file(*[action([("sleep 100\n", 60)])] * 3)
     else:
-        replies = replies_file(*[action([("true\n", 0.1)])] * 5)
+        replies = replies_file(*[action([("true\n", 30)])] * 5)
     args = ["--replay", str(replies)] if case != "no model server" else []
     completed = run_headless(*args, *extra, "a task")
     assert completed.returncode == expected, completed.stdout + completed.stderr
@@ -125,11 +126,12 @@ def test_ctrl_c_once_interrupts_the_command_twice_stops(sandbox_image, replies_f
 
 
 def _wait_for_line(stream, text: str, seconds: float = WAIT) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if select.select([stream], [], [], 0.5)[0] and text in stream.readline():
-            return
-    raise AssertionError(f"{text!r} was never printed")
+    """Read the raw pipe (no buffering that select cannot see) until `text` has been printed."""
+    deadline, seen = time.monotonic() + seconds, b""
+    while text.encode() not in seen:
+        assert time.monotonic() < deadline, f"{text!r} was never printed; got {seen!r}"
+        if select.select([stream], [], [], 0.5)[0]:
+            seen += os.read(stream.fileno(), 65536)
 
 
 def test_ctrl_c_much_later_interrupts_the_next_command_again(sandbox_image, replies_file, tmp_path):

@@ -33,7 +33,9 @@ HOSTILE_PRINTF = (
 )
 
 
-def reply(analysis: str, plan: str, commands: list[str], complete: bool = False, duration: float = 0.1) -> str:
+def reply(analysis: str, plan: str, commands: list[str], complete: bool = False, duration: float = 30) -> str:
+    """A reply in the protocol; the duration is generous (a command returns at its prompt anyway),
+    so a busy machine never makes the agent type over a command still running."""
     return json.dumps({"analysis": analysis, "plan": plan, "task_complete": complete,
                        "commands": [{"keystrokes": k, "duration": duration} for k in commands]})
 
