@@ -28,6 +28,7 @@ _OPTION_FINDINGS = {
     "dynamic": (UNKNOWN_OPTION, "is known only at run time and may turn out to be an option"),
 }
 _WRAPPED_BUDGET = 64
+_PLAIN_TEXT = re.compile(r"[ -\[\]-~]*")  # printable ASCII but the backslash: shown as it is
 _LINE_LIKE = re.compile(r"[\s;|&]")
 
 
@@ -93,9 +94,9 @@ class Policy:
             decision=best.decision,
             rule=best.rule,
             # Shown escaped: a reason must not carry the escape bytes it warns about.
-            reason=escape_for_display(reason),
-            keystrokes=escape_for_display(keystrokes),
-            commands=tuple(escape_for_display(c.text) for c in commands),
+            reason=_shown(reason),
+            keystrokes=_shown(keystrokes),
+            commands=tuple(_shown(c.text) for c in commands),
             findings=tuple(findings),
             defines=tuple(defines),
             sent=reading.sent,
@@ -190,6 +191,11 @@ class Policy:
         if program in self.interpreters:
             return Finding(Decision.ASK, f"foreground:{program}", f"input to the interpreter `{program}` is code the policy cannot judge")
         return Finding(self.foreground.get("default", Decision.ASK), "foreground:default", reason)
+
+
+def _shown(text: str) -> str:
+    """`escape_for_display`, without its cost for the common plain line."""
+    return text if _PLAIN_TEXT.fullmatch(text) else escape_for_display(text)
 
 
 def _blocks(lines: tuple[str | None, ...]) -> list[str | None]:

@@ -21,6 +21,7 @@ SUBMITTING = frozenset("\r\n\x0f")
 # Bytes the terminal turns into a signal or an end of input (C-c, C-\\, C-z, C-d).
 SIGNALLING = frozenset("\x03\x1c\x1a\x04")
 _RUBOUT = frozenset("\x7f\x08")
+_TEXT_RUN = re.compile(r"[^\x00-\x1f\x7f]+")
 _ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1bO.", re.DOTALL)
 # Bytes whose key name is fixed, before the computed C-<letter> names.
 _CONTROL_NAMES = {"\t": "Tab", "\r": "Enter", "\x1b": "Escape", "\x7f": "BSpace", "\x00": "C-Space",
@@ -91,13 +92,15 @@ def read_input(sent: str, pending: str | None) -> Reading:
     line = pending
     index = 0
     while index < len(sent):
-        char = sent[index]
-        if char >= " " and char != "\x7f":
-            line = None if line is None else line + char
-            text.append(char)
-            pieces.append(char)
-            index += 1
+        run = _TEXT_RUN.match(sent, index)
+        if run is not None:  # printable text, taken a run at a time
+            chunk = run.group()
+            line = None if line is None else line + chunk
+            text.append(chunk)
+            pieces.append(chunk)
+            index = run.end()
             continue
+        char = sent[index]
         end = index + 1
         if char == "\x1b" and index + 1 < len(sent):
             match = _ESCAPE_SEQUENCE.match(sent, index)

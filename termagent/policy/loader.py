@@ -74,7 +74,9 @@ def load_policy(reference: str) -> Policy:
     data, node = _read(_deny_list())
     rule_nodes = _child(node, "rules")
     for index, rule in enumerate(data["rules"]):
-        merged.rules[_DENY_PREFIX + rule["name"]] = _RuleSource(rule, _child(rule_nodes, index), _deny_list())
+        present = merged.rules.get(rule["name"])
+        if present is None or present.data != rule:  # left out or replaced: the shipped one holds too
+            merged.rules[_DENY_PREFIX + rule["name"]] = _RuleSource(rule, _child(rule_nodes, index), _deny_list())
     return _build(merged)
 
 

@@ -112,5 +112,10 @@ class RuleIndex:
                     self.by_name.setdefault(name, []).append(rule)
 
     def matching(self, command: SimpleCommand) -> list[Rule]:
-        candidates = self.by_name.get(command.program or "", [])
-        return [rule for rule in (*candidates, *self.any_name) if rule.matches(command)]
+        program = command.program
+        candidates = self.by_name.get(program or "", [])
+        if program is not None:  # the name test first, inline: most rules fail it
+            others = [rule for rule in self.any_name if rule.command is not None and rule.command.regex.match(program)]
+        else:
+            others = []
+        return [rule for rule in (*candidates, *others) if rule.matches(command)]
