@@ -30,7 +30,7 @@ from termagent.policy.approval import ApprovalRequest, Approver, Reply
 from termagent.text_safety import printable
 from termagent.tui.approval_dialog import ApprovalDialog
 from termagent.tui.approver import TuiApprover
-from termagent.tui.changes_dialog import ChangesDialog
+from termagent.tui.changes_dialog import ChangesDialog, HeldBackDialog
 from termagent.tui.screens import SummaryScreen, TrajectoryScreen
 from termagent.tui.status_bar import StatusBar
 from termagent.tui.step_log import StepLog
@@ -224,6 +224,8 @@ class TermagentApp(App[RunResult | None]):
             self._agent.request_stop(self._stop_reason)
         if isinstance(self.screen, ApprovalDialog):
             self.screen.action_deny()
+        if isinstance(self.screen, (ChangesDialog, HeldBackDialog)):
+            self.screen.dismiss(ApplyAnswer.KEEP)  # nobody said yes: the changes stay in staging only
         self.approver.deny_pending()
         self.status_bar.set_state("stopping after the current command")
 

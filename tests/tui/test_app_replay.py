@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_a_replayed_session_answered_by_key(tmp_path, sandbox_image, no_leftover
         "allow-once", "deny-with-message", "edit"]
 
 
-@pytest.mark.parametrize("key, applied", [("y", True), ("escape", False)])
+@pytest.mark.parametrize("key, applied", [("y", True), ("escape", False), ("SIGTERM", False)])
 def test_workspace_changes_are_reviewed_in_the_app(tmp_path, sandbox_image, no_leftover_containers, key, applied):
     import dataclasses
     import shutil
@@ -84,6 +85,10 @@ def test_workspace_changes_are_reviewed_in_the_app(tmp_path, sandbox_image, no_l
             await until(pilot, lambda: isinstance(app.screen, ChangesDialog))
             assert "+    return a + b" in app.screen.diff
             assert "return a - b" in (project / "calc.py").read_text()  # nothing written before the answer
+            if key == "SIGTERM":  # the signal handler's call: the review ends as "keep", the app quits
+                app.end_from_signal(signal.SIGTERM)
+                await until(pilot, lambda: not app.is_running)
+                return
             await pilot.press(key)
             await until(pilot, lambda: isinstance(app.screen, SummaryScreen))
             await pilot.press("q")
