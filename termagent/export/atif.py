@@ -124,7 +124,7 @@ def _command_result(call_id: str, command: CommandRun) -> dict[str, Any]:
     if result is None:  # denied, skipped or never reached: what the policy said is in the tool call
         return {"source_call_id": call_id, "content": "", "extra": {"outcome": _outcome(command)}}
     extra = {name: result.get(name) for name in ("exit_status", "elapsed", "finished", "cwd", "foreground",
-                                                 "output_is_screen", "alive")}
+                                                 "output_is_screen", "alive", "stopped")}
     extra["interrupted"] = command.interrupted
     return {"source_call_id": call_id, "content": str(result.get("output", "")), "extra": extra}
 

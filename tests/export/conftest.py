@@ -21,7 +21,21 @@ from project_paths import EXAMPLES, TERMAGENT
 from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL
 
 HARBOR_VENV = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "termagent-test" / "harbor-venv"
-PYTHON_312 = sorted(Path("/root/.pyenv/versions").glob("3.12*/bin/python")) if Path("/root/.pyenv").is_dir() else []
+
+
+def _python_for_harbor() -> str | None:
+    """A Python >= 3.12 (Harbor's floor) that runs: one of pyenv's, else on PATH (a pyenv shim on
+    PATH may name a version that is not selected, so each is tried)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    candidates = [str(p) for p in sorted(pyenv.glob("3.1[2-9]*/bin/python"))] if pyenv.is_dir() else []
+    candidates += [found for name in ("python3.12", "python3.13") if (found := shutil.which(name))]
+    for python in candidates:
+        probe = subprocess.run([python, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"],
+                               capture_output=True, timeout=60)
+        if probe.returncode == 0:
+            return python
+    return None
+
 # Validates every file named on the command line with Harbor's validator; prints {file: [errors]}.
 _VALIDATE = """
 import json, sys
@@ -41,11 +55,12 @@ def harbor_validate():
     """validate(paths) -> {path: [errors]} from Harbor's TrajectoryValidator (Python >= 3.12)."""
     python = HARBOR_VENV / "bin" / "python"
     if not python.exists():
-        if not PYTHON_312:
-            pytest.skip("Harbor's validator needs Python >= 3.12; none found under /root/.pyenv")
+        base = _python_for_harbor()
+        if base is None:
+            pytest.skip("Harbor's validator needs Python >= 3.12: none on PATH or under pyenv")
         scratch = HARBOR_VENV.with_name(HARBOR_VENV.name + f".{os.getpid()}")
         shutil.rmtree(scratch, ignore_errors=True)
-        subprocess.run([str(PYTHON_312[-1]), "-m", "venv", str(scratch)], check=True, timeout=300)
+        subprocess.run([base, "-m", "venv", str(scratch)], check=True, timeout=300)
         installed = subprocess.run([str(scratch / "bin" / "pip"), "install", "-q", "harbor"],
                                    capture_output=True, text=True, timeout=1800)
         if installed.returncode != 0:
