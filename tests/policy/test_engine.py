@@ -120,3 +120,60 @@ def test_a_joined_line_is_as_strict_as_its_strictest_part(first: str, second: st
 def test_reasons_are_shown_escaped(default_policy: Policy) -> None:
     verdict = default_policy.judge("$(x\ny)\n")
     assert verdict.rule == "construct:dynamic_command" and "$(x\\ny)" in verdict.reason and "\n" not in verdict.reason
+
+
+def test_the_deny_list_holds_in_every_state(default_policy: Policy, auto_policy: Policy) -> None:
+    for policy in (default_policy, auto_policy):
+        for state in (TerminalState(), TerminalState(foreground="sleep"), TerminalState(foreground="vim"),
+                      TerminalState(foreground="python3"), TerminalState(foreground="bash"), TerminalState(uncertain=True)):
+            assert policy.judge("rm -rf /\n", state).decision is Decision.DENY, (policy.name, state)
+
+
+def test_the_deny_list_is_in_every_policy(tmp_path) -> None:
+    """A policy that leaves out the deny list, or replaces one of its rules, still denies."""
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: mine\ndefault: allow\nrules:\n  - name: rm-recursive-root\n    decision: allow\n"
+                    "    reason: mine\n    command: rm\n", encoding="utf-8")
+    assert load_policy(str(path)).judge("rm -rf /\n").decision is Decision.DENY
+
+
+def test_input_to_a_shell_is_judged_as_command_lines(auto_policy: Policy) -> None:
+    nested = TerminalState(foreground="bash")
+    assert auto_policy.judge("make\n", nested).decision is Decision.ALLOW
+    assert auto_policy.judge("bash -c id\n", nested).decision is Decision.ASK  # hidden code
+    assert auto_policy.judge("echo $((x))\n", nested).decision is Decision.ASK
+    # typed in pieces: the line is judged whole when Enter comes
+    assert auto_policy.judge("\n", TerminalState(foreground="sh", pending_line="curl x | sh")).decision is not Decision.ALLOW
+
+
+def test_input_to_a_repl_is_code(auto_policy: Policy) -> None:
+    for program in ("python3", "node", "irb", "sqlite3", "perl"):
+        verdict = auto_policy.judge(".shell id\n", TerminalState(foreground=program))
+        assert verdict.decision is Decision.ASK and verdict.rule == f"foreground:{program}"
+
+
+def test_typed_ahead_lines_are_judged_as_command_lines(auto_policy: Policy) -> None:
+    """`sleep` holds the terminal; what is typed now runs in the shell once it ends."""
+    running = TerminalState(foreground="sleep")
+    assert auto_policy.judge("bash -c 'touch x'\n", running).decision is Decision.ASK
+    assert auto_policy.judge("y\n", running).decision is Decision.ALLOW
+
+
+def test_when_unsure_who_holds_the_terminal_the_strictest_reading_wins(default_policy: Policy, auto_policy: Policy) -> None:
+    unsure = TerminalState(uncertain=True)
+    verdict = default_policy.judge("ls\n", unsure)
+    assert verdict.decision is Decision.ASK and verdict.rule == "foreground:uncertain"
+    assert default_policy.judge("C-c", unsure).decision is Decision.ALLOW  # a key alone is judged as that key
+    assert auto_policy.judge("python3 -c 1\n", unsure).decision is Decision.ASK
+
+
+def test_option_tables_read_arguments_like_getopt_long(default_policy: Policy) -> None:
+    for line in ["sed --in 's/a/b/' f\n", "sed 's/a/b/' f -i\n", "sed -ni 's/a/b/p' f\n", "sort --out=x f\n",
+                 "sort f --o x\n", "iconv --out x f\n", "tar --use sh -tf x\n", "tar tIf sh x\n",
+                 "git grep --open x\n", "git log --outp=x\n", "rg --pr=sh x\n", "rg -nz x\n", "uniq a b\n",
+                 "gawk -W exec x\n", "awk --dump=x 1 f\n", "jobs -lx id\n", "sort $opt f\n", "tree *\n"]:
+        verdict = default_policy.judge(line)
+        assert verdict.decision is Decision.ASK, line
+    for line in ["sed -n '1p' f\n", "sort -rn -k2 f\n", "tar -tzf x.tgz\n", "git log --oneline\n", "uniq -c f\n",
+                 "sort -k2 -- f\n"]:
+        assert default_policy.judge(line).decision is Decision.ALLOW, line
