@@ -16,6 +16,7 @@ from termagent.sandbox.disk import DiskWatch, parse_size
 from termagent.sandbox.docker_connect import connect
 from termagent.sandbox.lifecycle import reap_orphans, sandbox_labels
 from termagent.sandbox.profiles import SandboxProfile, load_profile
+from termagent.sandbox.seccomp import security_option
 from termagent.sandbox.session import ShellSession
 
 _SHELL_ENV = yaml.safe_load(Path(__file__).with_name("shell_env.yaml").read_text(encoding="utf-8"))
@@ -110,7 +111,9 @@ class Sandbox:
                 network_mode=profile.network,
                 cap_drop=["ALL"],
                 cap_add=list(profile.cap_add),
-                security_opt=["no-new-privileges"],
+                # termagent's seccomp filter: no setuid/setgid files, devices, file capabilities
+                # or new namespaces, whatever the capabilities (seccomp.yaml says why).
+                security_opt=["no-new-privileges", security_option()],
                 pids_limit=profile.pids_limit,
                 mem_limit=profile.memory,
                 memswap_limit=profile.memory,
