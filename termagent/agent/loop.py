@@ -100,8 +100,9 @@ class Agent:
         self._interrupt_for: int | None = None
         self._stop_requested = False
         self._stop_reason = ""
-        self._running = threading.Event()
+        self._running = threading.Event()  # cleared while paused
         self._running.set()
+        self._control = threading.Lock()  # a pause never lands after a stop (which ends it)
         self._deadline: float | None = None
 
     # -- control from outside (signal handlers, the TUI); safe to call from another thread -----
@@ -117,14 +118,16 @@ class Agent:
 
     def request_stop(self, reason: str = "stopped by the person") -> None:
         """End the run after the current command; a pending command is never typed."""
-        self._stop_reason = reason
-        self._stop_requested = True
-        self._running.set()  # a pause ends so the stop is seen
+        with self._control:
+            self._stop_reason = reason
+            self._stop_requested = True
+            self._running.set()  # a pause ends so the stop is seen
 
     def pause(self) -> None:
         """Hold before the next step or before typing the next command."""
-        if not self._stop_requested:
-            self._running.clear()
+        with self._control:
+            if not self._stop_requested:
+                self._running.clear()
 
     def resume(self) -> None:
         self._running.set()
