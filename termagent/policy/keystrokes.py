@@ -114,7 +114,10 @@ def read_input(sent: str, pending: str | None) -> Reading:
             if char == "\x0f":
                 keys.append(KeyPress(key_press_name(key), key))
             continue
-        if char in _RUBOUT and line:
+        if len(key) == 2 and key[1] in SUBMITTING:
+            lines.append(None)  # ESC then Enter: readline may take them apart and submit
+            line = None
+        elif char in _RUBOUT and line:
             line = line[:-1]
         elif char in ("\x03", "\x15"):
             line = ""  # C-c and C-u discard the line; C-c also flushes typed-ahead input

@@ -180,6 +180,7 @@ class _Walker:
         """The redirections, and any argument words the grammar hung on them (`echo > f hi`).
         A here-document carries the redirections written after its word (`cat <<EOF > f`)."""
         if node.type == "heredoc_redirect":
+            self.heredoc_end(node)
             redirects: list[Redirect] = []
             spilled: list[Word] = []
             for child in node.named_children:
@@ -210,6 +211,23 @@ class _Walker:
         if writes and target.value not in _HARMLESS_TARGETS:
             self.flag(WRITE_REDIRECT, f"writes to a file: {operator} {target.text}")
         return [Redirect(operator, target, writes)], spilled
+
+    def heredoc_end(self, node: Node) -> None:
+        """Where bash ends the here-document: at the first line equal to the delimiter after quote
+        removal (`<<EO"F"` ends at `EOF`). When the grammar ends it elsewhere, the lines between
+        are commands to bash but data to the tree: flagged."""
+        parts = {c.type: self.text(c) for c in node.children}
+        delimiter = _heredoc_delimiter(parts.get("heredoc_start", ""))
+        strip_tabs = "<<-" in parts
+        body_lines = parts.get("heredoc_body", "").split("\n")
+        # The grammar leaves out the first line's leading tabs under <<-; lines after it keep theirs.
+        ends_early = delimiter is not None and any(
+            (line.lstrip("\t") if strip_tabs else line) == delimiter for line in body_lines
+        )
+        end = parts.get("heredoc_end")
+        ends_late = end is not None and delimiter is not None and (end.lstrip("\t") if strip_tabs else end) != delimiter
+        if delimiter is None or ends_early or ends_late:
+            self.flag(UNSUPPORTED, f"a here-document whose end bash may find elsewhere: <<{parts.get('heredoc_start', '')}")
 
     def command(self, node: Node, redirects: tuple[Redirect, ...], extra_args: tuple[Word, ...]) -> None:
         name: Word | None = None
@@ -357,6 +375,38 @@ class _Walker:
             arithmetic = double and name in _ARITHMETIC_TESTS
             if name in ("-v", "-R") or (arithmetic and any(not _PLAIN_INDEX.fullmatch(self.text(c)) for c in operands)):
                 self.flag(HIDDEN_EVALUATION, f"the test `{name}` evaluates its operands: {self.text(node)[:60]}")
+
+
+def _heredoc_delimiter(word: str) -> str | None:
+    """The here-document delimiter bash derives from `word` (quote removal); None when it is
+    not plain quoting (`$'...'`, `$"..."`, an expansion)."""
+    if not word or "$" in word or "`" in word:
+        return None
+    out: list[str] = []
+    index = 0
+    while index < len(word):
+        char = word[index]
+        if char == "\\" and index + 1 < len(word):
+            out.append(word[index + 1])
+            index += 2
+        elif char == "'":
+            close = word.find("'", index + 1)
+            if close < 0:
+                return None
+            out.append(word[index + 1 : close])
+            index = close + 1
+        elif char == '"':
+            close = index + 1
+            while close < len(word) and word[close] != '"':
+                close += 2 if word[close] == "\\" else 1
+            if close >= len(word):
+                return None
+            out.append(_DOUBLE_QUOTE_ESCAPE.sub(r"\1", word[index + 1 : close]))
+            index = close + 1
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
 
 
 def _quoted_delimiter(heredoc: Node, source: bytes) -> bool:
