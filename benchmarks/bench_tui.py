@@ -24,6 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.style import Style
 
+from termagent.sandbox.terminal import Terminal
 from termagent.tui.terminal_pane import ScreenMirror
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "tui"))
@@ -48,14 +49,15 @@ def ms(values: list[float]) -> str:
 
 
 def frame_time(frames: int) -> None:
-    mirror = ScreenMirror(160, 40)
+    terminal, mirror = Terminal(160, 40), ScreenMirror(160, 40)  # the session's emulator, the pane's copy
     console = Console(width=160, color_system="truecolor", force_terminal=True)
     pane_style = Style(color="white", bgcolor="black")
     screens = [full_screen(frame) for frame in range(frames)]
     feed, cells_to_strips, strips_to_bytes = [], [], []
     for screen in screens:
         started = time.perf_counter()
-        mirror.feed(screen)
+        terminal.feed(screen)
+        mirror.apply(terminal.changes())
         fed = time.perf_counter()
         rows = mirror.render()
         drawn = time.perf_counter()

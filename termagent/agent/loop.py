@@ -44,6 +44,7 @@ class Shell(Protocol):
     def output_since(self, mark: Any) -> Any: ...
     def screen_text(self) -> str: ...
     def redraw_text(self) -> str: ...
+    def screen_changes(self, everything: bool = False) -> Any: ...
     def foreground(self) -> str | None: ...
     def interrupt(self, grace: float = 1.0) -> Any: ...
     def restart(self) -> None: ...
@@ -143,12 +144,15 @@ class Agent:
         started = time.monotonic()
         self._deadline = started + self.limits.timeout if self.limits.timeout else None
         tokens = [0, 0]
-        self.shell.on_output = lambda text: self._send(EventType.TERMINAL_OUTPUT, text=text)
+        # Live views draw from the session's screen changes; recordings use the text.
+        self.shell.on_output = lambda text: self._send(EventType.TERMINAL_OUTPUT, text=text,
+                                                       screen=self.shell.screen_changes())
         self._send(EventType.RUN_STARTED, task=task, engine=self.engine.name, model=self.engine.model,
                    policy=self.gate.base.name, max_steps=self.limits.max_steps, timeout=self.limits.timeout,
                    note=note)
         # Live views and recordings start from what the terminal already shows.
-        self._send(EventType.TERMINAL_OUTPUT, text=self.shell.redraw_text())
+        self._send(EventType.TERMINAL_OUTPUT, text=self.shell.redraw_text(),
+                   screen=self.shell.screen_changes(everything=True))
 
         def finish(status: RunStatus, message: str = "") -> RunResult:
             result = RunResult(status, self._step, round(time.monotonic() - started, 3), tokens[0], tokens[1], message)

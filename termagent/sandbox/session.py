@@ -30,7 +30,7 @@ from termagent.keys import keystrokes_to_bytes
 from termagent.sandbox import MAX_INPUT_BYTES
 from termagent.sandbox.disk import LimitStop
 from termagent.sandbox.shell_marks import MarkFilter, ShellMark
-from termagent.sandbox.terminal import Observation, Terminal, TranscriptMark
+from termagent.sandbox.terminal import Observation, ScreenChanges, Terminal, TranscriptMark
 
 _RC_FILE = Path(__file__).with_name("shell_integration.bash")
 _FOREGROUND_SCRIPT = Path(__file__).with_name("foreground.sh").read_text(encoding="utf-8")
@@ -377,6 +377,11 @@ class ShellSession:
 
     def screen_text(self) -> str:
         return self.terminal.screen.text()
+
+    def screen_changes(self, everything: bool = False) -> ScreenChanges:
+        """What changed on the screen since the last call (all rows with `everything`): what a
+        live view needs to draw it without an emulator of its own."""
+        return self.terminal.changes(everything)
 
     def redraw_text(self) -> str:
         return self.terminal.screen.redraw_text()

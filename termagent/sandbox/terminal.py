@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import itertools
 import re
 from collections import deque
 from dataclasses import dataclass
@@ -36,6 +37,17 @@ class TranscriptMark:
 
     line: int
     wipes: int
+
+
+@dataclass(frozen=True)
+class ScreenChanges:
+    """What changed on the screen since the last changes were taken: a cheap feed for a live
+    view, which then needs no emulator of its own."""
+
+    rows: dict[int, tuple[pyte.screens.Char, ...]]  # the rows that changed, every cell
+    cursor: tuple[int, int, bool]  # x, y, hidden
+    scrolled: tuple[str, ...]  # lines that scrolled off the top since, oldest first (the kept ones)
+    scrolled_total: int
 
 
 @dataclass(frozen=True)
@@ -209,7 +221,6 @@ _CSI_PARAMETERS = re.compile("[?\x07-\x0d >;0-9]*")
 _OSC_END = re.compile("[\x07\x9c\x1b]")
 # A plain run: printable ASCII and CR LF only (no lone CR: a progress bar redraws its row).
 _NOT_PLAIN = re.compile("[^ -~\r\n]|\r(?!\n)|(?<!\r)\n")
-_NOT_PRINTABLE = re.compile("[^ -~\r\n]")
 
 
 class _ParserTracker:
@@ -277,8 +288,8 @@ def plain_runs(text: str, spans: list[tuple[int, int]], minimum: int) -> list[tu
             continue
         end = last_line_end + 2
         piece = text[start:end]
-        if (piece.isascii() and not _NOT_PRINTABLE.search(piece)
-                and piece.count("\r") == piece.count("\n") == piece.count("\r\n")):
+        # Without its CR LF pairs, a plain run is printable ASCII (a lone CR or LF is not).
+        if piece.isascii() and piece.replace("\r\n", "").isprintable():
             runs.append((start, end))
             continue
         breaks = [match.start() for match in _NOT_PLAIN.finditer(text, start, end)]
@@ -300,6 +311,21 @@ class Terminal:
         self._stream = pyte.Stream(self.screen)
         self._parser = _ParserTracker()
         self._fast_path_min_chars = fast_path_min_chars
+        self._scrolled_reported = 0
+
+    def changes(self, everything: bool = False) -> ScreenChanges:
+        """The rows changed (all of them with `everything`) and the lines scrolled off since
+        the last call."""
+        screen = self.screen
+        rows = range(screen.lines) if everything else sorted(y for y in screen.dirty if 0 <= y < screen.lines)
+        blank = screen.default_char
+        changed = {y: tuple(screen.buffer[y].get(x, blank) for x in range(screen.columns)) for y in rows}
+        screen.dirty.clear()
+        new_lines = min(screen.scrolled_total - self._scrolled_reported, len(screen.scrollback))
+        scrolled = tuple(itertools.islice(screen.scrollback, len(screen.scrollback) - new_lines, None))
+        self._scrolled_reported = screen.scrolled_total
+        cursor = screen.cursor
+        return ScreenChanges(changed, (cursor.x, cursor.y, cursor.hidden), scrolled, screen.scrolled_total)
 
     def feed(self, text: str) -> None:
         if not text.isascii():

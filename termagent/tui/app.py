@@ -137,7 +137,7 @@ class TermagentApp(App[RunResult | None]):
 
     def _sink(self, event: Event) -> None:
         if event.type is EventType.TERMINAL_OUTPUT:
-            self.mirror.feed(event.data["text"])
+            self.mirror.show(event.data)
         else:
             self._events.append(event)
 

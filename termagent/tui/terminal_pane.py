@@ -1,7 +1,8 @@
-"""The live terminal pane: the TUI's own copy of the sandbox screen, fed with the agent's
-TERMINAL_OUTPUT events, drawn from pyte's cells at most REFRESH_HZ times a second. It uses
-Textual's line API: a row is turned into a Strip again only when pyte marked it dirty, and a
-redraw paints only the visible part of the cached rows."""
+"""The live terminal pane: the sandbox screen as the session's own emulator has it. Each
+TERMINAL_OUTPUT event carries the rows that changed (termagent.sandbox.terminal.ScreenChanges),
+so no byte is emulated twice; the pane draws them at most REFRESH_HZ times a second. It uses
+Textual's line API: a row is turned into a Strip again only when it changed, and a redraw
+paints only the visible part of the cached rows."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from termagent.sandbox.terminal import SandboxScreen, Terminal
-from termagent.text_safety import reveal_hidden
+from termagent.sandbox.terminal import SandboxScreen, ScreenChanges, Terminal
 from termagent.tui.safe_text import as_strip, safe_text, screen_row
 
 # Redraws are throttled so that an output flood cannot starve key handling.
@@ -21,23 +21,43 @@ REFRESH_HZ = 30
 
 
 class ScreenMirror:
-    """A pyte screen fed from the agent's thread and read from the app's."""
+    """The sandbox screen's cells, changed from the agent's thread and read from the app's. The
+    SandboxScreen here only stores what the session's emulator reported: nothing is parsed."""
 
     def __init__(self, columns: int = 160, lines: int = 40) -> None:
         self.columns, self.lines = columns, lines
-        self._terminal = Terminal(columns, lines)
+        self._screen = SandboxScreen(columns, lines)
         self._lock = threading.Lock()
         self._cursor_row = 0
         self._changed = True
+        # Only for output that comes without the session's changes (scripted or replayed events).
+        self._own_terminal: Terminal | None = None
 
     @property
     def screen(self) -> SandboxScreen:
-        """The pyte screen, to inspect (its scrollback is bounded); only `feed` may change it."""
-        return self._terminal.screen
+        """The screen, to inspect (its scrollback is bounded); only `show` may change it."""
+        return self._screen
 
-    def feed(self, text: str) -> None:
+    def show(self, output: dict) -> None:
+        """A TERMINAL_OUTPUT event's data: the session's screen changes when it carries them,
+        else its text, emulated here."""
+        changes = output.get("screen")
+        if changes is None:
+            self._own_terminal = self._own_terminal or Terminal(self.columns, self.lines)
+            self._own_terminal.feed(output["text"])
+            changes = self._own_terminal.changes()
+        self.apply(changes)
+
+    def apply(self, changes: ScreenChanges) -> None:
         with self._lock:
-            self._terminal.feed(reveal_hidden(text))
+            screen = self._screen
+            for y, cells in changes.rows.items():
+                if 0 <= y < self.lines:
+                    screen.buffer[y] = dict(enumerate(cells[:self.columns]))
+                    screen.dirty.add(y)
+            screen.cursor.x, screen.cursor.y, screen.cursor.hidden = changes.cursor
+            screen.scrollback.extend(changes.scrolled)
+            screen.scrolled_total = changes.scrolled_total
             self._changed = True
 
     def render(self) -> dict[int, Strip] | None:
@@ -46,7 +66,7 @@ class ScreenMirror:
             if not self._changed:
                 return None
             self._changed = False
-            screen = self._terminal.screen
+            screen = self._screen
             cursor = screen.cursor
             dirty = {y for y in screen.dirty | {self._cursor_row, cursor.y} if 0 <= y < self.lines}
             screen.dirty.clear()
@@ -57,18 +77,18 @@ class ScreenMirror:
         """Draw every row again on the next render."""
         with self._lock:
             self._changed = True
-            self._terminal.screen.dirty.update(range(self.lines))
+            self._screen.dirty.update(range(self.lines))
 
     def history(self) -> list[Strip]:
         """What scrolled off the top, as plain dimmed rows."""
         with self._lock:
-            lines = list(self._terminal.screen.scrollback)
+            lines = list(self._screen.scrollback)
         return [as_strip(safe_text(line, "dim")) for line in lines]
 
     def text(self) -> str:
         """The visible screen as plain text."""
         with self._lock:
-            return self._terminal.screen.text()
+            return self._screen.text()
 
 
 class TerminalPane(ScrollView):

@@ -38,9 +38,15 @@ def _frame(mirror: ScreenMirror) -> tuple[str, str]:
     return "\n".join(strip.text for strip in strips), capture.get()
 
 
+def _shown(mirror: ScreenMirror, terminal: Terminal, output: str) -> None:
+    """Output through the session's emulator to the pane's copy, as in a run."""
+    terminal.feed(output)
+    mirror.apply(terminal.changes())
+
+
 def test_hostile_output_leaves_no_control_character_in_the_frame():
     mirror = ScreenMirror()
-    mirror.feed(HOSTILE)
+    _shown(mirror, Terminal(), HOSTILE)
     plain, written = _frame(mirror)
     assert _unsafe(plain) == []
     assert "LINK" in plain and "RED" in plain
@@ -68,10 +74,24 @@ def test_safe_text_escapes_and_marks_what_it_replaced():
 
 
 def test_only_dirty_lines_are_drawn_again():
-    mirror = ScreenMirror(20, 4)
-    mirror.feed("one\r\ntwo")
+    mirror, terminal = ScreenMirror(20, 4), Terminal(20, 4)
+    _shown(mirror, terminal, "one\r\ntwo")
     rows = mirror.render()
     assert [rows[0].text, rows[1].text] == ["one" + " " * 17, "two" + " " * 17]
     assert mirror.render() is None  # nothing new
-    mirror.feed("\r\nthree")
+    _shown(mirror, terminal, "\r\nthree")
     assert {y: strip.text.rstrip() for y, strip in mirror.render().items()} == {1: "two", 2: "three"}
+
+
+def test_the_pane_copy_matches_the_session_screen_without_emulating_again():
+    terminal, mirror = Terminal(30, 6), ScreenMirror(30, 6)
+    pieces = ["$ seq 3000\r\n", "".join(f"{n}\r\n" for n in range(3000)), "\x1b[1;31mred\x1b[0m and a long line " * 5,
+              "\r\n\x1b[?1049h\x1b[H\x1b[2Jfull screen\x1b[3;4Hframe", "\x1b[?1049l", "50%\r100%\r\n$ "]
+    for piece in pieces:
+        _shown(mirror, terminal, piece)
+        for y in range(6):
+            assert [terminal.screen.buffer[y][x] for x in range(30)] == [mirror.screen.buffer[y][x] for x in range(30)]
+        assert (mirror.screen.cursor.x, mirror.screen.cursor.y) == (terminal.screen.cursor.x, terminal.screen.cursor.y)
+        assert list(mirror.screen.scrollback) == list(terminal.screen.scrollback)
+        assert mirror.screen.scrolled_total == terminal.screen.scrolled_total
+    assert mirror.text() == terminal.screen.text()
