@@ -58,16 +58,21 @@ class Rule:
         if self.command is None or not self.command.matches(command.program):
             return False
         args = command.args
+        # An `ask` rule finds danger: a word known only at run time may be exactly what it looks
+        # for (`test -${BASHOPTS:123:1} ...` is `test -v ...`), so it counts as a match there.
+        unknown_matches = self.decision is Decision.ASK
         if len(args) < len(self.args):
             return False
         # Prefix words must be known: `$x` may split into several words and shift the rest.
-        if any(not pattern.matches(word.value) for pattern, word in zip(self.args, args)):
+        if any(not (pattern.matches(word.value) or (unknown_matches and word.value is None))
+               for pattern, word in zip(self.args, args)):
             return False
         # The conditions below look at the arguments after the prefix.
         args = args[len(self.args) :]
         # An unknown word counts as written here (`/*`, "$HOME"): with_args is how deny and ask
         # rules find danger, and a glob or variable must not hide it.
-        if any(not any(pattern.matches(_as_written(word)) for word in args) for pattern in self.with_args):
+        if any(not any(pattern.matches(_as_written(word)) or (unknown_matches and word.value is None) for word in args)
+               for pattern in self.with_args):
             return False
         if self.unknown_args and all(word.value is not None for word in args):
             return False

@@ -48,6 +48,7 @@ _WORD_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _BASE_CONSTANT = re.compile(r"\b\d+#[0-9A-Za-z@_]+|\b0[xX][0-9A-Fa-f]+")
 _NOT_ONLY_NUMBERS = re.compile(r"[A-Za-z_$`\[\\'\"]")
 _PLAIN_INDEX = re.compile(r"-?\d+|[@*]")
+_RUN_TIME_WORD = re.compile(r"[$`*?]")
 _ARITHMETIC_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
 
 
@@ -365,6 +366,10 @@ class _Walker:
                 self.flag(HIDDEN_EVALUATION, f"a transformation (`@P` runs substitutions in the value): {self.text(node)[:60]}")
             elif ":" in tokens and any(c.type != "number" for c in node.children[tokens.index(":") + 1 : -1] if c.is_named):
                 self.flag(HIDDEN_EVALUATION, f"a substring offset is evaluated as arithmetic: {self.text(node)[:60]}")
+        elif kind == "test_command" and node.children[0].type == "[" and _RUN_TIME_WORD.search(self.text(node)):
+            # `[` is the test builtin: a word known only at run time may become `-v` (and `-v`
+            # evaluates a subscript); `[[ ]]` takes its operators from the line itself.
+            self.flag(HIDDEN_EVALUATION, f"`[ ]` with a word known only at run time: {self.text(node)[:60]}")
         elif kind in ("binary_expression", "unary_expression") and node.parent is not None and node.parent.type == "test_command":
             operator = next((c for c in node.children if c.type == "test_operator"), None)
             if operator is None:
