@@ -126,3 +126,28 @@ def test_no_tui_in_a_real_terminal_writes_nothing_raw(sandbox_image, replies_fil
     assert "MOVED" in written and "\\x1b]0;owned\\x07" in written
     for char in written:
         assert char in "\r\n" or is_safe(char), f"{char!r} reached the terminal"
+
+
+@needs_tmux
+def test_the_tui_in_a_real_terminal_writes_nothing_hostile(sandbox_image, replies_file, tmp_path):
+    raw = tmp_path / "pane.bytes"
+    replies = _replies(replies_file)
+    command = (f"sh -c 'read go; env TERM=xterm-256color XDG_CONFIG_HOME={tmp_path} {TERMAGENT} --approve allow "
+               f"--policy sandboxed-auto --replay {replies} --trajectory {tmp_path / 'run.jsonl'} look; "
+               "echo EXIT=$?; sleep 60'")
+    with TmuxTerminal(tmp_path, config="set -g set-clipboard on\nset -g allow-rename on\n") as terminal:
+        terminal.start(command)
+        terminal.tmux("pipe-pane", "-t", "main", "-o", f"cat > {raw}")
+        terminal.send_keys("Enter")
+        screen = terminal.wait_for("summary", seconds=180)
+        assert "MOVED" in screen and "\\u202eevil" in screen  # the sandbox's output and the model's, drawn
+        title = terminal.tmux("display-message", "-p", "#{pane_title}").stdout
+        terminal.send_keys("q")
+        terminal.wait_for("EXIT=", seconds=60)
+    written = raw.read_bytes().decode("utf-8")
+    # The TUI draws with escape sequences of its own; none of the hostile ones gets through.
+    for hostile in ("\x1b]0;owned", "\x1b]52;", "cHduZWQ=", "\x1b]8;;http://evil", "\x1b]2;title", "\x1bP+q",
+                    "\x1b_apc", "\x1b[6n", "\u202e", "\u200b"):
+        assert hostile not in written, f"{hostile!r} reached the terminal"
+    assert not any("\x80" <= char <= "\x9f" for char in written), "a C1 control reached the terminal"
+    assert "owned" not in title and "title" not in title
