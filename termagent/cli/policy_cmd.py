@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     check.add_argument("--policy", metavar="NAME_OR_FILE", help="a shipped policy name or a file (default: your policy file if it exists, else `default`)")
     check.add_argument("--foreground", default="shell", metavar="shell|PROGRAM", help="what holds the terminal (default: shell)")
+    check.add_argument("--uncertain", action="store_true",
+                       help="judge as if it were not sure who holds the terminal (as a command line and as a program's input)")
     check.add_argument("--json", action="store_true", help="print a JSON object")
     check.add_argument("--batch", metavar="FILE", help="judge one JSON string per line of FILE (- for stdin); prints one JSON object per line")
     check.add_argument("keystrokes", nargs="?", help="the keystrokes to judge")
@@ -40,7 +42,7 @@ def run_check(args: argparse.Namespace) -> int:
     if (args.batch is None) == (args.keystrokes is None):
         raise TermagentError("give either KEYSTROKES or --batch FILE", hint="e.g. termagent policy check $'ls -la\\n'")
     policy = load_policy(args.policy or default_reference())
-    state = TerminalState(foreground=None if args.foreground == "shell" else args.foreground)
+    state = TerminalState(foreground=None if args.foreground == "shell" else args.foreground, uncertain=args.uncertain)
     if args.batch is not None:
         return _run_batch(policy, state, args.batch)
     verdict = policy.judge(args.keystrokes, state)

@@ -49,3 +49,8 @@ def test_bad_policy_and_bad_arguments_exit_2(tmp_path: Path) -> None:
     assert termagent("policy", "check", "--policy", "nope", "ls\n").returncode == 2
     batch = termagent("policy", "check", "--batch", "-", stdin="not json\n")
     assert batch.returncode == 2 and "-:1: not a JSON string" in batch.stderr
+
+
+def test_check_uncertain_takes_the_strictest_reading() -> None:
+    result = termagent("policy", "check", "--json", "--uncertain", "ls\n")
+    assert json.loads(result.stdout)["rule"] == "foreground:uncertain"
