@@ -137,6 +137,19 @@ def compacted_run(sandbox_image, tmp_path_factory) -> ServedRun:
 
 
 @pytest.fixture(scope="session")
+def eval_live_folder(sandbox_image, tmp_path_factory) -> Path:
+    """`termagent eval live`'s output folder for one task whose model claims completion at once
+    (the run completes, the task's check fails)."""
+    folder = tmp_path_factory.mktemp("eval-live")
+    replies = folder / "replies.jsonl"
+    replies.write_text(2 * (json.dumps({"reply": reply(complete=True)}) + "\n"))
+    done = termagent("eval", "live", str(EXAMPLES / "live"), "--limit", "1", "--engine", "replay", "--replay",
+                     str(replies), "--output-dir", str(folder / "out"))
+    assert done.returncode == 1, done.stdout + done.stderr  # the check fails
+    return folder / "out"
+
+
+@pytest.fixture(scope="session")
 def gave_up_run(sandbox_image, tmp_path_factory) -> Path:
     """A run whose model gives three unusable replies in a row after one good step."""
     folder = tmp_path_factory.mktemp("gave-up")

@@ -180,6 +180,15 @@ def test_keep_passed_uses_the_batch_report(example_batch, tmp_path, export):
     assert f"run left out: {failed}: its check failed" in done.stderr
 
 
+def test_an_eval_live_folder_is_an_input_and_its_summary_says_which_runs_passed(eval_live_folder, export):
+    done, path = export(str(eval_live_folder), "--format", "sft", "--keep", "passed")
+    assert done.returncode == 2 and "its check failed" in done.stderr and not path.exists()
+    done, path = export(str(eval_live_folder), "--format", "sft", "--keep", "completed")
+    assert done.returncode == 0, done.stderr
+    (conversation,) = json_lines(path)
+    assert conversation["status"] == "completed" and conversation["check"] == "failed"
+
+
 # -- replay records --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("which", ["examples", "eventful"])
