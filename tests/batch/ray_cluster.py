@@ -25,6 +25,7 @@ OBJECT_STORE_BYTES = 100 * 1024 * 1024
 # The head notices a dead node within seconds instead of half a minute.
 FAST_FAILURE_DETECTION = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "4",
                           "RAY_health_check_timeout_ms": "1000"}
+_STARTED = "This command will now block forever"
 _NODES_SCRIPT = """
 import json, sys, time, ray
 ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
@@ -68,6 +69,20 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def _joined(node: RayNode, timeout: float = 300.0) -> bool:
+    """Whether `ray start --block` says it is up (it prints this once the node has registered)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _STARTED in node.log.read_text(errors="replace"):
+            return True
+        if node.process.poll() is not None:
+            _kill_group(node.process.pid)
+            return False
+        time.sleep(0.2)
+    node.kill()
+    return False
+
+
 @dataclass
 class RayCluster:
     address: str
@@ -75,6 +90,16 @@ class RayCluster:
     nodes: list[RayNode] = field(default_factory=list)
 
     def start_node(self, name: str, resources: dict[str, float], *, head: bool = False) -> RayNode:
+        """Start a node and wait until it has joined; on a loaded machine `ray start` gives up after
+        30 s of waiting for its own raylet, so a node that gave up is started again (3 times)."""
+        for attempt in range(3):
+            node = self._start_node(f"{name}-{attempt}", resources, head=head)
+            if _joined(node):
+                self.nodes.append(node)
+                return node
+        raise AssertionError(f"Ray node {name} did not start: {node.log.read_text(errors='replace')[-3000:]}")
+
+    def _start_node(self, name: str, resources: dict[str, float], *, head: bool) -> RayNode:
         ports = {flag: str(free_port()) for flag in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
                                                      "--runtime-env-agent-port", "--metrics-export-port")}
         command = [RAY, "start", "--block", "--node-ip-address", "127.0.0.1", "--num-cpus", "1",
@@ -90,9 +115,7 @@ class RayCluster:
         with log.open("wb") as output:
             process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=_environment(),
                                        start_new_session=True, cwd=self.temp_dir)
-        node = RayNode(name, resources, process, log)
-        self.nodes.append(node)
-        return node
+        return RayNode(name, resources, process, log)
 
     def alive_nodes(self, count: int, timeout: float = 120.0) -> list[dict]:
         """The alive nodes (id and resources), once there are `count` of them."""
