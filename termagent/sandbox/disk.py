@@ -26,8 +26,8 @@ _REACTION = 0.5
 _MARGIN = 0.1  # stopped this share below the limit: a busy machine may measure late
 _ASSUMED_RATE = 2 << 30  # bytes/s a writer may reach before a measurement shows it
 _COST_FACTOR = 5  # measuring takes at most a fifth of the engine's time
-# After a stop, growth that goes on past the limit by this share means the stop did not take:
-# the container itself is killed (its processes, the shell included).
+# Growth past the limit by this share means a stop could not act in time, or did not take: the
+# container itself is killed (its processes, the shell included).
 _RUNAWAY_SHARE = 0.1
 # Run inside the container with the keepalive's pid as $1: kills every process but init, the
 # keepalive and processes docker exec'd (parent 0: the shell, this script); those are what a
@@ -109,7 +109,7 @@ class DiskWatch:
 
     def _watch(self) -> None:
         last_used, last_time, rate, cost = self.used(), time.monotonic(), 0.0, 0.0
-        stopped_at: int | None = None
+        settling = False
         while last_used is not None and not self._stop_event.wait(self._delay(last_used, rate, cost)):
             started = time.monotonic()
             used, now = self.used(), time.monotonic()
@@ -118,14 +118,18 @@ class DiskWatch:
                 return
             growing = used > last_used
             rate = (used - last_used) / max(now - last_time, 1e-3) if growing else 0.0
-            if stopped_at is not None and growing and used > stopped_at + self.allowed * _RUNAWAY_SHARE:
-                self._api.kill(self._container_id)  # the stop did not take: end everything
+            if growing and used > self.allowed * (1 + _RUNAWAY_SHARE):
+                # Space taken faster than a stop can act (fallocate), or a stop that did not take
+                # (the sandbox replaced sh): the container ends, so the run ends and removes it.
+                self._record_stop(used)
+                self._api.kill(self._container_id)
                 return
-            if growing and used + rate * _REACTION >= self.allowed * (1 - _MARGIN):
-                self._stop_writers(used)
-                stopped_at = used if stopped_at is None else stopped_at
-            elif not growing:
-                stopped_at = None
+            if settling:
+                settling = False  # what the stopped writers wrote while being stopped: a new baseline
+            elif growing and used + rate * _REACTION >= self.allowed * (1 - _MARGIN):
+                self._record_stop(used)
+                self._exec(_STOP_WRITERS, self._keepalive_pid)
+                settling = True
             last_used, last_time = used, now
 
     def _delay(self, used: int, rate: float, cost: float) -> float:
@@ -136,11 +140,10 @@ class DiskWatch:
         wait = room / max(rate, _ASSUMED_RATE) / 2
         return min(max(wait, _FAST_POLL, cost * _COST_FACTOR), _SLOW_POLL)
 
-    def _stop_writers(self, used: int) -> None:
-        # Recorded first: the command the kill ends must find the stop when its result is made.
+    def _record_stop(self, used: int) -> None:
+        # Recorded before acting: the command the stop ends must find it when its result is made.
         with self._lock:
             self._pending = LimitStop("disk", used, self.allowed)
-        self._exec(_STOP_WRITERS, self._keepalive_pid)
 
     def _exec(self, script: str, *args: str) -> str:
         try:

@@ -4,6 +4,7 @@ storage driver refuses the write where it can take a size, else the watchdog sto
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -58,3 +59,18 @@ def test_a_background_writer_is_stopped_and_reported_with_the_next_command(sandb
     assert _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
     left = shell.run("ps -eo comm= | grep -cx cat\n", duration=10).output.splitlines()
     assert "0" in left  # no writer left
+
+
+def test_space_reserved_at_once_ends_the_sandbox(sandbox_factory, docker_client):
+    sandbox = sandbox_factory(disk=LIMIT)
+    if sandbox.disk_watch is None:
+        pytest.skip("the storage driver enforces the size itself: no watchdog")
+    shell = sandbox.shell
+    results = [shell.run("fallocate -l 2G /root/big; echo reserved\n", duration=10)]
+    deadline = time.monotonic() + 60
+    while docker_client.api.inspect_container(sandbox.container.id)["State"]["Running"]:
+        assert time.monotonic() < deadline, "the sandbox still runs with 2 GiB reserved"
+        results.append(shell.run("true\n", duration=1))
+    stops = [result.stopped for result in results if result.stopped is not None]
+    assert stops and stops[0].used > parse_size(LIMIT)
+    assert not shell.run("echo anyone\n", duration=5).alive
