@@ -10,6 +10,7 @@ kernel bounds each by its size, and they are memory, not the host's disk.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 import docker
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+# The engine answered with an error, or could not be reached (requests' errors are OSErrors).
+_ENGINE_ERRORS = (docker.errors.DockerException, OSError)
 # Measured every _FAST_POLL to _SLOW_POLL s, the closer to the limit the more often; a writer is
 # stopped when, at the rate seen, it would pass the limit within _REACTION s (the time a
 # measurement and the stop take).
@@ -86,7 +89,7 @@ class DiskWatch:
 
     def start(self) -> None:
         # Started before any command ran: init's only child is the keepalive.
-        self._keepalive_pid = self._exec(_CHILDREN_OF_INIT).strip()
+        self._keepalive_pid = next(iter(self._exec(_CHILDREN_OF_INIT).split()), "")
         self._thread.start()
 
     def close(self) -> None:
@@ -103,7 +106,7 @@ class DiskWatch:
         """The writable layer's size in bytes, as the engine counts it; None when it is gone."""
         try:
             found = self._api.containers(all=True, size=True, filters={"id": self._container_id})
-        except docker.errors.APIError:
+        except _ENGINE_ERRORS:
             return None
         return int(found[0].get("SizeRw") or 0) if found else None
 
@@ -122,7 +125,8 @@ class DiskWatch:
                 # Space taken faster than a stop can act (fallocate), or a stop that did not take
                 # (the sandbox replaced sh): the container ends, so the run ends and removes it.
                 self._record_stop(used)
-                self._api.kill(self._container_id)
+                with contextlib.suppress(*_ENGINE_ERRORS):  # it may have ended on its own meanwhile
+                    self._api.kill(self._container_id)
                 return
             if settling:
                 settling = False  # what the stopped writers wrote while being stopped: a new baseline
@@ -149,5 +153,5 @@ class DiskWatch:
         try:
             created = self._api.exec_create(self._container_id, ["sh", "-c", script, "sh", *args])
             return self._api.exec_start(created["Id"]).decode("utf-8", "replace")
-        except docker.errors.APIError:
+        except _ENGINE_ERRORS:
             return ""
