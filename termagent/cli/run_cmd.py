@@ -117,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
 def _ask_to_apply(changes) -> ApplyAnswer:
     """The plain interface's review: the changes are already printed (event lines); ask once, and
     separately about the held-back ones (git data and hooks), if any."""
-    answer = input(f"\nApply these changes to your workspace? {changes.summary().splitlines()[0]} [y/N] ")
+    from termagent.text_safety import printable
+
+    answer = input(f"\nApply these changes to your workspace? {printable(changes.summary().splitlines()[0])} [y/N] ")
     if answer.strip().lower() not in ("y", "yes"):
         return ApplyAnswer.KEEP
     if not changes.held:
