@@ -16,7 +16,7 @@ def add_workspace_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--workspace", metavar="DIR", help="the project to work on, at /app in the sandbox")
     group.add_argument("--workspace-mode", choices=[mode.value for mode in WorkspaceMode], default="copy",
                        help="copy: copied in, changes applied only after review (default); mount: DIR "
-                            "bind-mounted read-write (nosuid,nodev), changed directly; none: an empty /app")
+                            "bind-mounted read-write (setuid bits refused), changed directly; none: an empty /app")
     group.add_argument("--apply", action="store_true",
                        help="copy mode without a person to ask: apply the changes to DIR at the end "
                             "(not changes to .git/ and git hook files: see --apply-git)")

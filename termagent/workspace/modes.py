@@ -17,6 +17,7 @@ from docker.types import DriverConfig, Mount
 
 from termagent.errors import TermagentError, WorkspaceError
 from termagent.sandbox.docker_connect import connect
+from termagent.sandbox.seccomp import setuid_loophole
 from termagent.workspace.apply import ApplyResult, apply_changes
 from termagent.workspace.archive import (
     APP,
@@ -31,7 +32,7 @@ from termagent.workspace.changes import WorkspaceChanges, compare
 from termagent.workspace.members import CollectLimits
 from termagent.workspace.rooted import Rooted
 
-# What a mounted workspace must never give the sandbox on the host: setuid programs, devices.
+# Asked of the engine for the mounted workspace; they protect the sandbox's own view only.
 MOUNT_FLAGS = ("nosuid", "nodev")
 
 
@@ -44,10 +45,12 @@ class WorkspaceMode(enum.Enum):
 def mount_warning(directory: Path) -> str:
     return (f"WARNING: --workspace-mode mount: {directory} is mounted read-write at {APP}. Everything "
             "the model does there happens to your files at once, with no review and no undo: it can edit "
-            "or delete any file, plant git hooks and config (.git/) that run on your next git command, and "
-            "create files that belong to root. nosuid,nodev hold inside the sandbox only: a program it "
-            "leaves there runs with your rights when you run it. Use --workspace-mode copy to review "
-            "changes before they are applied.")
+            "or delete any file, plant git hooks and config (.git/) that run on your next git command, "
+            "leave scripts and programs that run with your rights when you run them, and create files and "
+            "directories that belong to root (removing those may need sudo). It cannot leave setuid or "
+            "setgid programs, file capabilities or device nodes there: termagent's seccomp filter refuses "
+            "them, and mount mode is refused when a check in the sandbox finds the filter not in force. "
+            "Use --workspace-mode copy to review changes before they are applied.")
 
 
 class Workspace:
@@ -82,7 +85,8 @@ class Workspace:
 
     def populate(self, container) -> None:
         """Copy mode: put the directory into the running container's /app and remember what went.
-        Mount mode: check that /app really is the directory, mounted nosuid,nodev."""
+        Mount mode: check that /app really is the directory and that the sandbox cannot leave
+        setuid, setgid or file-capability programs in it."""
         self._client = container.client if container is not None else None
         if self.mode is WorkspaceMode.MOUNT:
             self._check_mount(container)
@@ -98,14 +102,14 @@ class Workspace:
             raise WorkspaceError(
                 f"the sandbox put an in-memory /app over the mounted {self.directory}: nothing would reach it.",
                 hint="Use a profile without a read-only root (default), or --workspace-mode copy.")
-        # Read before the model has run anything: the container is still as we made it.
-        options = _mount_options(container, APP)
-        missing = [flag for flag in MOUNT_FLAGS if flag not in options]
-        if missing:
+        # nosuid,nodev (when the engine applies them at all) hold inside the container only: the
+        # host sees the directory as it is. What keeps root programs out of it is that nothing in
+        # the sandbox can make one, which is tried here before the model runs anything.
+        loophole = setuid_loophole(container)
+        if loophole is not None:
             raise WorkspaceError(
-                f"the Docker engine mounted {self.directory} at {APP} without {','.join(missing)} "
-                f"(it has: {','.join(options) or 'no such mount'}), so a program the sandbox makes setuid "
-                "there, or a device node, would keep its powers on this machine. Mount mode is refused.",
+                f"mount mode is refused: {loophole}. A setuid program the sandbox left in {self.directory} "
+                "would run as root for any user of this machine.",
                 hint="Use --workspace-mode copy (the default): changes come back for review, with setuid bits, "
                      "devices and git hooks filtered out.")
 
@@ -163,18 +167,6 @@ class Workspace:
         if self._staging is not None:
             self._staging.cleanup()
             self._staging = None
-
-
-def _mount_options(container, target: str) -> list[str]:
-    """The per-mount options of `target` inside the container, from its mountinfo."""
-    api = container.client.api
-    exec_id = api.exec_create(container.id, ["cat", "/proc/self/mountinfo"], stdout=True, stderr=False)["Id"]
-    mountinfo = api.exec_start(exec_id).decode("utf-8", "replace")
-    for line in mountinfo.splitlines():
-        fields = line.split()
-        if len(fields) > 5 and fields[4] == target:
-            return fields[5].split(",")
-    return []
 
 
 def _checked_directory(directory: Path | str | None) -> Path:

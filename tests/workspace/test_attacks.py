@@ -109,9 +109,11 @@ def git(project: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, **kwargs)
 
 
-PLANT = ("cd /app && cp /bin/bash rootbash && chmod 4755 rootbash && mkdir shared && chmod 2777 shared"
+# The sandbox's seccomp filter refuses setuid/setgid modes, so they come from the image: hard links
+# to its setuid programs, a directory made in its setgid /var/local and moved (same filesystem).
+PLANT = ("cd /app && ln /usr/bin/su rootbash && mkdir /var/local/shared && mv /var/local/shared shared"
          " && echo x > everyone.txt && chmod 666 everyone.txt && mkdir tmpdir && chmod 1777 tmpdir"
-         " && printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod 755 tool.sh && chmod 4755 existing.sh"
+         " && printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod 755 tool.sh && ln -f /usr/bin/passwd existing.sh"
          " && git config core.fsmonitor 'touch {marker}.fsmonitor; false'"
          " && printf '#!/bin/sh\\ntouch {marker}.hook\\n' > .git/hooks/pre-commit && chmod 755 .git/hooks/pre-commit"
          " && mkdir sub && git -C sub init -q"

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 from project_paths import TERMAGENT
+from workspace_helpers import reply
 
 pytestmark = pytest.mark.docker
 
 PLANT = ("git init -q . && printf '#!/bin/sh\\ntouch /tmp/hooked\\n' > .git/hooks/pre-commit"
          " && chmod 755 .git/hooks/pre-commit && echo fixed > $'notes-\\033[2J.txt'"
          " && printf 'x\\033]52;c;eA==\\a\\n' > a.txt\n")
-
-
-def reply(commands: list[str], complete: bool) -> str:
-    text = json.dumps({"analysis": "a", "plan": "p", "task_complete": complete,
-                       "commands": [{"keystrokes": keys, "duration": 2.0} for keys in commands]})
-    return json.dumps({"reply": text}) + "\n"
 
 
 @pytest.mark.parametrize("flags, hook_applied", [(["--apply"], False), (["--apply", "--apply-git"], True)])

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import shutil
+import stat
+import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from workspace_helpers import run, tree
+from project_paths import TERMAGENT
+from workspace_helpers import reply, run, tree
 
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
 from termagent.errors import TermagentError, WorkspaceError
@@ -20,20 +26,13 @@ from termagent.workspace import Workspace, WorkspaceMode
 NOBODY = 65534
 
 
-def mounted(workspace: Workspace, spec: SandboxSpec, client) -> Sandbox:
-    """A started sandbox with the workspace mounted; skips when the engine cannot mount it
-    nosuid,nodev (mount mode is then refused, which test_mount_mode_never_gives_root checks)."""
-    sandbox = Sandbox(spec, client=client).__enter__()
-    try:
+@contextlib.contextmanager
+def mounted(workspace: Workspace, spec: SandboxSpec, client) -> Iterator[Sandbox]:
+    """A started sandbox with the workspace mounted (and checked: mount mode is refused unless
+    the sandbox cannot leave setuid programs there, which termagent's seccomp filter ensures)."""
+    with Sandbox(spec, client=client) as sandbox:
         workspace.populate(sandbox.container)
-    except WorkspaceError as error:
-        sandbox.close()
-        workspace.close()
-        pytest.skip(f"this Docker engine cannot mount a directory nosuid,nodev: {error.message}")
-    except BaseException:
-        sandbox.close()
-        raise
-    return sandbox
+        yield sandbox
 
 
 @pytest.mark.docker
@@ -60,38 +59,102 @@ def test_mount_mode_works_under_the_read_only_profile(tmp_path, docker_client, s
     assert (tmp_path / "made-here").read_text() == "from-strict\n"
 
 
-@pytest.mark.docker
-def test_mount_mode_never_gives_root(docker_client, sandbox_image, no_leftover_containers):
-    """A setuid copy of bash made in the sandbox must not make an unprivileged host user root:
-    either the engine mounts the workspace so that it cannot, or mount mode is refused."""
-    project = Path(tempfile.mkdtemp())  # outside pytest's private folder, so nobody can reach it
+# The model's keystrokes: root programs for the host, every way a shell makes one.
+MAKE_ROOT = ("cp /bin/bash /app/rootbash; chmod 4755 /app/rootbash; install -m 6755 /bin/bash /app/rootbash2; "
+             "chmod 755 /app/rootbash2; cp -a /bin/su /app/su-copy; ln /bin/su /app/su-link; mknod /app/disk b 8 0; "
+             "python3 -c 'import os; os.setxattr(\"/app/rootbash\", \"security.capability\", "
+             "bytes.fromhex(\"0100000280000000000000000000000000000000\"))'; ls -l /app\n")
+
+
+@pytest.fixture
+def host_project():
+    """A project directory that an unprivileged host user can reach (pytest's own is private)."""
+    project = Path(tempfile.mkdtemp())
     os.chmod(project, 0o755)
-    workspace = Workspace(project, WorkspaceMode.MOUNT)
-    spec = SandboxSpec(image=sandbox_image, mounts=workspace.mounts())
+    yield project
+    shutil.rmtree(project)
+
+
+def privileged_files(root: Path) -> list[str]:
+    """Files under root that give powers to whoever runs or opens them: setuid, setgid, device
+    nodes, file capabilities."""
+    found = []
+    for path in root.rglob("*"):
+        mode = path.lstat().st_mode
+        if mode & 0o6000 or stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            found.append(f"{path.name} {oct(mode)}")
+        if not path.is_symlink():
+            with contextlib.suppress(OSError):
+                os.getxattr(path, "security.capability")
+                found.append(f"{path.name} has file capabilities")
+    return found
+
+
+@pytest.mark.docker
+def test_mount_mode_never_gives_root(host_project, tmp_path, docker_client, sandbox_image, no_leftover_containers):
+    """The model, through the real agent (every command approved), copies bash into the mounted
+    project and tries to make it setuid root (chmod, install, cp -a of su, file capabilities, a
+    disk device, a hard link to the image's su). An unprivileged host user who runs the copy
+    stays who they are."""
+    replies = tmp_path / "replies.jsonl"
+    replies.write_text(reply([MAKE_ROOT], False) + reply([], True) + reply([], True))
+    completed = subprocess.run(
+        [TERMAGENT, "--headless", "--approve", "allow", "--policy", "sandboxed-auto", "--image", sandbox_image,
+         "--replay", str(replies), "--workspace", str(host_project), "--workspace-mode", "mount",
+         "--trajectory", str(tmp_path / "t.jsonl"), "make a root shell"], capture_output=True, text=True, timeout=300)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    assert "It cannot leave setuid or setgid programs" in output  # the warning was shown
+    # The keystrokes ran (the copies are on the host) and each attempt was refused.
+    assert output.count("Operation not permitted") >= 4 and "Operation not supported" in output, output
+    assert "Invalid cross-device link" in output  # the link: /app is another filesystem
+    user = NOBODY if os.geteuid() == 0 else os.geteuid()
+    for copy in ("rootbash", "rootbash2"):
+        assert as_nobody_output([str(host_project / copy), "-p", "-c", "id -u"]).strip() == str(user)
+    assert privileged_files(host_project) == []
+    # The run's volume (the one naming this project) is gone.
+    leftovers = [volume.name for volume in docker_client.volumes.list(filters={"name": "termagent-workspace-"})
+                 if (volume.attrs.get("Options") or {}).get("device") == str(host_project)]
+    assert leftovers == []
+
+
+@pytest.mark.docker
+def test_no_system_call_leaves_a_root_program_in_the_mounted_project(host_project, docker_client, sandbox_image,
+                                                                     no_leftover_containers):
+    """Every call that sets a mode or makes a file, made raw into the mounted project."""
+    attacks = (Path(__file__).parents[1] / "sandbox" / "seccomp_attacks.py").read_text(encoding="utf-8")
+    workspace = Workspace(host_project, WorkspaceMode.MOUNT)
+    with workspace, mounted(workspace, SandboxSpec(image=sandbox_image, mounts=workspace.mounts()),
+                            docker_client) as sandbox:
+        code, output = sandbox.container.exec_run(["python3", "-c", attacks], environment={"ATTACK_DIR": "/app"})
+    assert code == 0, output
+    found = json.loads(output)
+    refused = [case for case, outcome in found.items() if case.endswith(("-setuid", "-setgid"))]
+    assert len(refused) >= 16 and all(found[case][0] == -1 for case in refused), found
+    # The plain variants reached the host directory: the attacks did write there.
+    made = [path for path in host_project.rglob("*-plain") if path.stat().st_mode & 0o777 == 0o755]
+    assert len(made) >= 6, made
+    assert privileged_files(host_project) == []
+
+
+@pytest.mark.docker
+def test_mount_mode_is_refused_where_the_filter_does_not_hold(host_project, docker_client, sandbox_image):
+    """A container in which chmod 4755 works (Docker's own seccomp profile, root's usual
+    capabilities) does not get the project: fail closed."""
+    container = docker_client.containers.run(
+        sandbox_image, ["sleep", "infinity"], detach=True, network_mode="none", cap_drop=["ALL"],
+        cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"], security_opt=["no-new-privileges"])
     try:
-        with workspace, Sandbox(spec, client=docker_client) as sandbox:
-            try:
-                workspace.populate(sandbox.container)
-            except WorkspaceError as error:
-                assert "nosuid" in error.message and "refused" in error.message and error.hint
-                refused = True
-            else:
-                refused = False
-                run(sandbox, "cp /bin/bash /app/rootbash && chmod 4755 /app/rootbash && mknod /app/disk b 8 0 || true")
-        if not refused:
-            found = as_nobody_output([str(project / "rootbash"), "-p", "-c", "id -u"])
-            assert found.strip() not in ("0", ""), found
-            assert not (project / "disk").exists()
-        assert not any(path.stat().st_mode & 0o6000 for path in project.iterdir() if not path.is_symlink())
-        volumes = docker_client.volumes.list(filters={"name": "termagent-workspace-"})
-        assert [volume.name for volume in volumes if volume.name == workspace._volume] == []
+        with Workspace(host_project, WorkspaceMode.MOUNT) as workspace, pytest.raises(WorkspaceError) as refused:
+            workspace.populate(container)
     finally:
-        shutil.rmtree(project)
+        container.remove(force=True)
+    assert "mount mode is refused" in refused.value.message and "chmod 4755" in refused.value.message
+    assert "copy" in refused.value.hint
 
 
 def as_nobody_output(command: list[str]) -> str:
     """What `command` prints when run by the unprivileged nobody user on the host."""
-    import subprocess
 
     def drop() -> None:
         os.setgroups([])

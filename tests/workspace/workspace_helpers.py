@@ -1,7 +1,8 @@
-"""Helpers for the workspace tests: an exact picture of a host tree, a checked shell command."""
+"""Helpers for the workspace tests: an exact picture of a host tree, a checked shell command, a replay line."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -30,3 +31,10 @@ def run(sandbox, command: str) -> str:
     result = sandbox.shell.run(command + "\n", duration=5)
     assert result.finished and result.exit_status == 0, result.output
     return result.output
+
+
+def reply(commands: list[str], complete: bool) -> str:
+    """One line of a replay file: the model's reply with these keystrokes."""
+    text = json.dumps({"analysis": "a", "plan": "p", "task_complete": complete,
+                       "commands": [{"keystrokes": keys, "duration": 2.0} for keys in commands]})
+    return json.dumps({"reply": text}) + "\n"
