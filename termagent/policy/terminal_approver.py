@@ -7,6 +7,7 @@ from typing import TextIO
 
 from termagent.policy.approval import Answer, ApprovalRequest, Reply
 from termagent.policy.keystrokes import unescape_display
+from termagent.text_safety import printable
 
 # The same keys as the TUI's approval dialog; `a` and `A` differ, so case matters.
 _CHOICES = {
@@ -53,7 +54,8 @@ class TerminalApprover:
             self._say("  please answer y, a, A, n, m or e")
 
     def _say(self, text: str) -> None:
-        print(text, file=self.stdout, flush=True)
+        # The foreground program's name comes from the sandbox: everything said is escaped.
+        print(printable(text), file=self.stdout, flush=True)
 
     def _read(self, prompt: str) -> str | None:
         self.stdout.write(prompt)
