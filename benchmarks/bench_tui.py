@@ -113,14 +113,16 @@ def flood_round(tmp: Path) -> dict[str, list[float]]:
 
     latencies = asyncio.run(scenario())
     records = [json.loads(line) for line in config.trajectory.read_text().splitlines()]
-    observed = [r["time"] for r in records if r["type"] == "output_observed"]
-    interrupted = next(r["time"] for r in records if r["type"] == "interrupted")
+    times = {kind: [r["time"] for r in records if r["type"] == kind]
+             for kind in ("output_observed", "interrupted", "run_finished")}
+    if len(times["output_observed"]) != 2 or len(times["interrupted"]) != 1:
+        raise SystemExit(f"unexpected run: {[r['type'] for r in records]}")
     return {
         "key press -> action (p)": latencies,
-        "i -> wait for the command ends": [observed[0] - pressed["i"]],
-        "i -> interrupt escalation done": [interrupted - pressed["i"]],
-        "s -> wait for the command ends": [observed[1] - pressed["s"]],
-        "s -> run finished (run_finished)": [records[-1]["time"] - pressed["s"]],
+        "i -> wait for the command ends": [times["output_observed"][0] - pressed["i"]],
+        "i -> interrupt escalation done": [times["interrupted"][0] - pressed["i"]],
+        "s -> wait for the command ends": [times["output_observed"][1] - pressed["s"]],
+        "s -> run finished (run_finished)": [times["run_finished"][0] - pressed["s"]],
     }
 
 
