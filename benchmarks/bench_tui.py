@@ -28,8 +28,7 @@ from termagent.sandbox.terminal import Terminal
 from termagent.tui.terminal_pane import ScreenMirror
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "tui"))
-from tui_helpers import (FLOOD_REPLIES, dialog_open, flooding, key_latencies_during,  # noqa: E402
-                         replay_config, until, write_replies)
+from tui_helpers import FLOOD_REPLIES, dialog_open, flooding, key_latencies_during, replay_config, until, write_replies  # noqa: E402
 
 FLOOD_BEFORE_KEY = 3.0  # seconds of flood before the interrupt or stop key is pressed
 
@@ -73,7 +72,8 @@ def frame_time(frames: int) -> None:
     print(f"  pyte feed (sandbox bytes -> cells)       {ms(feed)}")
     print(f"  frame: cells -> Strips (all rows dirty)  {ms(cells_to_strips)}")
     print(f"  frame: Strips -> terminal sequences      {ms(strips_to_bytes)}")
-    print(f"  frame total (what a redraw costs)        {ms([a + b for a, b in zip(cells_to_strips, strips_to_bytes)])}")
+    totals = [a + b for a, b in zip(cells_to_strips, strips_to_bytes, strict=True)]
+    print(f"  frame total (what a redraw costs)        {ms(totals)}")
 
 
 def _busy_loop() -> None:
