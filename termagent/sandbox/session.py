@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import re
 import secrets
 import select
 import time
@@ -48,6 +49,9 @@ _READ_SIZE = 1 << 20
 _BATCH_SIZE = 8 << 20
 # While output streams in, a batch waits this long for more (the emulator's cost is per batch).
 _BATCH_WAIT = 0.01
+# In canonical mode the tty keeps at most this much of one line (N_TTY_BUF_SIZE less the newline).
+_CANONICAL_LINE_LIMIT = 4095
+_LINE_BREAKS = re.compile(rb"[\r\n]")
 # A prompt is the last thing the shell prints: a prompt mark is weighed only after this much
 # quiet, so that the marks of the real prompt, when they follow forged ones, are read first.
 _PROMPT_SETTLE = 0.02
@@ -315,6 +319,13 @@ class ShellSession:
                 f"[termagent] Nothing was typed: these keystrokes are {len(data):,} bytes, more than the sandbox "
                 f"takes in one command ({self.max_input_bytes:,} bytes). Send the text in several smaller parts "
                 "(for example, append to a file with several here-documents)."))
+        longest = max(map(len, _LINE_BREAKS.split(data)))
+        if longest > _CANONICAL_LINE_LIMIT and not self.at_prompt and self._terminal_reads_lines():
+            return self._result(keystrokes, started, mark, refused=(
+                f"[termagent] Nothing was typed: a line of these keystrokes is {longest:,} bytes, and the program "
+                "in the terminal reads whole lines, of which the terminal keeps at most "
+                f"{_CANONICAL_LINE_LIMIT:,} bytes (the rest would be lost). Write long lines with a here-document "
+                "at the shell prompt, or in shorter lines."))
         was_at_prompt = self.at_prompt
         only_echoes = was_at_prompt and not _SUBMIT_BYTES.intersection(text)
         prompts_before = self._prompts_seen
@@ -409,6 +420,14 @@ class ShellSession:
             return _read_proc(in_group[-1] if in_group else foreground_group, "comm")
         except (OSError, IndexError, ValueError):
             return None
+
+    def _terminal_reads_lines(self) -> bool:
+        """Whether the terminal is in canonical mode now (the program reads whole lines, which
+        the kernel cuts at 4095 bytes); readline, vim and the like switch it off."""
+        if not self._shell_pid:
+            return False
+        settings = self._exec(["sh", "-c", 'stty -a < /proc/"$1"/fd/0', "sh", self._shell_pid])
+        return re.search(r"(^|\s)icanon(\s|$)", settings) is not None
 
     def _foreground_in_container(self) -> tuple[str, str, str, str] | None:
         """(foreground group, shell group, where the shell sleeps, program name), as seen inside

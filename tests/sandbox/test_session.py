@@ -131,6 +131,15 @@ def test_keystrokes_over_the_limit_are_refused_before_anything_is_typed(shell):
     assert "No such file" in shell.run("cat /tmp/typed\n", duration=5).output
 
 
+def test_a_line_longer_than_a_line_reading_program_can_take_is_refused(shell):
+    assert shell.run("cat > /tmp/lines.txt\n", duration=2).foreground == "cat"
+    result = shell.run("x" * 5000 + "\n", duration=2)
+    assert result.refused is not None and "4,095 bytes" in result.refused
+    shell.run("short line\n", duration=1)
+    assert shell.run("C-d", duration=5).finished
+    assert shell.run("cat /tmp/lines.txt\n", duration=5).output.splitlines()[1:-1] == ["short line"]
+
+
 def test_a_shell_that_ends_while_typing_says_what_was_lost(shell):
     result = shell.run("exit\n" + "echo never typed\n" * 20_000, duration=30)
     assert not result.alive and result.lost is not None and "were typed" in result.lost
