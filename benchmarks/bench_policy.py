@@ -49,7 +49,7 @@ def main() -> None:
     bypasses, read_only = read("bypass.txt"), read("readonly.txt")
     samples = bypasses + read_only
     lines = [keystrokes_to_bytes(k).encode("utf-8", "surrogatepass") for k in samples]
-    for keystrokes, line in zip(samples, lines):  # warm caches (regex compilation, parser)
+    for keystrokes, line in zip(samples, lines, strict=True):  # warm caches (regex compilation, parser)
         policy.judge(keystrokes)
         tree_sitter.parse(line)
     decisions: list[float] = []
@@ -57,7 +57,7 @@ def main() -> None:
     parses: list[float] = []
     ratios: list[float] = []
     for _ in range(args.rounds):
-        for keystrokes, line in zip(samples, lines):
+        for keystrokes, line in zip(samples, lines, strict=True):
             c0 = time.thread_time_ns()
             t0 = time.perf_counter_ns()
             policy.judge(keystrokes)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from policy_corpus import read_corpus
+
 from termagent.policy.decision import Decision
 from termagent.policy.engine import Policy
 from termagent.policy.loader import load_policy

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from policy_corpus import read_corpus
+
 from termagent.policy.decision import Decision
 from termagent.policy.engine import Policy
 from termagent.policy.loader import load_policy
