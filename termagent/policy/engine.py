@@ -28,6 +28,7 @@ _OPTION_FINDINGS = {
     "dynamic": (UNKNOWN_OPTION, "is known only at run time and may turn out to be an option"),
 }
 _WRAPPED_BUDGET = 64
+_LEFTOVER_BUDGET = 256  # input to a program longer than this is judged as whole lines only
 _PLAIN_TEXT = re.compile(r"[ -\[\]-~]*")  # printable ASCII but the backslash: shown as it is
 _LINE_LIKE = re.compile(r"[\s;|&]")
 
@@ -84,6 +85,8 @@ class Policy:
             found_commands, found_defines = self._judge_line(block, state, findings)
             commands.extend(found_commands)
             defines.extend(found_defines)
+            if program is not None and program not in self.shells:
+                findings.extend(self._left_to_the_shell(block))
         if not reading.lines and reading.text and program is None:
             findings.append(Finding(Decision.ALLOW, "typing", "text typed at the prompt runs nothing until Enter"))
         if not findings:
@@ -129,6 +132,21 @@ class Policy:
             if rule.matches_line(line):
                 findings.append(Finding(rule.decision, rule.name, rule.reason))
         return parsed.commands, parsed.defines
+
+    def _left_to_the_shell(self, block: str) -> list[Finding]:
+        """A program may read only the start of its input and exit (`q` quits top): the rest
+        reaches the shell. Each such rest is checked against the deny rules."""
+        found: list[Finding] = []
+        for start in range(1, min(len(block), _LEFTOVER_BUDGET)):
+            if block[start - 1] == "\n":
+                continue  # a whole line: judged already as part of the block
+            for command in parse(block[start:]).commands:
+                for rule in self._index.matching(command):
+                    if rule.decision is Decision.DENY:
+                        found.append(Finding(rule.decision, rule.name, f"{rule.reason} (if the program leaves the rest of its input to the shell)", command.text))
+            if found:
+                break
+        return found
 
     def _wrapped(self, command: SimpleCommand) -> list[SimpleCommand]:
         """Command lines a wrapper may run: each tail of its arguments that starts with a plain

@@ -175,6 +175,9 @@ def unescape_display(text: str) -> str:
 
 def next_state(keystrokes: str, state: TerminalState) -> TerminalState:
     """The state after these keystrokes were sent, for the agent to keep when the sandbox cannot
-    report it. The pending line is tracked whoever holds the terminal: text typed ahead to a
-    program that does not read it reaches the shell's line editor later."""
-    return dataclasses.replace(state, pending_line=read_input(keystrokes_to_bytes(keystrokes), state.pending_line).typed)
+    report it. Text typed to another program may be read by it, or left for the shell's line
+    editor once it ends: the pending line is then unknown (Enter on it is asked about)."""
+    reading = read_input(keystrokes_to_bytes(keystrokes), state.pending_line)
+    if state.foreground is not None and (reading.text or reading.lines):
+        return dataclasses.replace(state, pending_line=None)
+    return dataclasses.replace(state, pending_line=reading.typed)

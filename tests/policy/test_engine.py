@@ -35,8 +35,9 @@ def test_enter_on_an_unknown_line_asks(default_policy: Policy) -> None:
 
 
 def test_foreground_input_has_its_own_class(default_policy: Policy, auto_policy: Policy) -> None:
-    verdict = default_policy.judge(":!rm -rf /\n", TerminalState(foreground="vim"))
+    verdict = default_policy.judge(":wq\n", TerminalState(foreground="vim"))
     assert verdict.decision is Decision.ASK and verdict.rule == "foreground:default" and "vim" in verdict.reason
+    assert default_policy.judge(":!rm -rf /\n", TerminalState(foreground="vim")).decision is Decision.DENY
     assert auto_policy.judge(":wq\n", TerminalState(foreground="vim")).decision is Decision.ALLOW
 
 
@@ -177,3 +178,10 @@ def test_option_tables_read_arguments_like_getopt_long(default_policy: Policy) -
     for line in ["sed -n '1p' f\n", "sort -rn -k2 f\n", "tar -tzf x.tgz\n", "git log --oneline\n", "uniq -c f\n",
                  "sort -k2 -- f\n"]:
         assert default_policy.judge(line).decision is Decision.ALLOW, line
+
+
+def test_what_a_program_leaves_to_the_shell_is_checked_against_the_deny_list(auto_policy: Policy) -> None:
+    """`q` quits top; the rest of the line reaches bash."""
+    verdict = auto_policy.judge("q rm -rf ~ #\n", TerminalState(foreground="top"))
+    assert verdict.decision is Decision.DENY
+    assert auto_policy.judge("q\n", TerminalState(foreground="top")).decision is Decision.ALLOW

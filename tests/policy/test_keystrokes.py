@@ -95,7 +95,8 @@ def test_pending_line_across_chunks() -> None:
     assert next_state("ls\necho ", TerminalState(pending_line=None)).pending_line == "echo "
 
 
-def test_text_typed_to_a_program_stays_pending_for_the_shell() -> None:
-    """Typed-ahead input a program does not read reaches the shell's line editor later."""
+def test_text_typed_to_a_program_leaves_the_pending_line_unknown() -> None:
+    """The program may read it, or leave it to the shell's line editor once it ends."""
     state = TerminalState(foreground="sleep", pending_line="")
-    assert next_state("rm -rf /tmp", state).pending_line == "rm -rf /tmp"
+    assert next_state("rm -rf /tmp", state).pending_line is None
+    assert next_state("C-c", state).pending_line == ""
