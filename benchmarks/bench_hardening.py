@@ -20,6 +20,7 @@ from termagent.text_safety import json_line, printable
 OUTPUT = ("\x1b[01;34mdirectory\x1b[0m  file.txt  naïve.py  测试\n" * 40)
 EVENT = {"type": "output_observed", "step": 3, "keystrokes": "ls --color\n", "finished": True, "exit_status": 0,
          "output": OUTPUT, "elapsed": 0.05}
+ASCII_EVENT = EVENT | {"output": OUTPUT.replace("naïve.py  测试", "naive.py  test")}
 FLOOD = ("\x1b[32my\x1b[0m\r\n" * 20_000) + "\x1b]0;title\x07"
 WRITE = "cp -r /usr/lib /root/copy && rm -rf /root/copy; echo copied\n"
 
@@ -29,10 +30,11 @@ def per_call_us(function, number: int) -> float:
 
 
 def views() -> None:
-    plain = per_call_us(lambda: json.dumps(EVENT, ensure_ascii=False), 2000)
-    escaped = per_call_us(lambda: json_line(EVENT), 2000)
-    print(f"JSON line of a 2.4 KB output event: json.dumps {plain:.1f} us, json_line {escaped:.1f} us "
-          f"(ratio {escaped / plain:.2f})")
+    for name, event in (("ASCII", ASCII_EVENT), ("non-ASCII", EVENT)):
+        plain = per_call_us(lambda event=event: json.dumps(event, ensure_ascii=False), 2000)
+        escaped = per_call_us(lambda event=event: json_line(event), 2000)
+        print(f"JSON line of a 2.4 KB {name} output event: json.dumps {plain:.1f} us, json_line {escaped:.1f} us "
+              f"(ratio {escaped / plain:.2f})")
     print(f"printable() of the same output: {per_call_us(lambda: printable(OUTPUT), 2000):.1f} us")
     seconds = per_call_us(lambda: PlaybackFilter().feed(FLOOD), 5) / 1e6
     print(f"cast filter: {len(FLOOD) / seconds / 2**20:.0f} MiB/s on coloured flood output")

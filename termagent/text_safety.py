@@ -105,4 +105,7 @@ def json_line(value: Any) -> str:
     """`value` as one line of JSON that is safe to print and always encodable as UTF-8: visible
     characters raw (readable), controls of every kind, invisible characters and lone surrogates
     as \\u escapes (json.dumps escapes only C0 controls); json.loads gives back the same value."""
-    return _JSON_RAW.sub(_JSON_ESCAPE_RUN, json.dumps(value, ensure_ascii=False))
+    line = json.dumps(value, ensure_ascii=False)
+    if line.isascii() and "\x7f" not in line:  # the usual case: nothing to look at
+        return line
+    return _JSON_RAW.sub(_JSON_ESCAPE_RUN, line)
