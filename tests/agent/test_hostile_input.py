@@ -81,3 +81,20 @@ def test_one_unrepresentable_file_name_is_reported_and_the_rest_applies(sandbox_
     assert sorted(path.name for path in workspace.iterdir()) == ["README", "good.txt"]
     assert "bad\\udcffname" in stdout  # reported, escaped
     assert "out\ufffdput" in stdout  # the terminal's invalid UTF-8, replaced
+
+
+def test_a_server_reply_with_lone_surrogates_is_typed_and_shown_as_replacements(sandbox_image, stub_server, tmp_path):
+    from openai_stub_server import MODEL
+
+    trajectory = tmp_path / "run.jsonl"
+    # The server's JSON escapes carry the surrogates: around the reply, and inside its strings.
+    stub_server.state.replies = ["\ud83d" + json.dumps(action([("echo a\udc00b\n", 3)], plan="p\ud800")),
+                                 json.dumps(action(complete=True)), json.dumps(action(complete=True))]
+    completed = _run("--engine", "openai", "--base-url", stub_server.base_url, "--model", MODEL,
+                     "--trajectory", str(trajectory), "task")
+    assert completed.returncode == 0, completed.stderr.decode("utf-8", "replace")
+    records = _records(trajectory)
+    assert next(r for r in records if r["type"] == "keystrokes_sent")["keystrokes"] == "echo a\ufffdb\n"
+    assert next(r for r in records if r["type"] == "action_parsed")["plan"] == "p\ufffd"
+    assert next(r for r in records if r["type"] == "model_replied")["raw"].startswith("\ufffd{")
+    assert "plan: p\ufffd" in completed.stdout.decode("utf-8")  # U+FFFD is a visible character
