@@ -91,3 +91,12 @@ def test_unknown_names(tmp_path: Path) -> None:
     with pytest.raises(TermagentError, match="no shipped policy named 'nope'"):
         load_policy("nope")
     assert "cannot read policy file" in error_of(tmp_path / "missing.yaml")
+
+
+def test_key_names_in_a_policy_are_read_like_keystrokes(tmp_path: Path) -> None:
+    """`c-d`, `^Z` in a policy file are the keys C-d and C-z, however the model spells them."""
+    path = tmp_path / "keys.yaml"
+    path.write_text("name: k\nextends: default\nkeys:\n  c-d: allow\n  ^Z: allow\n", encoding="utf-8")
+    policy = load_policy(str(path))
+    for spelling in ("C-d", "c-d", "^D", "\x04", "C-z", "\x1a"):
+        assert policy.judge(spelling).decision is Decision.ALLOW, spelling
