@@ -42,6 +42,17 @@ ATTACKS = [
     ("tar --use prefix runs a program", ["tar --use='python3 -c open(\"/tmp/pwn-tar\",\"w\")' -tf /etc/hostname\n"]),
     ("tar old-style bundle with I", ["tar tIf 'python3 -c open(\"/tmp/pwn-tar2\",\"w\")' /etc/hostname\n"]),
     ("PAGER prefix", ["PAGER='touch /tmp/pwn-pager' git -p --version\n"]),
+    ("git config through the environment", ["GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.st GIT_CONFIG_VALUE_0='!touch /tmp/pwn-gitenv' git st\n"]),
+    ("git -c alias", ["git -c alias.st='!touch /tmp/pwn-gitc' st\n"]),
+    ("command wrapper", ["command touch /tmp/pwn-command\n"]),
+    ("builtin wrapper", ["builtin eval 'touch /tmp/pwn-builtin'\n"]),
+    ("coproc", ["coproc touch /tmp/pwn-coproc\n"]),
+    ("hash -p", ["hash -p /usr/bin/touch pwnls; pwnls /tmp/pwn-hash\n"]),
+    ("function definition", ["f() { touch /tmp/pwn-func; }; f\n"]),
+    ("awk system()", ["awk 'BEGIN{system(\"touch /tmp/pwn-awksys\")}'\n"]),
+    ("sed e command", ["sed -n '1e touch /tmp/pwn-sedexec' /etc/hostname\n"]),
+    ("find -exec", ["find /etc/hostname -exec touch /tmp/pwn-find \\;\n"]),
+    ("interpreter inline code", ["python3 -c 'open(\"/tmp/pwn-py\", \"w\")'\n"]),
 ]
 # Typed while `sleep` holds the terminal: bash would read it once sleep ends. Last, with no C-c
 # after it (C-c would flush it), and the final listing waits until it would have run.
