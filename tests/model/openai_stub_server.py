@@ -8,6 +8,9 @@ request it gets. Its `flavor` imitates a server, from that server's documentatio
   or the `json_schema` field, `timings.cache_n` in the last chunk, and its context-size error;
 - "ollama" (Ollama docs/openai.md and api.md): owned_by "library", /api/version, no tokenizer, and
   response_format json_schema turned into its native `format` (recorded in `formats`);
+- "llama-cpp-python" (its server's source): owned_by "me", response_format json_object with a
+  schema (json_schema: HTTP 500), /extras/tokenize/count, no usage in streams, and a stream that
+  has started (200) before a refusal, which then only cuts it;
 - "plain": a server that takes no structured-output field at all (400 for each)."""
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ _ACCEPTED = {
     "llama-server": {("response_format", "json_schema"), ("response_format", "json_object"), ("json_schema", None),
                      ("grammar", None)},
     "ollama": {("response_format", "json_schema"), ("response_format", "json_object")},
+    "llama-cpp-python": {("response_format", "json_object"), ("response_format", "text")},
     "plain": set(),
 }
+LLAMA_CPP_PYTHON_N_CTX = 2048
 _CONSTRAINING = ("response_format", "structured_outputs", "json_schema", "grammar", "format")
 
 
@@ -96,6 +101,8 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 self._json(200, {"count": len(text) // 4 + 3 * len(body["messages"]), "max_model_len": MAX_MODEL_LEN})
             elif self.path == "/tokenize" and state.tokenize and state.flavor == "llama-server":
                 self._json(200, {"tokens": _fake_token_ids(body["content"])})
+            elif self.path == "/extras/tokenize/count" and state.flavor == "llama-cpp-python":
+                self._json(200, {"count": len(_fake_token_ids(body["input"]))})
             elif self.path == "/apply-template" and state.flavor == "llama-server":
                 self._json(200, {"prompt": _chatml(body["messages"])})
             elif self.path == "/v1/chat/completions":
@@ -105,8 +112,13 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
 
         def _chat_request(self, body: dict[str, Any]) -> None:
             refused = _refusal(state, body)
+            if refused is not None and state.flavor == "llama-cpp-python" and body.get("stream"):
+                self._begin_stream()  # it answers 200 first; the refusal then only ends the stream
+                self.close_connection = True
+                return
             if refused is not None:
-                self._json(400, {"error": refused})
+                status = 500 if "response_format json_schema" in refused["message"] else 400
+                self._json(status if state.flavor == "llama-cpp-python" else 400, {"error": refused})
                 return
             if body.get("max_tokens") == 1:  # a probe: the first token of a JSON reply, no reply used up
                 self._chat(body, "{")
@@ -123,10 +135,7 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 choice = {"index": 0, "message": message, "finish_reason": "stop"}
                 self._json(200, base | {"object": "chat.completion", "choices": [choice], "usage": usage})
                 return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Connection", "close")
-            self.end_headers()
+            self._begin_stream()
             pieces = [reply[i : i + 7] for i in range(0, len(reply), 7)]
             chunks = [{"index": 0, "delta": {"content": piece}, "finish_reason": None} for piece in pieces]
             chunks.append({"index": 0, "delta": {}, "finish_reason": "stop"})
@@ -142,10 +151,16 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 prompt_n = len(_fake_token_ids(_chatml(body["messages"])))
                 self._event(base | {"object": "chat.completion.chunk", "choices": [],
                                     "timings": {"cache_n": prompt_n // 2, "prompt_n": prompt_n - prompt_n // 2}})
-            if state.stream_usage:
+            if state.stream_usage and state.flavor != "llama-cpp-python":
                 self._event(base | {"object": "chat.completion.chunk", "choices": [], "usage": usage})
             self.wfile.write(b"data: [DONE]\n\n")
             self.close_connection = True
+
+        def _begin_stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
 
         def _event(self, payload: Any) -> None:
             self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
@@ -162,6 +177,8 @@ def _model_card(flavor: str) -> dict[str, Any]:
                                                          "n_embd": 576, "n_params": 134515008, "size": 98346240}}
     if flavor == "ollama":
         return card | {"owned_by": "library"}
+    if flavor == "llama-cpp-python":
+        return card | {"owned_by": "me", "permissions": []}
     return card | {"owned_by": "someone"}
 
 
@@ -187,6 +204,14 @@ def _refusal(state: ServerState, body: dict[str, Any]) -> dict[str, Any] | None:
             return {"message": f"unsupported {name} {kind or ''}".strip(), "type": "invalid_request_error", "code": 400}
         if state.flavor == "ollama" and name == "response_format":
             state.formats.append(body[name]["json_schema"]["schema"] if kind == "json_schema" else "json")
+    if state.flavor == "llama-cpp-python":
+        prompt_tokens = len(_fake_token_ids("".join(m["content"] for m in body["messages"])))
+        requested = prompt_tokens + (body.get("max_tokens") or 0)
+        if requested > LLAMA_CPP_PYTHON_N_CTX:
+            return {"message": f"This model's maximum context length is {LLAMA_CPP_PYTHON_N_CTX} tokens. However, "
+                    f"you requested {requested} tokens ({prompt_tokens} in the messages, {body.get('max_tokens')} "
+                    "in the completion). Please reduce the length of the messages or completion.",
+                    "type": "invalid_request_error"}
     if state.flavor == "llama-server":
         prompt_tokens = len(_fake_token_ids(_chatml(body["messages"])))
         if prompt_tokens >= LLAMA_SERVER_N_CTX:

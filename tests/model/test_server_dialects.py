@@ -227,3 +227,31 @@ def test_servers_are_told_apart_by_their_model_cards() -> None:
     }
     assert {name: recognise([card]).name for name, card in cards.items()} == {name: name for name in cards}
     assert recognise([]).name == "unknown"
+
+
+@pytest.mark.parametrize("server", ["llama-cpp-python"], indirect=True)
+def test_llama_cpp_python_gets_json_object_with_schema_and_one_request_at_a_time(server: StubServer) -> None:
+    engine = _engine(server)
+    assert engine.server.name == "llama-cpp-python"
+    assert engine.dialect is not None and engine.dialect.name == "json_object_schema"
+    assert (engine.max_model_len, engine.parallel_requests, engine.concurrent) == (2048, 1, False)
+    messages = _messages()
+    completion = engine.complete(messages, on_token=lambda text: None)
+    assert completion.text == REPLY and completion.tokens_estimated
+    text_tokens = len(_fake_token_ids("\n".join(m["content"] for m in messages)))
+    assert completion.prompt_tokens == engine.count_tokens(messages) == text_tokens + 8 * len(messages)
+    assert server.state.chat_bodies()[-1]["response_format"] == {"type": "json_object", "schema": action_schema()}
+
+
+@pytest.mark.parametrize("server", ["llama-cpp-python"], indirect=True)
+def test_a_refusal_that_only_cuts_the_stream_is_heard_and_compacts(server: StubServer) -> None:
+    engine = _engine(server, settings=DecodingSettings(max_tokens=64))
+    engine.max_model_len = None  # only the refusal tells
+    conversation = Conversation("task", "$ ")
+    for step in range(40):
+        conversation.add_reply(REPLY)
+        conversation.add_observation(f"output of step {step}: " + "x" * 200)
+    outcome = next_action(engine, conversation, on_token=lambda text: None)
+    assert outcome.compactions and engine.max_model_len == 2048
+    streamed_then_plain = [body.get("stream", False) for body in server.state.chat_bodies()[-3:]]
+    assert streamed_then_plain == [True, False, True]

@@ -75,6 +75,10 @@ def no_server_error(base_url: str, model: str) -> TermagentError:
     )
 
 
+class _StreamBroken(Exception):
+    """A reply stream that ended before any text, without saying why."""
+
+
 class HttpStatusError(Exception):
     def __init__(self, status: int, body: Any) -> None:
         super().__init__(f"HTTP {status}")
@@ -376,7 +380,12 @@ class OpenAIServerEngine:
     def _complete_once(self, messages: list[Message], on_token: TokenCallback | None) -> Completion:
         started = time.perf_counter()
         try:
-            text, finish_reason, usage, cached = self._stream(messages, on_token)
+            try:
+                text, finish_reason, usage, cached = self._stream(messages, on_token)
+            except _StreamBroken:
+                # llama-cpp-python answers 200 before it reads the request, so a refusal (a prompt
+                # too long) ends the stream instead: asked once without streaming, it gives the status.
+                text, finish_reason, usage, cached = self._plain(messages)
         except self._openai.APITimeoutError as error:
             raise ModelServerError(
                 f"the model server at {self.base_url} did not answer within {self._client.timeout} s",
@@ -400,7 +409,7 @@ class OpenAIServerEngine:
         pieces: list[str] = []
         finish_reason = usage = cached = None
         try:
-            for chunk in stream:
+            for chunk in self._chunks(stream, pieces):
                 usage = chunk.usage or usage
                 cached = _cached_tokens(chunk) if _cached_tokens(chunk) is not None else cached
                 if not chunk.choices:
@@ -413,7 +422,26 @@ class OpenAIServerEngine:
                         on_token(choice.delta.content)
         finally:
             stream.close()  # abandoned (an error, Ctrl-C): the server sees the disconnect and stops
+        if not pieces and finish_reason is None:
+            raise _StreamBroken
         return "".join(pieces), finish_reason, usage, cached
+
+    def _chunks(self, stream: Any, pieces: list[str]) -> Any:
+        """The stream's chunks; a stream cut before any text is _StreamBroken, after it an error."""
+        try:
+            yield from stream
+        # Only reading the stream runs in here (the caller's on_token does not): whatever its HTTP
+        # library raises for a connection cut mid-body, or an SSE error event (openai.APIError).
+        except Exception as error:
+            if isinstance(error, self._openai.APIStatusError) or not pieces:
+                raise _StreamBroken from error
+            raise ModelServerError(f"the model server at {self.base_url} broke off its reply: {error}") from error
+
+    def _plain(self, messages: list[Message]) -> tuple[str, str | None, Any, Any]:
+        response = self._client.chat.completions.create(messages=messages, **self.request_arguments())
+        choice = response.choices[0] if response.choices else None
+        text = (choice.message.content or "") if choice else ""
+        return text, choice.finish_reason if choice else None, response.usage, None
 
     # -- token counting ---------------------------------------------------------------------
 
