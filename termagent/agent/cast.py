@@ -38,9 +38,13 @@ _C1 = {code: None for code in range(0x80, 0xa0)} | {
 _MAX_SEQUENCE = 256  # a sequence longer than this is not a real one: dropped
 # ESC not followed by a plain drawing CSI (digits and separators only): the only places that
 # need a look; the rest is copied as it is, at the regular expression engine's speed.
-_NEEDS_A_LOOK = re.compile(r"\x1b(?!\[[0-9;:]*[ABCDEFGHJKLMPSTXZ@`abdefgmrsu])")
-_SEQUENCE = re.compile(
-    r"\x1b(?:\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])|([PX^_\]])|([()*+#])(.)|(.))", re.DOTALL)
+def _one_of(characters: frozenset[str]) -> str:
+    return "[" + re.escape("".join(sorted(characters))) + "]"
+
+
+_NEEDS_A_LOOK = re.compile(rf"\x1b(?!\[[0-9;:]*{_one_of(_DRAWING_CSI_FINALS)})")
+_SEQUENCE = re.compile(rf"\x1b(?:\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])|({_one_of(_STRING_INTRODUCERS)})"
+                       rf"|({_one_of(_CHARSET_INTRODUCERS)})(.)|(.))", re.DOTALL)
 _CSI_SO_FAR = re.compile(r"\x1b\[[\x20-\x3f]*")
 _STRING_END = re.compile(r"\x07|\x1b\\")
 
