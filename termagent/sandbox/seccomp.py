@@ -92,7 +92,7 @@ def setuid_loophole(container) -> str | None:
         raise SandboxError(f"could not check the sandbox's seccomp filter: {error.explanation or error}") from error
     if status != 0:
         return f"the check could not run in the container (status {status}; it needs sh, mktemp, chmod and stat)"
-    fields = dict(line.split(None, 1) for line in output.splitlines() if len(line.split(None, 1)) == 2)
+    fields = dict(pair for pair in (line.split(None, 1) for line in output.splitlines()) if len(pair) == 2)
     if "setuid-allowed" in output or "setgid-allowed" in output:
         return "chmod 4755/2755 succeeded in the container: its seccomp filter is not termagent's"
     mode = fields.get("mode", "")
