@@ -272,7 +272,7 @@ class ShellSession:
     def _write(self, data: bytes) -> int:
         """Type `data` while reading what comes back; returns how many bytes were typed (fewer
         when the shell ended, or took nothing for _WRITE_STALL seconds)."""
-        self._awaiting_prompt = True
+        self._awaiting_prompt = self._awaiting_prompt or bool(data)
         written = 0
         last_progress = time.monotonic()
         while written < len(data) and self.alive:
