@@ -29,7 +29,7 @@ _OPTION_FINDINGS = {
 }
 _WRAPPED_BUDGET = 64
 _LEFTOVER_BUDGET = 256  # input to a program longer than this is judged as whole lines only
-_PLAIN_TEXT = re.compile(r"[ -\[\]-~]*")  # printable ASCII but the backslash: shown as it is
+_PLAIN_TEXT = re.compile(r"[ -~\n]*")  # printable ASCII and newlines: only `\\` and newline need escaping
 _LINE_LIKE = re.compile(r"[\s;|&]")
 
 
@@ -213,7 +213,9 @@ class Policy:
 
 def _shown(text: str) -> str:
     """`escape_for_display`, without its cost for the common plain line."""
-    return text if _PLAIN_TEXT.fullmatch(text) else escape_for_display(text)
+    if _PLAIN_TEXT.fullmatch(text):
+        return text.replace("\\", "\\\\").replace("\n", "\\n")
+    return escape_for_display(text)
 
 
 def _blocks(lines: tuple[str | None, ...]) -> list[str | None]:

@@ -22,6 +22,7 @@ SUBMITTING = frozenset("\r\n\x0f")
 SIGNALLING = frozenset("\x03\x1c\x1a\x04")
 _RUBOUT = frozenset("\x7f\x08")
 _TEXT_RUN = re.compile(r"[^\x00-\x1f\x7f]+")
+_PRINTABLE = re.compile(r"[ -~\n]*")
 _ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1bO.", re.DOTALL)
 # Bytes whose key name is fixed, before the computed C-<letter> names.
 _CONTROL_NAMES = {"\t": "Tab", "\r": "Enter", "\x1b": "Escape", "\x7f": "BSpace", "\x00": "C-Space",
@@ -137,6 +138,8 @@ class UnusualCharacter:
 def unusual_characters(text: str) -> list[UnusualCharacter]:
     """Characters a person cannot see or may misread: control bytes (newline aside), Tab (it
     completes at a prompt), and any non-ASCII character (invisible, or a look-alike)."""
+    if _PRINTABLE.fullmatch(text):
+        return []
     found = []
     for index, char in enumerate(text):
         if char == "\n" or " " <= char <= "~":

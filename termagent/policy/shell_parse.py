@@ -48,6 +48,8 @@ _WORD_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _BASE_CONSTANT = re.compile(r"\b\d+#[0-9A-Za-z@_]+|\b0[xX][0-9A-Fa-f]+")
 _NOT_ONLY_NUMBERS = re.compile(r"[A-Za-z_$`\[\\'\"]")
 _PLAIN_INDEX = re.compile(r"-?\d+|[@*]")
+_MAY_EVALUATE = frozenset({"arithmetic_expansion", "c_style_for_statement", "compound_statement", "subscript", "expansion",
+                           "test_command", "binary_expression", "unary_expression"})
 _RUN_TIME_WORD = re.compile(r"[$`*?]")
 _ARITHMETIC_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
 
@@ -322,7 +324,8 @@ class _Walker:
             if node.type in ("raw_string", "ansi_c_string"):
                 masked[node.start_byte : node.end_byte] = b" " * (node.end_byte - node.start_byte)
                 continue
-            self.hidden_evaluation(node)
+            if node.type in _MAY_EVALUATE:
+                self.hidden_evaluation(node)
             if node.type in ("command_substitution", "process_substitution", "arithmetic_expansion"):
                 seen.update((node.start_byte, node.end_byte - 1))
             elif node.type == "comment":
