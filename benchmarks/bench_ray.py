@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -61,6 +62,7 @@ def main() -> None:
             cluster.alive_nodes(1)
             cluster.start_node("worker", {"termagent_sandbox": 1})
             cluster.alive_nodes(2)
+            os.environ.update(cluster.environment())  # this process is the cluster's driver
 
             started = time.monotonic()
             local = run_batch(base, tasks, parallel=2, output_dir=folder / "local", shared_engine=None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -43,10 +44,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _environment() -> dict[str, str]:
-    return os.environ | {"RAY_USAGE_STATS_ENABLED": "0"} | FAST_FAILURE_DETECTION
 
 
 @dataclass
@@ -87,7 +84,15 @@ def _joined(node: RayNode, timeout: float = 300.0) -> bool:
 class RayCluster:
     address: str
     temp_dir: Path
+    # Token authentication with a token of its own: nothing else on the machine can join or
+    # submit, and a token another Ray left in ~/.ray does not get in the way.
+    token: str = field(default_factory=lambda: secrets.token_hex(32))
     nodes: list[RayNode] = field(default_factory=list)
+
+    def environment(self) -> dict[str, str]:
+        """What every node and driver of this cluster runs with."""
+        return os.environ | {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
+                             "RAY_AUTH_TOKEN": self.token} | FAST_FAILURE_DETECTION
 
     def start_node(self, name: str, resources: dict[str, float], *, head: bool = False) -> RayNode:
         """Start a node and wait until it has joined; on a loaded machine `ray start` gives up after
@@ -113,14 +118,14 @@ class RayCluster:
             command += ["--address", self.address]
         log = self.temp_dir / f"{name}.log"
         with log.open("wb") as output:
-            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=_environment(),
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=self.environment(),
                                        start_new_session=True, cwd=self.temp_dir)
         return RayNode(name, resources, process, log)
 
     def alive_nodes(self, count: int, timeout: float = 120.0) -> list[dict]:
         """The alive nodes (id and resources), once there are `count` of them."""
         completed = subprocess.run([sys.executable, "-c", _NODES_SCRIPT, self.address, str(count), str(timeout)],
-                                   capture_output=True, text=True, timeout=timeout + 60, env=_environment())
+                                   capture_output=True, text=True, timeout=timeout + 60, env=self.environment())
         assert completed.returncode == 0, completed.stderr
         # Ray may print its own lines on stdout too.
         nodes = json.loads(next(line for line in completed.stdout.splitlines() if line.startswith("NODES "))[6:])

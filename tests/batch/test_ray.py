@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 def batch(cluster, tasks_file: Path, output_dir: Path, *options: str, **popen) -> subprocess.Popen:
     return subprocess.Popen([TERMAGENT, "batch", str(tasks_file), "--ray", cluster.address, "--output-dir",
-                             str(output_dir), *options],
+                             str(output_dir), *options], env=cluster.environment(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
@@ -83,7 +83,7 @@ def test_eval_live_runs_on_both_nodes(ray_cluster, tmp_path):
     head, worker = ray_cluster.node_id("test_head", 2), ray_cluster.node_id("test_worker", 2)
     completed = subprocess.run([TERMAGENT, "eval", "live", str(EXAMPLES / "live"), "--oracle", "--ray",
                                 ray_cluster.address, "--output-dir", str(tmp_path)],
-                               capture_output=True, text=True, timeout=600)
+                               capture_output=True, text=True, timeout=600, env=ray_cluster.environment())
     assert completed.returncode == 0, completed.stdout + completed.stderr
     results = json.loads((tmp_path / "summary.json").read_text())["results"]
     assert len(results) == 5 and all(r["passed"] for r in results)
