@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-TERMAGENT = Path(sys.executable).with_name("termagent")  # the installed console script
+from project_paths import TERMAGENT
 
 
 def termagent(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TERMAGENT), *args], input=stdin, capture_output=True, text=True, timeout=60)
+    return subprocess.run([TERMAGENT, *args], input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def test_check_prints_decision_rule_reason_and_commands() -> None:

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from project_paths import TERMAGENT
 
 from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
 
 pytestmark = pytest.mark.docker
-TERMAGENT = [str(Path(sys.executable).with_name("termagent"))]
 
 
 def _containers_of(docker_client, pid: int) -> list:
@@ -27,7 +27,7 @@ def _containers_of(docker_client, pid: int) -> list:
 
 
 def _start_waiting_run(docker_client, sandbox_image):
-    process = subprocess.Popen([*TERMAGENT, "sandbox", "run", "--duration", "120", "sleep 1000\n"],
+    process = subprocess.Popen([TERMAGENT, "sandbox", "run", "--duration", "120", "sleep 1000\n"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120  # generous: the machine may be busy
     while not _containers_of(docker_client, process.pid):
@@ -70,13 +70,13 @@ def test_killed_process_orphans_are_reaped_on_next_start_and_by_prune(docker_cli
         if reap == "next start":
             sandbox_factory()
         else:
-            completed = subprocess.run([*TERMAGENT, "sandbox", "prune"], capture_output=True, text=True, timeout=60)
+            completed = subprocess.run([TERMAGENT, "sandbox", "prune"], capture_output=True, text=True, timeout=60)
             assert completed.returncode == 0 and "removed 1" in completed.stdout
         assert _containers_of(docker_client, process.pid) == []
 
 
 def _run_cli(*args, env=None):
-    return subprocess.run([*TERMAGENT, "sandbox", "run", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([TERMAGENT, "sandbox", "run", *args], capture_output=True, text=True, timeout=120,
                           env={**os.environ, **(env or {})})
 
 

@@ -1,16 +1,13 @@
 """`termagent sandbox shell` in a real terminal (tmux), and the cached image build."""
 
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
+from project_paths import TERMAGENT
 from tmux_terminal import TmuxTerminal, needs_tmux
 
 pytestmark = pytest.mark.docker
-TERMAGENT = str(Path(sys.executable).with_name("termagent"))
 
 
 @needs_tmux

@@ -8,11 +8,12 @@ import json
 import signal
 
 import pytest
+from pilot_waits import until
+from tui_helpers import HOSTILE_PRINTF, dialog_open, replay_config, reply, write_replies
 
 from termagent.agent.loop import RunStatus
 from termagent.tui.app import TermagentApp
 from termagent.tui.screens import SummaryScreen
-from tui_helpers import HOSTILE_PRINTF, dialog_open, reply, replay_config, until, write_replies
 
 pytestmark = pytest.mark.docker
 

@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from pilot_waits import until
+from tui_helpers import (
+    ScriptedRun,
+    after_approval_events,
+    approval_request,
+    dialog_open,
+    first_step_events,
+    offline_config,
+)
 
 from termagent.agent.events import Event, EventType
 from termagent.agent.loop import RunStatus
 from termagent.policy.approval import Answer, Reply
 from termagent.tui.app import TermagentApp
-from tui_helpers import (ScriptedRun, after_approval_events, approval_request, dialog_open, first_step_events,
-                         offline_config, until)
 
 
 async def _answer(tmp_path, *keys: str) -> Reply:

@@ -10,11 +10,19 @@ import json
 import statistics
 
 import pytest
+from pilot_waits import until
+from tui_helpers import (
+    FLOOD_REPLIES,
+    dialog_open,
+    flooding,
+    key_latencies_during,
+    replay_config,
+    resident_megabytes,
+    write_replies,
+)
 
 from termagent.agent.loop import RunStatus
 from termagent.tui.app import TermagentApp
-from tui_helpers import (FLOOD_REPLIES, dialog_open, flooding, key_latencies_during, replay_config,
-                         resident_megabytes, until, write_replies)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 WAIT = 120  # generous: the machine may be busy

@@ -5,17 +5,14 @@ neither reaches the terminal around the TUI."""
 from __future__ import annotations
 
 import shlex
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
+from project_paths import TERMAGENT
 from tmux_terminal import TmuxTerminal, needs_tmux
 from tui_helpers import HOSTILE_PRINTF, reply, write_replies
 
 pytestmark = pytest.mark.docker
-TERMAGENT = Path(sys.executable).with_name("termagent")
 
 
 @needs_tmux

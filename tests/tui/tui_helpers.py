@@ -136,17 +136,6 @@ def dialog_open(app: TermagentApp) -> bool:
     return isinstance(app.screen, ApprovalDialog) and bool(app.screen.query("#request"))
 
 
-async def until(pilot, condition: Callable[[], bool], seconds: float = 60) -> None:
-    """Wait for `condition`, with a generous limit: a busy machine is only slower."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            code = condition.__code__
-            raise AssertionError(f"the app never reached the state of {code.co_filename}:{code.co_firstlineno} "
-                                 f"within {seconds} s")
-        await pilot.pause(0.02)
-
-
 # A flood that runs until a key (interrupt or stop) ends it, however slow the machine is; the
 # model floods twice, then claims completion.
 FLOOD = "timeout 600 yes\n"

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 
 import pytest
+from pilot_waits import until
 from textual.app import App
 from textual.widgets import Static
 from workspace_helpers import run
@@ -26,14 +27,6 @@ class ReviewApp(App):
 
     def answered(self, answer: ApplyAnswer) -> None:
         self.answer = answer
-
-
-async def until(pilot, condition) -> None:
-    for _ in range(3000):  # generous: the machine may be busy
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the condition never held")
 
 
 def shown_text(screen) -> str:
