@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 
-async def until(pilot, condition: Callable[[], bool], seconds: float = 60) -> None:
+async def until(pilot, condition: Callable[[], bool], seconds: float = 240) -> None:
     """Wait for `condition`, with a generous limit: a busy machine is only slower."""
     deadline = time.monotonic() + seconds
     while not condition():

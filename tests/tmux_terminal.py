@@ -43,7 +43,7 @@ class TmuxTerminal:
     def screen(self, history: int = 0) -> str:
         return self.tmux("capture-pane", "-p", "-J", "-S", str(-history), "-t", "main").stdout
 
-    def wait_for(self, text: str, seconds: float = 60, history: int = 0) -> str:
+    def wait_for(self, text: str, seconds: float = 240, history: int = 0) -> str:  # generous: a busy machine
         deadline = time.monotonic() + seconds
         screen = ""
         while time.monotonic() < deadline:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
 
-WAIT = 120
+WAIT = 300  # generous: a busy machine is only slower
 
 
 def records(trajectory: Path) -> list[dict]:

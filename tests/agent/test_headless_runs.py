@@ -19,10 +19,10 @@ from run_watch import WAIT, sent, wait_for_records
 from termagent.agent.signals import DOUBLE_PRESS_SECONDS
 from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]  # generous: the machine may be busy
 
 
-def run_headless(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_headless(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([TERMAGENT, "--headless", *args], capture_output=True, text=True, timeout=timeout)
 
 
@@ -173,11 +173,12 @@ def test_kill_9_leaves_a_parseable_trajectory_and_no_container_after_next_start(
     assert orphaned() == []
 
 
+@pytest.mark.timeout(1800)  # a CPU model on a busy machine
 def test_tiny_local_model_with_constrained_decoding_runs_to_the_step_limit(sandbox_image, tiny_gemma_dir, tmp_path):
     trajectory = tmp_path / "tiny.jsonl"
     completed = run_headless("--engine", "transformers", "--model", str(tiny_gemma_dir), "--max-steps", "3",
                              "--max-tokens", "160", "--policy", "default", "--trajectory", str(trajectory),
-                             "Create /app/hello.txt containing the line 'Hello, termagent!'", timeout=600)
+                             "Create /app/hello.txt containing the line 'Hello, termagent!'", timeout=1500)
     assert completed.returncode in (0, 1), completed.stdout + completed.stderr
     records = events(trajectory)
     assert records[-1]["type"] == "run_finished"

@@ -18,9 +18,9 @@ from termagent.model.engines.replay import ReplayEngine
 from termagent.policy.approval import Answer, Reply
 from termagent.policy.loader import load_policy
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
-WAIT = 120  # generous: the machine may be busy
+WAIT = 300  # generous: the machine may be busy
 
 
 class PausingPerson:

@@ -8,7 +8,7 @@ import pytest
 from project_paths import EXAMPLES, TERMAGENT
 from tmux_terminal import TmuxTerminal, needs_tmux
 
-pytestmark = [pytest.mark.docker, needs_tmux]
+pytestmark = [pytest.mark.docker, needs_tmux, pytest.mark.timeout(900)]
 
 
 def test_plain_interface_asks_and_a_key_allows(sandbox_image, tmp_path):

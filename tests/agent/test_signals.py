@@ -17,7 +17,7 @@ from project_paths import EXAMPLES, TERMAGENT
 from run_watch import WAIT, containers_of, owner_prefix, records, sent, until, wait_for_exit, wait_for_records
 from tmux_terminal import TmuxTerminal, needs_tmux
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
 SLEEP = "sleep 100\n"
 

@@ -42,12 +42,10 @@ def test_fork_bomb_is_stopped_by_the_pids_limit(sandbox_factory, docker_client):
     sandbox = sandbox_factory(pids_limit=64)
     shell = sandbox.shell
     shell.run("bomb() { bomb | bomb & }; bomb\n", duration=3)
-    started = time.monotonic()
     pids = int(docker_client.api.inspect_container(sandbox.container.id)["HostConfig"]["PidsLimit"])
     stats = docker_client.api.stats(sandbox.container.id, stream=False)
     assert stats["pids_stats"]["current"] <= pids
     # The agent process itself stays responsive while the bomb runs.
-    assert time.monotonic() - started < 10
     assert shell.screen_text()
 
 

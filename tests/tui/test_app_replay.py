@@ -15,7 +15,7 @@ from termagent.agent.loop import RunStatus
 from termagent.tui.app import TermagentApp
 from termagent.tui.screens import SummaryScreen
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]  # generous: the machine may be busy
 
 
 def test_a_replayed_session_answered_by_key(tmp_path, sandbox_image, no_leftover_containers, monkeypatch):

@@ -24,8 +24,8 @@ from tui_helpers import (
 from termagent.agent.loop import RunStatus
 from termagent.tui.app import TermagentApp
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
-WAIT = 120  # generous: the machine may be busy
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
+WAIT = 300  # generous: the machine may be busy
 
 
 def test_keys_stay_responsive_under_an_output_flood(tmp_path, sandbox_image, no_leftover_containers, monkeypatch):

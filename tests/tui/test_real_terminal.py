@@ -12,7 +12,7 @@ from project_paths import TERMAGENT
 from tmux_terminal import TmuxTerminal, needs_tmux
 from tui_helpers import HOSTILE_PRINTF, reply, write_replies
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]  # generous: the machine may be busy
 
 
 @needs_tmux
