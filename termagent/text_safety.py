@@ -41,26 +41,10 @@ def _escaping(escape: Callable[[str], str]) -> Callable[[re.Match[str]], str]:
 
 
 def escape_for_display(text: str) -> str:
-    """Printable ASCII as is; everything else as a backslash escape, so nothing hides."""
-    out = []
-    for char in text:
-        if char == "\\":
-            out.append("\\\\")
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\r":
-            out.append("\\r")
-        elif " " <= char <= "~":
-            out.append(char)
-        elif ord(char) < 0x100:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return "".join(out)
+    r"""Printable ASCII as is; everything else as a backslash escape, so nothing hides: \\, \n,
+    \t, \r, \xNN below U+0100, \uNNNN, \UNNNNNNNN. The `unicode_escape` codec spells every code
+    point exactly so (tests/test_text_safety.py checks all of them), lone surrogates included."""
+    return text.encode("unicode_escape").decode("ascii")
 
 
 _ESCAPE_RUN = _escaping(escape_for_display)

@@ -42,3 +42,21 @@ def test_lone_surrogates_become_replacement_characters_in_json_data():
     assert without_lone_surrogates({"a\udc80": ["x\ud800", 1, {"k": "\udfff"}]}) == {
         "a\ufffd": ["x\ufffd", 1, {"k": "\ufffd"}]}
     assert without_lone_surrogates("\U0001f600") == "\U0001f600"
+
+
+def _spelled_out(char: str) -> str:
+    """The escape each character gets, written out as the display format documents it."""
+    named = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    code = ord(char)
+    if char in named:
+        return named[char]
+    if " " <= char <= "~":
+        return char
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def test_escape_for_display_spells_every_code_point_as_documented():
+    # escape_for_display is the unicode_escape codec; this holds it to the documented format.
+    everything = [chr(code) for code in range(0x110000)]
+    assert [escape_for_display(char) for char in everything] == [_spelled_out(char) for char in everything]
+    assert escape_for_display("".join(everything)) == "".join(map(_spelled_out, everything))
