@@ -122,16 +122,16 @@ def bench_transformers(gguf: Path, args: argparse.Namespace) -> None:
     torch.manual_seed(0)
     from termagent.model.engines.transformers_local import TransformersEngine
 
+    started = time.perf_counter()
+    engine = TransformersEngine(str(gguf), settings=DecodingSettings(max_tokens=args.transformers_max_tokens))
+    print(f"transformers in-process: GGUF loaded in {time.perf_counter() - started:.1f} s", flush=True)
     for constrained in (True, False):
-        label = f"transformers in-process, {'constrained' if constrained else 'unconstrained'}"
-        started = time.perf_counter()
-        engine = TransformersEngine(str(gguf), settings=DecodingSettings(max_tokens=args.transformers_max_tokens,
-                                                                         constrained=constrained))
-        print(f"{label} (max_tokens {args.transformers_max_tokens}): GGUF loaded in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
+        engine.settings = DecodingSettings(max_tokens=args.transformers_max_tokens, constrained=constrained)
+        label = (f"transformers in-process, {'constrained' if constrained else 'unconstrained'} "
+                 f"(max_tokens {args.transformers_max_tokens})")
         bench_replies(label, engine, args.replies)
         bench_session(label, engine, args.steps, None)
-        engine.close()
+    engine.close()
 
 
 def bench_llama_cpp_python(gguf: Path, args: argparse.Namespace) -> None:

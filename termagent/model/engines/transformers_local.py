@@ -104,7 +104,7 @@ class TransformersEngine:
             pad_token_id=self._stop_ids[0] if self._tokenizer.pad_token_id is None else self._tokenizer.pad_token_id,
         )
         processors = []
-        if self._grammar is not None:
+        if self._grammar is not None and self.settings.constrained:  # settings may change after loading
             processors.append(self._grammar.processor(self.settings.max_tokens))
         streamer = _callback_streamer(self._tokenizer, on_token) if on_token else None
         with self._torch.inference_mode():
