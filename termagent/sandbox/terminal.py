@@ -26,8 +26,8 @@ from termagent.text_safety import reveal_hidden
 _ALTERNATE_SCREEN_MODES = {47, 1047, 1049}
 OUTPUT_LIMIT = 10_000
 SCROLLBACK_LINES = 5000
-# Plain runs shorter than this go through pyte (the shortcut needs a screenful of rows anyway).
-FAST_PATH_MIN_CHARS = 1024
+# Plain runs shorter than this go through pyte: a few lines are not worth the set-up.
+FAST_PATH_MIN_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -124,36 +124,37 @@ class SandboxScreen(pyte.Screen):
                 and pyte.modes.DECAWM in self.mode and pyte.modes.IRM not in self.mode
                 and bool(self.scrollback.maxlen) and self.lines > 1)
 
-    def scroll_plain_lines(self, block: str) -> bool:
-        """Do what drawing `block` would do, when `can_scroll_plain_lines()`; False (nothing
-        done) when the block is too short to scroll the whole screen. `block` is lines of
-        printable ASCII, each ending with CR LF. A line fills ceil(length / columns) rows (at
+    def scroll_plain_lines(self, block: str) -> None:
+        """Do what drawing `block` would do, when `can_scroll_plain_lines()`. `block` is lines
+        of printable ASCII, each ending with CR LF. A line fills ceil(length / columns) rows (at
         least one); each row is drawn on the bottom row, then scrolled up by the wrap or the LF.
-        Only the rows that can still be seen are built: the last ones, which stay on the screen,
-        and before them the last `scrollback.maxlen` that scroll into the scrollback."""
+        So the screen's rows above the bottom one, then the new rows, move up by as many rows
+        as there are new ones. Only the rows that can still be seen are built: the last ones,
+        which stay on the screen, and before them the last `scrollback.maxlen` that scroll off."""
         columns, kept_on_screen = self.columns, self.lines - 1
         lines = block[:-2].split("\r\n")
         total_rows = len(lines)
         wrapped = max(map(len, lines)) > columns
         if wrapped:
             total_rows += sum(-(-length // columns) - 1 for length in map(len, lines) if length > columns)
-        if total_rows < kept_on_screen:
-            return False
         needed = self.scrollback.maxlen + kept_on_screen
         rows = lines[-needed:]
         if wrapped:
             rows = [line[start:start + columns] for line in rows for start in range(0, len(line) or 1, columns)]
+        rows = rows[-needed:]
+        carried = max(0, kept_on_screen - total_rows)  # old rows that stay on the screen, moved up
         if len(rows) < needed:  # the whole block: the screen's own rows scroll off before it
-            rows = [self.line_text(y) for y in range(kept_on_screen)] + rows
-        self.scrollback.extend(map(str.rstrip, rows[-needed:-kept_on_screen]))
+            self.scrollback.extend(self.line_text(y) for y in range(kept_on_screen - carried))
+        self.scrollback.extend(map(str.rstrip, rows[:max(0, len(rows) - kept_on_screen)]))
         self.scrolled_total += total_rows
-        visible = rows[-kept_on_screen:]
+        for y in range(carried):
+            self.buffer[y] = self.buffer[y + kept_on_screen - carried]
+        visible = rows[-(kept_on_screen - carried):]
         cells = {char: self.cursor.attrs._replace(data=char) for char in set("".join(visible))}
-        for y, text in enumerate(visible):
+        for y, text in enumerate(visible, start=carried):
             self.buffer.pop(y, None)
             self.buffer[y].update(zip(range(len(text)), map(cells.__getitem__, text), strict=True))
         self.dirty.update(range(self.lines))
-        return True
 
     # -- reading ---------------------------------------------------------------------------------
     def line_text(self, y: int) -> str:
@@ -344,9 +345,8 @@ class Terminal:
         position = 0
         for _ in range(self.screen.lines + 1):
             if self.screen.can_scroll_plain_lines():
-                if self.screen.scroll_plain_lines(block[position:]):
-                    return
-                break
+                self.screen.scroll_plain_lines(block[position:])
+                return
             end = block.index("\r\n", position) + 2
             self._stream.feed(block[position:end])
             position = end
