@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import ray
 from bench_agent import example_batch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +61,9 @@ def main() -> None:
             cluster.alive_nodes(1)
             cluster.start_node("worker", {"termagent_sandbox": 1})
             cluster.alive_nodes(2)
-            os.environ.update(cluster.environment())  # this process is the cluster's driver
+            # This process is the cluster's driver: Ray reads its settings (the token) on import.
+            os.environ.update(cluster.environment())
+            import ray
 
             started = time.monotonic()
             local = run_batch(base, tasks, parallel=2, output_dir=folder / "local", shared_engine=None,
