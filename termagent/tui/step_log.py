@@ -10,73 +10,33 @@ from textual.widgets import Collapsible, Static
 from termagent.agent.events import Event, EventType
 from termagent.text_safety import escape_for_display
 from termagent.tui.safe_text import safe_text
-from termagent.views.event_lines import limit_note
+from termagent.views.event_text import DIFF, KEYSTROKES, OUTPUT, Description
+from termagent.views.event_text import describe as describe_event
 
 STREAM_TAIL = 4000  # characters of a streaming reply kept on screen
 
-_DECISION_STYLES = {"allow": "green", "ask": "yellow", "deny": "bold red"}
+# The step log's look for each kind of segment (views/event_text.py names them).
+STYLES = {
+    "label": "bold", "command": "bold", "answer": "bold", KEYSTROKES: "dim", "note": "dim",
+    "allow": "green", "ask": "yellow", "deny": "bold red", "ok": "green", "failed": "red",
+    "warning": "yellow", "error": "red", "limit": "bold red", "completion": "cyan", "complete": "bold cyan",
+}
+# The terminal pane shows the output; the changes dialog shows the diff.
+_LEFT_OUT = frozenset({OUTPUT, DIFF})
 
 
-def _line(label: str, text: str, style: str = "") -> Text:
-    return Text.assemble((f"{label} ", "bold"), safe_text(text, style))
+def render(description: Description) -> Text:
+    """Segments as Rich text: each escaped (safe_text never parses markup) in its style."""
+    return Text.assemble(*(
+        safe_text(escape_for_display(segment.text) if segment.style == KEYSTROKES else segment.text,
+                  STYLES.get(segment.style, ""))
+        for segment in description if segment.style not in _LEFT_OUT))
 
 
 def describe(event: Event) -> Text | None:
     """One event as log lines; None for events the log does not show."""
-    data = event.data
-    match event.type:
-        case EventType.ACTION_PARSED:
-            lines = [_line("analysis:", data["analysis"]), _line("plan:", data["plan"])]
-            if not data["commands"]:
-                lines.append(Text("(no commands: waits)", "dim"))
-            if data["task_complete"]:
-                lines.append(Text("claims the task is complete", "bold cyan"))
-            return Text("\n").join(lines)
-        case EventType.REPLY_REJECTED:
-            return _line("unusable reply:", "; ".join(data["errors"]), "red")
-        case EventType.PARSE_WARNING:
-            return _line("parse warning:", data["warning"], "yellow")
-        case EventType.CONTEXT_COMPACTED:
-            return safe_text(data["note"], "dim")
-        case EventType.POLICY_DECIDED:
-            # keystrokes arrive escaped already; safe_text guards the rest.
-            return Text.assemble(
-                ("$ ", "bold"), safe_text(data["keystrokes"], "bold"), "\n  policy: ",
-                (data["decision"], _DECISION_STYLES.get(data["decision"], "")),
-                " · rule ", safe_text(data["rule"]), " · ", safe_text(data["reason"], "dim"))
-        case EventType.APPROVAL_ANSWERED:
-            answer = Text.assemble("  approval: ", (data["answer"], "bold"), f" by {data['approver']}")
-            for label in ("message", "edited", "note"):
-                if data.get(label):
-                    answer.append_text(Text(f" · {label}: ") + safe_text(data[label]))
-            return answer
-        case EventType.COMMAND_SKIPPED:
-            return _line("  skipped", f"{escape_for_display(data['keystrokes'])}: {data['reason']}", "dim")
-        case EventType.KEYSTROKES_SENT:
-            label = "  sent (edited): " if data["edited"] else "  sent: "
-            return Text(label, "dim") + safe_text(escape_for_display(data["keystrokes"]), "dim")
-        case EventType.OUTPUT_OBSERVED:
-            if data["finished"]:
-                status = Text(f"exit {data['exit_status']}", "green" if data["exit_status"] == 0 else "red")
-            else:
-                status = Text("still running: ", "yellow") + safe_text(str(data["foreground"]))
-            line = Text.assemble("  ", status, f" · {data['elapsed']:.2f} s")
-            if data.get("stopped"):
-                line.append(f"\n  {limit_note(data['stopped'])}", "bold red")
-            return line
-        case EventType.INTERRUPTED:
-            return Text("  interrupted by the person", "yellow")
-        case EventType.COMPLETION_CLAIMED:
-            return Text("asked the model to confirm completion", "cyan")
-        case EventType.COMPLETION_CONFIRMED:
-            return Text("the model confirmed the task is complete", "bold cyan")
-        case EventType.ERROR:
-            return _line("error:", data["message"] + (f" ({data['hint']})" if data.get("hint") else ""), "red")
-        case EventType.RUN_STARTED:
-            return Text.assemble(("task: ", "bold"), safe_text(data["task"]))
-        case EventType.RUN_FINISHED:
-            return _line("finished:", f"{data['status']}. {data['message']}", "bold")
-    return None
+    description = describe_event(event)
+    return render(description) if description is not None else None
 
 
 class StepEntry(Collapsible):
