@@ -3,13 +3,13 @@ crash or kill -9 loses nothing already decided (keystrokes are announced before 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 from typing import IO
 
 from termagent.agent.events import Event, EventType
+from termagent.jsonl import read_json_lines
 from termagent.paths import state_dir
 from termagent.text_safety import json_line
 
@@ -39,13 +39,7 @@ class TrajectoryWriter:
 
 def read_trajectory(path: Path) -> list[dict]:
     """The records of a trajectory file; a last line cut by a crash is left out."""
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return records
+    return [record for _, record in read_json_lines(path, "trajectory", on_cut_end=lambda line: None)]
 
 
 def replies_of(records: list[dict]) -> list[dict]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from termagent.errors import TermagentError
+from termagent.jsonl import read_json_lines
 
 if TYPE_CHECKING:
     from termagent.policy.engine import Policy
@@ -35,9 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from termagent.policy.keystrokes import escape_for_display
     from termagent.policy.loader import default_reference, load_policy
     from termagent.policy.state import TerminalState
+    from termagent.text_safety import escape_for_display
 
     if (args.batch is None) == (args.keystrokes is None):
         raise TermagentError("give either KEYSTROKES or --batch FILE", hint="e.g. termagent policy check $'ls -la\\n'")
@@ -59,23 +59,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _run_batch(policy: Policy, state: TerminalState, source: str) -> int:
-    stream: TextIO = sys.stdin if source == "-" else _open(source)
-    with stream:
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                keystrokes = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise TermagentError(f"{source}:{number}: not a JSON string: {error.msg}") from error
-            if not isinstance(keystrokes, str):
-                raise TermagentError(f"{source}:{number}: expected a JSON string, got {type(keystrokes).__name__}")
-            print(json.dumps(policy.judge(keystrokes, state).to_json()))
+    for place, keystrokes in read_json_lines(source, "keystrokes file", each="a JSON string"):
+        if not isinstance(keystrokes, str):
+            raise TermagentError(f"{place}: expected a JSON string, got {type(keystrokes).__name__}")
+        print(json.dumps(policy.judge(keystrokes, state).to_json()))
     return 0
-
-
-def _open(path: str) -> TextIO:
-    try:
-        return open(path, encoding="utf-8")
-    except OSError as error:
-        raise TermagentError(f"cannot read {path}: {error.strerror}") from error

@@ -20,6 +20,7 @@ from typing import Any
 from termagent.errors import TermagentError
 from termagent.eval.metrics import command_units, read_reply, score_step, step_bucket, summarize
 from termagent.eval.records import ReplayRecord
+from termagent.jsonl import read_json_lines
 from termagent.model.conversation import FIRST_SCREEN_HEADER, TASK_HEADER, Conversation, Message
 from termagent.model.engines.base import Completion, Engine
 from termagent.model.parse import parse_reply
@@ -129,16 +130,16 @@ class ReplayRun:
     failures: list[str] = field(default_factory=list)  # steps the engine failed on (not written: resume retries them)
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
+def read_rows(path: Path, on_cut_end: Callable[[int], None]) -> list[dict[str, Any]]:
+    """The rows of a per-step file; a last line cut by an interrupted run is left out (that step
+    is asked again) and reported to `on_cut_end`."""
     if not path.exists():
         return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue  # a line cut by an interrupted run: that step is asked again
-    return rows
+    return [row for _, row in read_json_lines(path, "per-step results", on_cut_end=on_cut_end)]
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False) + "\n"
 
 
 def run_replay(
@@ -153,7 +154,8 @@ def run_replay(
 ) -> ReplayRun:
     """Ask `engine` for every record not yet in `steps_path` (all of them without `resume`);
     `on_steps(n)` hears of steps done (resumed ones first, at once)."""
-    done = read_rows(steps_path) if resume else []
+    cut: list[int] = []
+    done = read_rows(steps_path, cut.append) if resume else []
     done_keys = {(row["task_id"], row["step_idx"]) for row in done}
     todo = [record for record in records if record.key not in done_keys]
     if engine.name == "replay" and len(todo) < len(records):
@@ -168,6 +170,8 @@ def run_replay(
     failures: list[str] = []
     workers = max(1, concurrency) if engine.name in CONCURRENT_ENGINES else 1
     steps_path.parent.mkdir(parents=True, exist_ok=True)
+    if cut:  # rewritten without the cut line, so the rows appended next start on lines of their own
+        steps_path.write_text("".join(map(_row_line, done)), encoding="utf-8")
     started = time.perf_counter()
     with steps_path.open("a" if resume else "w", encoding="utf-8") as out, ThreadPoolExecutor(workers) as pool:
         futures = {pool.submit(_ask, engine, record, instructions): record for record in todo}
@@ -178,7 +182,7 @@ def run_replay(
             except TermagentError as error:
                 failures.append(f"{record.task_id} step {record.step_idx}: {error.message}")
             else:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                out.write(_row_line(row))
                 out.flush()
                 rows.append(row)
             if on_steps is not None:

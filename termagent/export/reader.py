@@ -17,6 +17,7 @@ from typing import Any
 
 from termagent.agent.events import EventType
 from termagent.errors import TermagentError
+from termagent.jsonl import read_json_lines
 
 # Trajectories carry `format_version` in their run_started record from version 2 on; none means 1.
 SUPPORTED_FORMAT_VERSION = 1
@@ -185,8 +186,8 @@ def _read_text(path: Path) -> str:
 # -- reading one trajectory ----------------------------------------------------------------------
 
 
-def read_run(path: Path, task_id: str | None = None, text: str | None = None) -> RecordedRun:
-    records, cut_line = _read_lines(path, _read_text(path) if text is None else text)
+def read_run(path: Path, task_id: str | None = None) -> RecordedRun:
+    records, cut_line = _read_records(path)
     if not records or records[0]["type"] != EventType.RUN_STARTED:
         raise NotATrajectoryError(f"{path} does not start with a run_started record")
     first = records[0]
@@ -209,23 +210,15 @@ def read_run(path: Path, task_id: str | None = None, text: str | None = None) ->
     return run
 
 
-def _read_lines(path: Path, text: str) -> tuple[list[dict[str, Any]], int | None]:
+def _read_records(path: Path) -> tuple[list[dict[str, Any]], int | None]:
     """The records, and the number of a last line cut by a crash (None when the file ends cleanly)."""
-    lines = text.splitlines()
+    cut: list[int] = []
     records: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as error:
-            if number == len(lines):
-                return records, number
-            raise ExportError(f"{path}:{number}: not a JSON line ({error}); the trajectory is damaged") from error
+    for place, record in read_json_lines(path, "trajectory", on_cut_end=cut.append):
         if not isinstance(record, dict) or not isinstance(record.get("type"), str):
-            raise ExportError(f"{path}:{number}: not a trajectory event (an object with a type)")
+            raise ExportError(f"{place}: not a trajectory event (an object with a type)")
         records.append(record)
-    return records, None
+    return records, cut[0] if cut else None
 
 
 class _Folder:
@@ -350,7 +343,7 @@ def read_runs(inputs: Sequence[Path]) -> list[RecordedRun]:
         if kind != "trajectory":
             others.append(f"{path} is {kind}")
             continue
-        run = read_run(path, ids[path], text)
+        run = read_run(path, ids[path])
         run.check = checks.get(path)
         runs.append(run)
     if others:

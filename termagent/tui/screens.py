@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 from pathlib import Path
 
 from rich.text import Text
@@ -13,6 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from termagent.agent.loop import RunResult
+from termagent.errors import TermagentError
+from termagent.jsonl import read_json_lines
 from termagent.tui.safe_text import safe_text
 
 TRAJECTORY_TAIL = 500  # records shown by the viewer
@@ -53,13 +56,14 @@ class SummaryScreen(ModalScreen[None]):
 def trajectory_text(path: Path | None) -> Text:
     if path is None or not path.is_file():
         return Text("no trajectory has been written yet", "dim")
-    records = path.read_text(encoding="utf-8", errors="replace").splitlines()[-TRAJECTORY_TAIL:]
     lines = [safe_text(str(path), "bold")]
-    for record in records:
-        try:
-            event = json.loads(record)
-        except ValueError:
-            continue  # a line being written
+    try:  # the last line may be being written: a cut one is left out
+        records = deque(read_json_lines(path, "trajectory", on_cut_end=lambda line: None), maxlen=TRAJECTORY_TAIL)
+    except TermagentError as error:
+        return Text("\n").join([*lines, safe_text(error.message, "red")])
+    for _, event in records:
+        if not isinstance(event, dict):
+            event = {"value": event}
         head = Text(f"[{event.pop('step', '?')}] {event.pop('type', '?')} ", "bold")
         event.pop("time", None)
         lines.append(head + safe_text(json.dumps(event, ensure_ascii=False)[:400]))

@@ -3,12 +3,12 @@ wait is for a condition, with a generous limit, so a busy machine is only slower
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from termagent.agent.trajectory import read_trajectory
 from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
 
 WAIT = 300  # generous: a busy machine is only slower
@@ -16,15 +16,7 @@ WAIT = 300  # generous: a busy machine is only slower
 
 def records(trajectory: Path) -> list[dict]:
     """The trajectory's complete lines (a line being written is left out)."""
-    if not trajectory.exists():
-        return []
-    found = []
-    for line in trajectory.read_text().splitlines():
-        try:
-            found.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return found
+    return read_trajectory(trajectory) if trajectory.exists() else []
 
 
 def until(condition: Callable[[], bool], what: str, seconds: float = WAIT) -> None:

@@ -198,3 +198,19 @@ def test_a_step_recorded_twice_is_an_error(tmp_path) -> None:
     row = {"task_id": "t", "step_idx": 0, "prompt": "x", "ref_commands": []}
     with pytest.raises(TermagentError, match=":2: step 0 of task t appears twice"):
         load_records(_write(tmp_path / "data.jsonl", [row, row]))
+
+
+def test_resume_after_a_kill_mid_line_asks_for_that_step_again(tmp_path, stub_server) -> None:
+    stub_server.state.replies = [_lines(REPLIES)[0]["reply"]]
+    out = tmp_path / "out"
+    common = ["eval", "replay", str(DATA), "--engine", "openai", "--base-url", stub_server.base_url,
+              "--model", "test/tiny-model", "--output-dir", str(out), "--concurrency", "1"]
+    assert main(common) == 0
+    steps = out / "steps.jsonl"
+    text = steps.read_text(encoding="utf-8")
+    steps.write_text(text[:-30], encoding="utf-8")  # the last line cut mid-write, as a kill leaves it
+    asked_before = len(stub_server.state.chat_bodies())
+    assert main(common + ["--resume"]) == 0
+    assert len(stub_server.state.chat_bodies()) - asked_before == 1
+    rows = _lines(steps)  # every line whole: the new row did not land on the cut one
+    assert sorted((row["task_id"], row["step_idx"]) for row in rows) == sorted(r.key for r in load_records(DATA))

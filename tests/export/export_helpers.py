@@ -9,6 +9,8 @@ from typing import Any
 
 from project_paths import TERMAGENT
 
+from termagent.jsonl import read_json_lines
+
 
 def reply(commands=(), complete=False, analysis="looking at the screen", plan="next step") -> str:
     return json.dumps({"analysis": analysis, "plan": plan, "task_complete": complete,
@@ -20,4 +22,4 @@ def termagent(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 def json_lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [value for _, value in read_json_lines(path, "export output")]

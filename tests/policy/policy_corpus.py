@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from termagent.jsonl import read_json_lines
 
 CORPUS = Path(__file__).parent / "corpus"
 
 
 def read_corpus(name: str) -> list[str]:
-    return [json.loads(line) for line in (CORPUS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [keystrokes for _, keystrokes in read_json_lines(CORPUS / name, "corpus")]
