@@ -154,9 +154,6 @@ class WorkspaceChanges:
                 lineterm="\n")
             yield "".join(_shown_line(line) for line in lines)
 
-    def render(self) -> str:
-        return self.summary() + "\n\n" + "".join(self.diff())
-
     def _texts(self, change: Change) -> tuple[str, str] | str:
         """(old, new) text of a file change, or why there is no text diff."""
         sides = []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from docker.types import Mount
-from workspace_helpers import run, tree
+from workspace_helpers import review_of, run, tree
 
 from termagent.sandbox.container import Sandbox, SandboxSpec
 from termagent.sandbox.profiles import load_profile
@@ -134,7 +134,7 @@ def test_after_apply_no_setuid_world_writable_file_and_no_git_hook_runs(tmp_path
     run(sandbox, PLANT.format(marker=marker))
 
     changes = workspace.collect(sandbox.container)
-    review = changes.render()
+    review = review_of(changes)
     held = {change.path for change in changes.held}
     assert {".git/config", ".git/hooks/pre-commit", ".gitattributes"} <= held
     assert any(path.startswith("sub/.git/") for path in held)
@@ -197,7 +197,7 @@ def test_the_review_escapes_names_and_file_contents(tmp_path, copied):
     run(sandbox, "cd /app && printf 'line\\n\\033]52;c;cHduZWQ=\\a\\033[2J\\u202eevil\\u009b31m\\n' >> notes.txt"
                  " && echo x > $'name-\\033[31m-\\u202e-\\u009b'")
     changes = workspace.collect(sandbox.container)
-    review = changes.render() + workspace.apply(changes).summary()
+    review = review_of(changes) + workspace.apply(changes).summary()
     for char in ("\x1b", "\x9b", "\u202e", "\x07"):
         assert char not in review
     assert "\\x1b]52;c;cHduZWQ=" in review and "name-\\x1b[31m-\\u202e-\\x9b" in review

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from workspace_helpers import run, tree
+from workspace_helpers import review_of, run, tree
 
 from termagent.errors import TermagentError
 
@@ -53,7 +53,7 @@ def test_changes_reach_the_host_only_through_apply(tmp_path, copied):
         "becomes_dir": "type changed", "becomes_dir/x": "added", "olddir": "type changed",
         "olddir/inner.txt": "deleted",
     }
-    rendered = changes.render()
+    rendered = review_of(changes)
     assert "+print(42)" in rendered and "data.bin: no text diff (binary)" in rendered
     assert "mode 0644 -> 0600" in rendered
 

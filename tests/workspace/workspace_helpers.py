@@ -26,6 +26,11 @@ def tree(root: Path) -> dict[str, tuple]:
     return found
 
 
+def review_of(changes) -> str:
+    """Everything a person is shown of collected changes: the summary and every diff."""
+    return changes.summary() + "\n\n" + "".join(changes.diff())
+
+
 def run(sandbox, command: str) -> str:
     """Run a command in the sandbox shell; fails the test unless it succeeded."""
     result = sandbox.shell.run(command + "\n", duration=5)
