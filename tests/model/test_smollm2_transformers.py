@@ -111,12 +111,12 @@ def test_a_headless_run_of_a_real_task_reaches_the_step_limit_with_only_valid_re
     config = RunConfig(task="Create /app/hello.txt containing the line 'Hello, termagent!'",
                        engine=EngineOptions(kind="transformers"),
                        sandbox=SandboxSpec(image=sandbox_image, profile=load_profile("default")),
-                       policy="sandboxed-auto", approve="deny", limits=AgentLimits(max_steps=3),
+                       policy="sandboxed-auto", approve="deny", limits=AgentLimits(max_steps=2),
                        trajectory=tmp_path / "run.jsonl")
     result = run_agent(config, record, engine=engine)
     replies = [event.data["raw"] for event in events if event.type is EventType.MODEL_REPLIED]
     assert str(result.status) in ("max_steps", "completed"), shown.getvalue()
     assert replies and all(validate_action(json.loads(reply)) == [] for reply in replies)
     assert not [event for event in events if event.type is EventType.REPLY_REJECTED]
-    assert result.steps == 3 or str(result.status) == "completed"
+    assert result.steps == 2 or str(result.status) == "completed"
     assert "task: Create /app/hello.txt" in shown.getvalue()
