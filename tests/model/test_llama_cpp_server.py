@@ -34,8 +34,8 @@ def server(tmp_path_factory):
 
 
 def _engine(server: LlamaCppServer, **settings) -> OpenAIServerEngine:
-    return OpenAIServerEngine(ALIAS, base_url=server.base_url, settings=DecodingSettings(max_tokens=MAX_TOKENS,
-                                                                                        **settings))
+    return OpenAIServerEngine(ALIAS, base_url=server.base_url,
+                              settings=DecodingSettings(**({"max_tokens": MAX_TOKENS} | settings)))
 
 
 def test_it_refuses_the_json_schema_dialect_termagent_used_to_send(server) -> None:
