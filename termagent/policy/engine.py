@@ -80,7 +80,12 @@ class Policy:
         # the hidden-code rules hold in every state.
         for block in _blocks(reading.lines):
             if block is None:
-                findings.append(self._construct(UNKNOWN_LINE, "Enter submits a line the policy cannot see (history, completion or a key changed it)"))
+                findings.append(
+                    self._construct(
+                        UNKNOWN_LINE,
+                        "Enter submits a line the policy cannot see (history, completion or a key changed it)",
+                    )
+                )
                 continue
             found_commands, found_defines = self._judge_line(block, state, findings)
             commands.extend(found_commands)
@@ -110,24 +115,41 @@ class Policy:
             return rule.matches_line(line)
         return any(rule.matches(command) for command in parse(line).commands)
 
-    def _judge_line(self, line: str, state: TerminalState, findings: list[Finding]) -> tuple[list[SimpleCommand], list[str]]:
+    def _judge_line(
+        self, line: str, state: TerminalState, findings: list[Finding]
+    ) -> tuple[list[SimpleCommand], list[str]]:
         parsed = parse(line)
         for construct in parsed.constructs:
             findings.append(self._construct(construct.kind, construct.detail))
         for command in parsed.commands:
             if command.literal_name in state.defined:
-                findings.append(self._construct(FUNCTION_DEFINITION, f"`{command.literal_name}` was redefined earlier in this session"))
+                findings.append(
+                    self._construct(
+                        FUNCTION_DEFINITION, f"`{command.literal_name}` was redefined earlier in this session"
+                    )
+                )
             matched = self._index.matching(command)
             if matched:
                 rule = max(matched, key=lambda r: r.decision)
                 findings.append(Finding(rule.decision, rule.name, rule.reason, command.text))
             else:
-                findings.append(Finding(self.default, "default", f"no rule covers this command, so the default is {self.default}", command.text))
+                findings.append(
+                    Finding(
+                        self.default,
+                        "default",
+                        f"no rule covers this command, so the default is {self.default}",
+                        command.text,
+                    )
+                )
             findings.extend(self._options(command))
             for inner in self._wrapped(command):
                 for rule in self._index.matching(inner):
                     if rule.decision is Decision.DENY:
-                        findings.append(Finding(rule.decision, rule.name, f"{rule.reason} (run by `{command.literal_name}`)", inner.text))
+                        findings.append(
+                            Finding(
+                                rule.decision, rule.name, f"{rule.reason} (run by `{command.literal_name}`)", inner.text
+                            )
+                        )
         for rule in self._index.line_rules:
             if rule.matches_line(line):
                 findings.append(Finding(rule.decision, rule.name, rule.reason))
@@ -143,7 +165,14 @@ class Policy:
             for command in parse(block[start:]).commands:
                 for rule in self._index.matching(command):
                     if rule.decision is Decision.DENY:
-                        found.append(Finding(rule.decision, rule.name, f"{rule.reason} (if the program leaves the rest of its input to the shell)", command.text))
+                        found.append(
+                            Finding(
+                                rule.decision,
+                                rule.name,
+                                f"{rule.reason} (if the program leaves the rest of its input to the shell)",
+                                command.text,
+                            )
+                        )
             if found:
                 break
         return found
@@ -183,8 +212,14 @@ class Policy:
         for found in table.scan(command.args):
             kind, what = _OPTION_FINDINGS[found.effect]
             option = f" ({found.option.name})" if found.option and found.option.name != found.written else ""
-            findings.append(Finding(self.constructs.get(kind, Decision.ASK), f"construct:{kind}",
-                                    f"`{found.written}`{option} {what}", command.text))
+            findings.append(
+                Finding(
+                    self.constructs.get(kind, Decision.ASK),
+                    f"construct:{kind}",
+                    f"`{found.written}`{option} {what}",
+                    command.text,
+                )
+            )
         return findings
 
     def _construct(self, kind: str, detail: str) -> Finding:
@@ -199,15 +234,24 @@ class Policy:
 
     def _foreground(self, program: str | None) -> Finding:
         if program is None:
-            return Finding(self.foreground.get("default", Decision.ASK), "foreground:uncertain",
-                           "it is not sure who holds the terminal, so this is judged as a program's input as well")
+            return Finding(
+                self.foreground.get("default", Decision.ASK),
+                "foreground:uncertain",
+                "it is not sure who holds the terminal, so this is judged as a program's input as well",
+            )
         if program in self.shells:
-            return Finding(Decision.ALLOW, f"foreground:{program}", f"`{program}` is a shell: its input is judged as command lines")
+            return Finding(
+                Decision.ALLOW, f"foreground:{program}", f"`{program}` is a shell: its input is judged as command lines"
+            )
         reason = f"input to the foreground program `{program}`, not a shell command line"
         if program in self.foreground:
             return Finding(self.foreground[program], f"foreground:{program}", reason)
         if program in self.interpreters:
-            return Finding(Decision.ASK, f"foreground:{program}", f"input to the interpreter `{program}` is code the policy cannot judge")
+            return Finding(
+                Decision.ASK,
+                f"foreground:{program}",
+                f"input to the interpreter `{program}` is code the policy cannot judge",
+            )
         return Finding(self.foreground.get("default", Decision.ASK), "foreground:default", reason)
 
 

@@ -47,13 +47,24 @@ class Gate:
         current = keystrokes
         for _ in range(MAX_EDITS + 1):
             verdict = self.policy.judge(current, state)
-            self.events(PolicyDecided(verdict.keystrokes, str(verdict.decision), verdict.rule, verdict.reason, verdict.commands, state.foreground))
+            self.events(
+                PolicyDecided(
+                    verdict.keystrokes,
+                    str(verdict.decision),
+                    verdict.rule,
+                    verdict.reason,
+                    verdict.commands,
+                    state.foreground,
+                )
+            )
             if verdict.decision is Decision.ALLOW:
                 return Outcome(current, verdict)
             if verdict.decision is Decision.DENY:
                 return Outcome(None, verdict, f"denied by policy rule {verdict.rule}: {verdict.reason}")
             rules = prefix_rules(verdict, reason=f"allowed by the person during a session of policy {self.base.name}")
-            request = ApprovalRequest(current, verdict, state, can_remember=rules is not None, policy_file=str(user_policy_path()))
+            request = ApprovalRequest(
+                current, verdict, state, can_remember=rules is not None, policy_file=str(user_policy_path())
+            )
             reply = self.approver.ask(request)
             added: list[str] = []
             note = None
@@ -65,15 +76,17 @@ class Gate:
                     self.policy = self.base.with_rules(tuple(self.session.rules))
                     if reply.answer is Answer.ALLOW_ALWAYS:
                         remember(user_policy_path(), rules, self.base.source)
-            self.events(ApprovalAnswered(
-                keystrokes=verdict.keystrokes,
-                answer=reply.answer.value,
-                approver=self.approver.name,
-                message=reply.message,
-                edited=escape_for_display(reply.keystrokes) if reply.keystrokes is not None else None,
-                rules_added=tuple(added),
-                note=note,
-            ))
+            self.events(
+                ApprovalAnswered(
+                    keystrokes=verdict.keystrokes,
+                    answer=reply.answer.value,
+                    approver=self.approver.name,
+                    message=reply.message,
+                    edited=escape_for_display(reply.keystrokes) if reply.keystrokes is not None else None,
+                    rules_added=tuple(added),
+                    note=note,
+                )
+            )
             if reply.answer is Answer.EDIT:
                 current = reply.keystrokes or ""
                 continue

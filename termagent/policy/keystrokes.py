@@ -25,8 +25,17 @@ _TEXT_RUN = re.compile(r"[^\x00-\x1f\x7f]+")
 _PRINTABLE = re.compile(r"[ -~\n]*")
 _ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1bO.", re.DOTALL)
 # Bytes whose key name is fixed, before the computed C-<letter> names.
-_CONTROL_NAMES = {"\t": "Tab", "\r": "Enter", "\x1b": "Escape", "\x7f": "BSpace", "\x00": "C-Space",
-                  "\x1c": "C-\\", "\x1d": "C-]", "\x1e": "C-^", "\x1f": "C-_"}
+_CONTROL_NAMES = {
+    "\t": "Tab",
+    "\r": "Enter",
+    "\x1b": "Escape",
+    "\x7f": "BSpace",
+    "\x00": "C-Space",
+    "\x1c": "C-\\",
+    "\x1d": "C-]",
+    "\x1e": "C-^",
+    "\x1f": "C-_",
+}
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,9 @@ def resolve(reference: str, base_dir: Path | None = None) -> Path:
     if "/" not in reference and not reference.endswith((".yaml", ".yml")):
         path = builtin_dir() / f"{reference}.yaml"
         if not path.is_file():
-            raise TermagentError(f"no shipped policy named {reference!r}", hint=f"shipped policies: {', '.join(builtin_names())}")
+            raise TermagentError(
+                f"no shipped policy named {reference!r}", hint=f"shipped policies: {', '.join(builtin_names())}"
+            )
         return path
     path = Path(reference).expanduser()
     return path if path.is_absolute() or base_dir is None else base_dir / path
@@ -83,7 +85,7 @@ def load_policy(reference: str) -> Policy:
 @dataclass
 class _RuleSource:
     data: dict[str, Any]
-    node: yaml.Node
+    node: yaml.Node | None  # None when the YAML has no node for it: errors then name only the file
     path: Path
 
 
@@ -150,7 +152,7 @@ def _read(path: Path) -> tuple[dict[str, Any], yaml.Node]:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise TermagentError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from error
-    if not isinstance(data, dict):
+    if node is None or not isinstance(data, dict):
         raise TermagentError(f"{path}:1: a policy file must be a mapping (name:, rules:, ...)")
     return data, node
 
@@ -167,7 +169,10 @@ def _validate(data: dict[str, Any], node: yaml.Node, path: Path) -> None:
         return
     lines = [_describe(error, node, path) for error in errors[:_MAX_ERRORS]]
     more = f"\n  (and {len(errors) - _MAX_ERRORS} more)" if len(errors) > _MAX_ERRORS else ""
-    raise TermagentError(f"invalid policy file {path}:\n  " + "\n  ".join(lines) + more, hint="the format is described in docs/policies.md")
+    raise TermagentError(
+        f"invalid policy file {path}:\n  " + "\n  ".join(lines) + more,
+        hint="the format is described in docs/policies.md",
+    )
 
 
 def _describe(error: jsonschema.ValidationError, root: yaml.Node, path: Path) -> str:
@@ -184,7 +189,9 @@ def _describe(error: jsonschema.ValidationError, root: yaml.Node, path: Path) ->
             where = [*where, unknown[0]]
             message = f"unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})"
     elif error.validator == "oneOf":
-        message = "a rule needs `command` (with optional args, with_args, without_args, redirect_to) or `regex`, not both"
+        message = (
+            "a rule needs `command` (with optional args, with_args, without_args, redirect_to) or `regex`, not both"
+        )
     place = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in where).lstrip(".") or "(top)"
     return f"{path}:{target.start_mark.line + 1}: {place}: {message}"
 
@@ -249,7 +256,7 @@ def _build(merged: _Merged) -> Policy:
     )
     failures = [
         failure
-        for rule, source in zip(rules, merged.rules.values())
+        for rule, source in zip(rules, merged.rules.values(), strict=True)
         for failure in _example_failures(policy, rule, source)
     ]
     if failures:
@@ -267,5 +274,7 @@ def _example_failures(policy: Policy, rule: Rule, source: _RuleSource) -> list[s
         for index, line in enumerate(examples.get(kind, [])):
             if policy.rule_matches_example(rule, line) != expected:
                 verb = "should match but does not" if expected else "should not match but does"
-                failures.append(f"{_line(source, 'examples', kind, index)}: rule {rule.name!r}: example {line!r} {verb}")
+                failures.append(
+                    f"{_line(source, 'examples', kind, index)}: rule {rule.name!r}: example {line!r} {verb}"
+                )
     return failures

@@ -31,9 +31,11 @@ def prefix_rules(verdict: Verdict, reason: str) -> list[dict[str, Any]] | None:
         if finding.rule != "default" or finding.command is None:
             return None
         commands = parse(finding.command).commands
-        if len(commands) != 1 or commands[0].literal_name is None:
+        if len(commands) != 1:
             return None
         command = commands[0]
+        if command.literal_name is None:
+            return None
         prefix = [command.literal_name]
         first = command.args[0].value if command.args else None
         if first is not None and _SUBCOMMAND.fullmatch(first):
@@ -93,9 +95,13 @@ def _with_rules(text: str, rules: list[dict[str, Any]], path: Path) -> str:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise TermagentError(f"cannot add a rule to {path}: it is not valid YAML", hint="fix the file, then answer again") from error
+        raise TermagentError(
+            f"cannot add a rule to {path}: it is not valid YAML", hint="fix the file, then answer again"
+        ) from error
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-        raise TermagentError(f"cannot add a rule to {path}: it is not a policy mapping", hint="fix the file, then answer again")
+        raise TermagentError(
+            f"cannot add a rule to {path}: it is not a policy mapping", hint="fix the file, then answer again"
+        )
     names = {rule.get("name") for rule in data.get("rules") or [] if isinstance(rule, dict)}
     new = [rule for rule in rules if rule["name"] not in names]
     if not new:
@@ -104,8 +110,10 @@ def _with_rules(text: str, rules: list[dict[str, Any]], path: Path) -> str:
     if node is None:
         return text.rstrip("\n") + "\nrules:\n" + _block(new, "  ")
     if not isinstance(node, yaml.SequenceNode) or (node.flow_style and node.value):
-        raise TermagentError(f"cannot add a rule to {path}: its `rules:` is not a block list",
-                             hint="write the rules as a `- name: ...` list, then answer again")
+        raise TermagentError(
+            f"cannot add a rule to {path}: its `rules:` is not a block list",
+            hint="write the rules as a `- name: ...` list, then answer again",
+        )
     if not node.value:  # `rules: []`
         return text[: node.start_mark.index] + "\n" + _block(new, "  ") + text[node.end_mark.index :].lstrip("\n")
     indent = " " * (node.value[0].start_mark.column - 2)
@@ -130,7 +138,9 @@ def _block(rules: list[dict[str, Any]], indent: str) -> str:
     dumped = yaml.safe_dump(rules, sort_keys=False, allow_unicode=False, default_flow_style=False)
     lines = []
     for line in dumped.splitlines():
-        lines.append(indent + line if line.startswith("- ") else indent + "  " + line.lstrip(" ") if line.strip() else line)
+        lines.append(
+            indent + line if line.startswith("- ") else indent + "  " + line.lstrip(" ") if line.strip() else line
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -64,15 +64,19 @@ class Rule:
         if len(args) < len(self.args):
             return False
         # Prefix words must be known: `$x` may split into several words and shift the rest.
-        if any(not (pattern.matches(word.value) or (unknown_matches and word.value is None))
-               for pattern, word in zip(self.args, args)):
+        if any(
+            not (pattern.matches(word.value) or (unknown_matches and word.value is None))
+            for pattern, word in zip(self.args, args, strict=False)  # args may be longer than the prefix
+        ):
             return False
         # The conditions below look at the arguments after the prefix.
         args = args[len(self.args) :]
         # An unknown word counts as written here (`/*`, "$HOME"): with_args is how deny and ask
         # rules find danger, and a glob or variable must not hide it.
-        if any(not any(pattern.matches(_as_written(word)) or (unknown_matches and word.value is None) for word in args)
-               for pattern in self.with_args):
+        if any(
+            not any(pattern.matches(_as_written(word)) or (unknown_matches and word.value is None) for word in args)
+            for pattern in self.with_args
+        ):
             return False
         if self.unknown_args and all(word.value is not None for word in args):
             return False

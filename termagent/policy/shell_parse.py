@@ -28,12 +28,33 @@ HISTORY_EXPANSION = "history_expansion"
 NETWORK_REDIRECT = "network_redirect"
 HIDDEN_EVALUATION = "hidden_evaluation"
 
-_STATEMENTS = frozenset({
-    "program", "list", "pipeline", "compound_statement", "subshell", "do_group", "negated_command",
-    "if_statement", "elif_clause", "else_clause", "while_statement", "case_statement", "case_item",
-    "for_statement", "c_style_for_statement", "redirected_statement", "command", "variable_assignment",
-    "variable_assignments", "declaration_command", "unset_command", "function_definition", "test_command",
-})
+_STATEMENTS = frozenset(
+    {
+        "program",
+        "list",
+        "pipeline",
+        "compound_statement",
+        "subshell",
+        "do_group",
+        "negated_command",
+        "if_statement",
+        "elif_clause",
+        "else_clause",
+        "while_statement",
+        "case_statement",
+        "case_item",
+        "for_statement",
+        "c_style_for_statement",
+        "redirected_statement",
+        "command",
+        "variable_assignment",
+        "variable_assignments",
+        "declaration_command",
+        "unset_command",
+        "function_definition",
+        "test_command",
+    }
+)
 _SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
 _WRITE_OPERATORS = frozenset({">", ">>", ">|", "&>", "&>>", "<>", ">&"})
 _HARMLESS_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
@@ -48,8 +69,18 @@ _WORD_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _BASE_CONSTANT = re.compile(r"\b\d+#[0-9A-Za-z@_]+|\b0[xX][0-9A-Fa-f]+")
 _NOT_ONLY_NUMBERS = re.compile(r"[A-Za-z_$`\[\\'\"]")
 _PLAIN_INDEX = re.compile(r"-?\d+|[@*]")
-_MAY_EVALUATE = frozenset({"arithmetic_expansion", "c_style_for_statement", "compound_statement", "subscript", "expansion",
-                           "test_command", "binary_expression", "unary_expression"})
+_MAY_EVALUATE = frozenset(
+    {
+        "arithmetic_expansion",
+        "c_style_for_statement",
+        "compound_statement",
+        "subscript",
+        "expansion",
+        "test_command",
+        "binary_expression",
+        "unary_expression",
+    }
+)
 _RUN_TIME_WORD = re.compile(r"[$`*?]")
 _ARITHMETIC_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
 
@@ -170,7 +201,9 @@ class _Walker:
             extra_args.extend(spilled)
         if body is None:
             # `> /dev/sda` alone: a command with no name, so rules on what it writes still apply.
-            self.result.commands.append(SimpleCommand(Word("", ""), tuple(extra_args), tuple(redirects), self.text(node)))
+            self.result.commands.append(
+                SimpleCommand(Word("", ""), tuple(extra_args), tuple(redirects), self.text(node))
+            )
             return
         if body.type == "command":
             self.command(body, tuple(redirects), tuple(extra_args))
@@ -203,11 +236,11 @@ class _Walker:
             return [], []
         operator = next((c.type for c in node.children if not c.is_named), "")
         destination = node.child_by_field_name("destination")
-        words = [c for c in node.named_children if c.type != "file_descriptor"]
+        word_nodes = [c for c in node.named_children if c.type != "file_descriptor"]
         if destination is None:
             return [], []  # `2>&-` closes a descriptor
         target = self.word(destination)
-        spilled = [self.word(c) for c in words if c.id != destination.id]
+        spilled = [self.word(c) for c in word_nodes if c.id != destination.id]
         writes = operator in _WRITE_OPERATORS and not (operator == ">&" and destination.type == "number")
         if target.value is not None and target.value.startswith(("/dev/tcp/", "/dev/udp/")):
             self.flag(NETWORK_REDIRECT, f"opens a network connection: {operator} {target.text}")
@@ -230,7 +263,9 @@ class _Walker:
         end = parts.get("heredoc_end")
         ends_late = end is not None and delimiter is not None and (end.lstrip("\t") if strip_tabs else end) != delimiter
         if delimiter is None or ends_early or ends_late:
-            self.flag(UNSUPPORTED, f"a here-document whose end bash may find elsewhere: <<{parts.get('heredoc_start', '')}")
+            self.flag(
+                UNSUPPORTED, f"a here-document whose end bash may find elsewhere: <<{parts.get('heredoc_start', '')}"
+            )
 
     def command(self, node: Node, redirects: tuple[Redirect, ...], extra_args: tuple[Word, ...]) -> None:
         name: Word | None = None
@@ -337,7 +372,9 @@ class _Walker:
         if _HISTORY_BANG.search(text) or any(line.lstrip().startswith(b"^") for line in text.split(b"\n")):
             self.flag(HISTORY_EXPANSION, "history expansion (`!...` or `^...^`) runs an earlier command")
         if b"\\\n" in text:
-            self.flag(UNSUPPORTED, "a backslash-newline line continuation, which bash and the parser may split differently")
+            self.flag(
+                UNSUPPORTED, "a backslash-newline line continuation, which bash and the parser may split differently"
+            )
         unseen = [
             m.start()
             for m in _SUBSTITUTION_OPENER.finditer(text)
@@ -345,7 +382,6 @@ class _Walker:
         ]
         if unseen:
             self.flag(UNSUPPORTED, f"a substitution the parser did not see, at byte {unseen[0]}")
-
 
     def hidden_evaluation(self, node: Node) -> None:
         """What bash evaluates that the words do not show: arithmetic (a variable's value there is
@@ -366,14 +402,23 @@ class _Walker:
             if len(tokens) > 1 and tokens[1] in ("!", "@"):
                 self.flag(HIDDEN_EVALUATION, f"indirect expansion evaluates the name it finds: {self.text(node)[:60]}")
             elif "@" in tokens:
-                self.flag(HIDDEN_EVALUATION, f"a transformation (`@P` runs substitutions in the value): {self.text(node)[:60]}")
-            elif ":" in tokens and any(c.type != "number" for c in node.children[tokens.index(":") + 1 : -1] if c.is_named):
+                self.flag(
+                    HIDDEN_EVALUATION,
+                    f"a transformation (`@P` runs substitutions in the value): {self.text(node)[:60]}",
+                )
+            elif ":" in tokens and any(
+                c.type != "number" for c in node.children[tokens.index(":") + 1 : -1] if c.is_named
+            ):
                 self.flag(HIDDEN_EVALUATION, f"a substring offset is evaluated as arithmetic: {self.text(node)[:60]}")
         elif kind == "test_command" and node.children[0].type == "[" and _RUN_TIME_WORD.search(self.text(node)):
             # `[` is the test builtin: a word known only at run time may become `-v` (and `-v`
             # evaluates a subscript); `[[ ]]` takes its operators from the line itself.
             self.flag(HIDDEN_EVALUATION, f"`[ ]` with a word known only at run time: {self.text(node)[:60]}")
-        elif kind in ("binary_expression", "unary_expression") and node.parent is not None and node.parent.type == "test_command":
+        elif (
+            kind in ("binary_expression", "unary_expression")
+            and node.parent is not None
+            and node.parent.type == "test_command"
+        ):
             operator = next((c for c in node.children if c.type == "test_operator"), None)
             if operator is None:
                 return
@@ -422,7 +467,9 @@ def _quoted_delimiter(heredoc: Node, source: bytes) -> bool:
     return start is not None and any(q in source[start.start_byte : start.end_byte] for q in (b"'", b'"', b"\\"))
 
 
-_ANSI_C_ESCAPE = re.compile(r"\\(?:([abeEfnrtv\\'\"?])|([0-7]{1,3})|x([0-9a-fA-F]{1,2})|u([0-9a-fA-F]{1,4})|U([0-9a-fA-F]{1,8})|(.))", re.DOTALL)
+_ANSI_C_ESCAPE = re.compile(
+    r"\\(?:([abeEfnrtv\\'\"?])|([0-7]{1,3})|x([0-9a-fA-F]{1,2})|u([0-9a-fA-F]{1,4})|U([0-9a-fA-F]{1,8})|(.))", re.DOTALL
+)
 _ANSI_C_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 

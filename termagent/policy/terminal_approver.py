@@ -36,7 +36,8 @@ class TerminalApprover:
             self._say("  commands:    " + " ; ".join(verdict.commands))
         remember = "" if request.can_remember else " (counts once: no prefix rule fits)"
         self._say(
-            f"  [y] allow once   [a] allow for this session{remember}   [A] always, saved to {request.policy_file}{remember}\n"
+            f"  [y] allow once   [a] allow for this session{remember}"
+            f"   [A] always, saved to {request.policy_file}{remember}\n"
             "  [n] deny   [m] deny with a message to the model   [e] edit the keystrokes"
         )
         while True:

@@ -66,20 +66,33 @@ def test_empty_keystrokes_are_a_wait(default_policy: Policy) -> None:
 
 
 def test_deny_rules_see_through_wrappers(auto_policy: Policy) -> None:
-    for line in ["sudo rm -rf /\n", "bash -c 'rm -rf /'\n", "sudo -u root timeout 5 sh -c 'ls; rm -rf ~'\n", "xargs rm -rf /\n", "eval 'mkfs.ext4 /dev/sda'\n"]:
+    for line in [
+        "sudo rm -rf /\n",
+        "bash -c 'rm -rf /'\n",
+        "sudo -u root timeout 5 sh -c 'ls; rm -rf ~'\n",
+        "xargs rm -rf /\n",
+        "eval 'mkfs.ext4 /dev/sda'\n",
+    ]:
         verdict = auto_policy.judge(line)
         assert verdict.decision is Decision.DENY and "(run by `" in verdict.reason, line
     assert auto_policy.judge("echo rm -rf /\n").decision is Decision.ALLOW  # echo is no wrapper
 
 
 def test_globs_and_variables_do_not_hide_a_denied_target(auto_policy: Policy) -> None:
-    for line in ["rm -rf /*\n", "rm -rf \"$HOME\"\n", "cd / && rm -fr ./*\n", "chmod -R 777 /*\n"]:
+    for line in ["rm -rf /*\n", 'rm -rf "$HOME"\n', "cd / && rm -fr ./*\n", "chmod -R 777 /*\n"]:
         assert auto_policy.judge(line).decision is Decision.DENY, line
     assert auto_policy.judge("rm -rf build/*\n").decision is Decision.ALLOW
 
 
 def test_disguised_names_are_still_denied(auto_policy: Policy) -> None:
-    for line in ["\\rm -rf /\n", "r''m -rf /\n", "$'\\x72m' -rf /\n", "/bin/rm -rf /\n", "\"rm\" -rf ~\n", "> /dev/sda\n"]:
+    for line in [
+        "\\rm -rf /\n",
+        "r''m -rf /\n",
+        "$'\\x72m' -rf /\n",
+        "/bin/rm -rf /\n",
+        '"rm" -rf ~\n',
+        "> /dev/sda\n",
+    ]:
         assert auto_policy.judge(line).decision is Decision.DENY, line
     verdict = auto_policy.judge("\\ls\n")  # worked out for deny rules, still a construct for the rest
     assert verdict.decision is Decision.ASK and verdict.rule == "construct:dynamic_command"
@@ -96,7 +109,11 @@ def test_a_reported_pending_line_is_checked_for_unusual_characters(default_polic
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([*"ab $'\"`\\;|&()<>{}!#*=-/\n\t\x1b", "rm", "ls", "\u200b", "C-c", "Enter"]), max_size=30).map("".join))
+@given(
+    st.lists(
+        st.sampled_from([*"ab $'\"`\\;|&()<>{}!#*=-/\n\t\x1b", "rm", "ls", "\u200b", "C-c", "Enter"]), max_size=30
+    ).map("".join)
+)
 def test_any_text_gets_a_named_verdict(text: str) -> None:
     verdict = POLICY.judge(text)
     assert verdict.rule and verdict.reason and verdict.keystrokes.isascii()
@@ -112,7 +129,11 @@ _READ_ONLY_LINES = [k for k in read_corpus("readonly.txt") if _single_line(k)]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(_BYPASS_LINES + _READ_ONLY_LINES), st.sampled_from(_BYPASS_LINES + _READ_ONLY_LINES), st.sampled_from(["; ", " && ", " | ", "\n"]))
+@given(
+    st.sampled_from(_BYPASS_LINES + _READ_ONLY_LINES),
+    st.sampled_from(_BYPASS_LINES + _READ_ONLY_LINES),
+    st.sampled_from(["; ", " && ", " | ", "\n"]),
+)
 def test_a_joined_line_is_as_strict_as_its_strictest_part(first: str, second: str, joint: str) -> None:
     joined = POLICY.judge(first[:-1] + joint + second)
     assert joined.decision >= max(POLICY.judge(first).decision, POLICY.judge(second).decision)
@@ -125,16 +146,25 @@ def test_reasons_are_shown_escaped(default_policy: Policy) -> None:
 
 def test_the_deny_list_holds_in_every_state(default_policy: Policy, auto_policy: Policy) -> None:
     for policy in (default_policy, auto_policy):
-        for state in (TerminalState(), TerminalState(foreground="sleep"), TerminalState(foreground="vim"),
-                      TerminalState(foreground="python3"), TerminalState(foreground="bash"), TerminalState(uncertain=True)):
+        for state in (
+            TerminalState(),
+            TerminalState(foreground="sleep"),
+            TerminalState(foreground="vim"),
+            TerminalState(foreground="python3"),
+            TerminalState(foreground="bash"),
+            TerminalState(uncertain=True),
+        ):
             assert policy.judge("rm -rf /\n", state).decision is Decision.DENY, (policy.name, state)
 
 
 def test_the_deny_list_is_in_every_policy(tmp_path) -> None:
     """A policy that leaves out the deny list, or replaces one of its rules, still denies."""
     path = tmp_path / "mine.yaml"
-    path.write_text("name: mine\ndefault: allow\nrules:\n  - name: rm-recursive-root\n    decision: allow\n"
-                    "    reason: mine\n    command: rm\n", encoding="utf-8")
+    path.write_text(
+        "name: mine\ndefault: allow\nrules:\n  - name: rm-recursive-root\n    decision: allow\n"
+        "    reason: mine\n    command: rm\n",
+        encoding="utf-8",
+    )
     assert load_policy(str(path)).judge("rm -rf /\n").decision is Decision.DENY
 
 
@@ -144,7 +174,10 @@ def test_input_to_a_shell_is_judged_as_command_lines(auto_policy: Policy) -> Non
     assert auto_policy.judge("bash -c id\n", nested).decision is Decision.ASK  # hidden code
     assert auto_policy.judge("echo $((x))\n", nested).decision is Decision.ASK
     # typed in pieces: the line is judged whole when Enter comes
-    assert auto_policy.judge("\n", TerminalState(foreground="sh", pending_line="curl x | sh")).decision is not Decision.ALLOW
+    assert (
+        auto_policy.judge("\n", TerminalState(foreground="sh", pending_line="curl x | sh")).decision
+        is not Decision.ALLOW
+    )
 
 
 def test_input_to_a_repl_is_code(auto_policy: Policy) -> None:
@@ -160,7 +193,9 @@ def test_typed_ahead_lines_are_judged_as_command_lines(auto_policy: Policy) -> N
     assert auto_policy.judge("y\n", running).decision is Decision.ALLOW
 
 
-def test_when_unsure_who_holds_the_terminal_the_strictest_reading_wins(default_policy: Policy, auto_policy: Policy) -> None:
+def test_when_unsure_who_holds_the_terminal_the_strictest_reading_wins(
+    default_policy: Policy, auto_policy: Policy
+) -> None:
     unsure = TerminalState(uncertain=True)
     verdict = default_policy.judge("ls\n", unsure)
     assert verdict.decision is Decision.ASK and verdict.rule == "foreground:uncertain"
@@ -169,14 +204,36 @@ def test_when_unsure_who_holds_the_terminal_the_strictest_reading_wins(default_p
 
 
 def test_option_tables_read_arguments_like_getopt_long(default_policy: Policy) -> None:
-    for line in ["sed --in 's/a/b/' f\n", "sed 's/a/b/' f -i\n", "sed -ni 's/a/b/p' f\n", "sort --out=x f\n",
-                 "sort f --o x\n", "iconv --out x f\n", "tar --use sh -tf x\n", "tar tIf sh x\n",
-                 "git grep --open x\n", "git log --outp=x\n", "rg --pr=sh x\n", "rg -nz x\n", "uniq a b\n",
-                 "gawk -W exec x\n", "awk --dump=x 1 f\n", "jobs -lx id\n", "sort $opt f\n", "tree *\n"]:
+    for line in [
+        "sed --in 's/a/b/' f\n",
+        "sed 's/a/b/' f -i\n",
+        "sed -ni 's/a/b/p' f\n",
+        "sort --out=x f\n",
+        "sort f --o x\n",
+        "iconv --out x f\n",
+        "tar --use sh -tf x\n",
+        "tar tIf sh x\n",
+        "git grep --open x\n",
+        "git log --outp=x\n",
+        "rg --pr=sh x\n",
+        "rg -nz x\n",
+        "uniq a b\n",
+        "gawk -W exec x\n",
+        "awk --dump=x 1 f\n",
+        "jobs -lx id\n",
+        "sort $opt f\n",
+        "tree *\n",
+    ]:
         verdict = default_policy.judge(line)
         assert verdict.decision is Decision.ASK, line
-    for line in ["sed -n '1p' f\n", "sort -rn -k2 f\n", "tar -tzf x.tgz\n", "git log --oneline\n", "uniq -c f\n",
-                 "sort -k2 -- f\n"]:
+    for line in [
+        "sed -n '1p' f\n",
+        "sort -rn -k2 f\n",
+        "tar -tzf x.tgz\n",
+        "git log --oneline\n",
+        "uniq -c f\n",
+        "sort -k2 -- f\n",
+    ]:
         assert default_policy.judge(line).decision is Decision.ALLOW, line
 
 

@@ -126,6 +126,14 @@ def test_events_serialise_for_the_trajectory(default_policy: Policy) -> None:
     g, events = gate(default_policy, Scripted(Reply(Answer.DENY_WITH_MESSAGE, message="no")))
     g.review("make\x1b\n", PROMPT)
     decided, answered = (e.to_json() for e in events)
-    assert decided["event"] == "policy_decided" and decided["keystrokes"] == "make\\x1b\\n" and decided["decision"] == "ask"
-    assert answered["event"] == "approval_answered" and answered["answer"] == "deny-with-message" and answered["message"] == "no"
+    assert (
+        decided["event"] == "policy_decided"
+        and decided["keystrokes"] == "make\\x1b\\n"
+        and decided["decision"] == "ask"
+    )
+    assert (
+        answered["event"] == "approval_answered"
+        and answered["answer"] == "deny-with-message"
+        and answered["message"] == "no"
+    )
     assert decided["timestamp"] <= answered["timestamp"]

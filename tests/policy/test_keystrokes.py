@@ -19,15 +19,60 @@ from termagent.policy.state import TerminalState
 
 # Key-name-like strings in every spelling tmux accepts, mixed with text and control bytes.
 _MODIFIERS = st.lists(st.sampled_from(["C-", "c-", "M-", "m-", "S-", "s-", "^"]), max_size=3).map("".join)
-_BASES = st.sampled_from(["m", "M", "j", "J", "c", "d", "z", "o", "[", "\\", "?", "@", " ", "Enter", "enter",
-                          "ENTER", "KPEnter", "Tab", "Up", "up", "BSpace", "Escape", "F1", "f5", "Space", "PgUp", "x"])
+_BASES = st.sampled_from(
+    [
+        "m",
+        "M",
+        "j",
+        "J",
+        "c",
+        "d",
+        "z",
+        "o",
+        "[",
+        "\\",
+        "?",
+        "@",
+        " ",
+        "Enter",
+        "enter",
+        "ENTER",
+        "KPEnter",
+        "Tab",
+        "Up",
+        "up",
+        "BSpace",
+        "Escape",
+        "F1",
+        "f5",
+        "Space",
+        "PgUp",
+        "x",
+    ]
+)
 KEY_SPELLINGS = st.tuples(_MODIFIERS, _BASES).map("".join)
-KEYSTROKES = st.one_of(KEY_SPELLINGS, st.text(), st.text(alphabet=st.sampled_from(list("ls -\r\n\x03\x04\x0f\x1b[A~\x7f;"))))
+KEYSTROKES = st.one_of(
+    KEY_SPELLINGS, st.text(), st.text(alphabet=st.sampled_from(list("ls -\r\n\x03\x04\x0f\x1b[A~\x7f;")))
+)
 
 
 def test_every_spelling_of_enter_submits(default_policy: Policy) -> None:
     state = TerminalState(pending_line="touch x")
-    for spelling in ["Enter", "enter", "C-m", "c-m", "C-M", "^M", "^m", "C-j", "c-j", "^J", "KPEnter", "kpenter", "C-o"]:
+    for spelling in [
+        "Enter",
+        "enter",
+        "C-m",
+        "c-m",
+        "C-M",
+        "^M",
+        "^m",
+        "C-j",
+        "c-j",
+        "^J",
+        "KPEnter",
+        "kpenter",
+        "C-o",
+    ]:
         verdict = default_policy.judge(spelling, state)
         assert verdict.decision is not Decision.ALLOW, spelling
         assert "touch x" in verdict.commands or verdict.rule == "construct:unknown_line", spelling

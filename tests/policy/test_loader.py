@@ -33,9 +33,13 @@ def test_unknown_field_names_file_line_and_field(tmp_path: Path) -> None:
 
 
 def test_wrong_type_names_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path / "p.yaml", "default: ask\nrules:\n  - name: a\n    decision: maybe\n    reason: r\n    command: ls\n")
+    path = write(
+        tmp_path / "p.yaml", "default: ask\nrules:\n  - name: a\n    decision: maybe\n    reason: r\n    command: ls\n"
+    )
     assert f"{path}:4: rules[0].decision: 'maybe' is not one of" in error_of(path)
-    path = write(tmp_path / "q.yaml", "rules:\n  - name: a\n    decision: allow\n    reason: r\n    command: ls\n    args: ls\n")
+    path = write(
+        tmp_path / "q.yaml", "rules:\n  - name: a\n    decision: allow\n    reason: r\n    command: ls\n    args: ls\n"
+    )
     assert f"{path}:6: rules[0].args: 'ls' is not of type 'array'" in error_of(path)
 
 
@@ -53,7 +57,7 @@ def test_failing_examples_stop_the_load(tmp_path: Path) -> None:
     path = write(
         tmp_path / "p.yaml",
         "rules:\n  - name: git-read\n    decision: allow\n    reason: r\n    command: git\n    args: ['status|log']\n"
-        "    examples:\n      match: [\"git status\\n\", \"git push\\n\"]\n      not_match: [\"git log\\n\"]\n",
+        '    examples:\n      match: ["git status\\n", "git push\\n"]\n      not_match: ["git log\\n"]\n',
     )
     message = error_of(path)
     assert f"{path}:8: rule 'git-read': example 'git push\\n' should match but does not" in message
@@ -61,13 +65,17 @@ def test_failing_examples_stop_the_load(tmp_path: Path) -> None:
 
 
 def test_bad_yaml_and_bad_regex(tmp_path: Path) -> None:
-    assert f"{tmp_path / 'p.yaml'}:3: not valid YAML" in error_of(write(tmp_path / "p.yaml", "rules:\n  - a: b\n   c: d\n"))
+    assert f"{tmp_path / 'p.yaml'}:3: not valid YAML" in error_of(
+        write(tmp_path / "p.yaml", "rules:\n  - a: b\n   c: d\n")
+    )
     path = write(tmp_path / "r.yaml", "rules:\n  - name: a\n    decision: deny\n    reason: r\n    regex: '('\n")
     assert f"{path}:2: rule 'a': bad regular expression" in error_of(path)
 
 
 def test_extends_and_include(tmp_path: Path) -> None:
-    write(tmp_path / "extra.yaml", "rules:\n  - name: make\n    decision: allow\n    reason: builds\n    command: make\n")
+    write(
+        tmp_path / "extra.yaml", "rules:\n  - name: make\n    decision: allow\n    reason: builds\n    command: make\n"
+    )
     path = write(
         tmp_path / "mine.yaml",
         "extends: default\ninclude: [extra.yaml]\nrules:\n"

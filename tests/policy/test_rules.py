@@ -41,8 +41,8 @@ def test_unknown_words_never_prove_absence() -> None:
 def test_with_args_unknown_args_and_redirect_to() -> None:
     assert matches(rule(command="rm", with_args=["-rf", "/"]), "rm x -rf /\n")
     assert not matches(rule(command="rm", with_args=["-rf", "/"]), "rm -rf x\n")
-    as_written = rule(command="rm", with_args=["/[*]", "\"$HOME\""])  # unknown words count as written
-    assert matches(as_written, "rm -rf /* \"$HOME\"\n") and not matches(as_written, "rm -rf /*\n")
+    as_written = rule(command="rm", with_args=["/[*]", '"$HOME"'])  # unknown words count as written
+    assert matches(as_written, 'rm -rf /* "$HOME"\n') and not matches(as_written, "rm -rf /*\n")
     assert matches(rule(command="sh", unknown_args=True), "sh $script\n")
     assert not matches(rule(command="sh", unknown_args=True), "sh script\n")
     assert matches(rule(command="*", redirect_to="/dev/sd*"), "echo > /dev/sda\n")

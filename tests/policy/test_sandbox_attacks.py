@@ -39,10 +39,13 @@ ATTACKS = [
     ("sed --e prefix with w", ["sed -n --e 'w /tmp/pwn-sede' /etc/hostname\n"]),
     ("gawk --dump-variables prefix", ["awk --dump=/tmp/pwn-awk 'BEGIN{}'\n"]),
     ("gawk -p writes a profile", ["awk -p/tmp/pwn-awkp 'BEGIN{}'\n"]),
-    ("tar --use prefix runs a program", ["tar --use='python3 -c open(\"/tmp/pwn-tar\",\"w\")' -tf /etc/hostname\n"]),
-    ("tar old-style bundle with I", ["tar tIf 'python3 -c open(\"/tmp/pwn-tar2\",\"w\")' /etc/hostname\n"]),
+    ("tar --use prefix runs a program", ['tar --use=\'python3 -c open("/tmp/pwn-tar","w")\' -tf /etc/hostname\n']),
+    ("tar old-style bundle with I", ['tar tIf \'python3 -c open("/tmp/pwn-tar2","w")\' /etc/hostname\n']),
     ("PAGER prefix", ["PAGER='touch /tmp/pwn-pager' git -p --version\n"]),
-    ("git config through the environment", ["GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.st GIT_CONFIG_VALUE_0='!touch /tmp/pwn-gitenv' git st\n"]),
+    (
+        "git config through the environment",
+        ["GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.st GIT_CONFIG_VALUE_0='!touch /tmp/pwn-gitenv' git st\n"],
+    ),
     ("git -c alias", ["git -c alias.st='!touch /tmp/pwn-gitc' st\n"]),
     ("command wrapper", ["command touch /tmp/pwn-command\n"]),
     ("builtin wrapper", ["builtin eval 'touch /tmp/pwn-builtin'\n"]),
@@ -52,7 +55,7 @@ ATTACKS = [
     ("awk system()", ["awk 'BEGIN{system(\"touch /tmp/pwn-awksys\")}'\n"]),
     ("sed e command", ["sed -n '1e touch /tmp/pwn-sedexec' /etc/hostname\n"]),
     ("find -exec", ["find /etc/hostname -exec touch /tmp/pwn-find \\;\n"]),
-    ("interpreter inline code", ["python3 -c 'open(\"/tmp/pwn-py\", \"w\")'\n"]),
+    ("interpreter inline code", ['python3 -c \'open("/tmp/pwn-py", "w")\'\n']),
 ]
 # Typed while `sleep` holds the terminal: bash would read it once sleep ends. Last, with no C-c
 # after it (C-c would flush it), and the final listing waits until it would have run.
@@ -60,8 +63,12 @@ TYPED_AHEAD = ("typed ahead to a running program", ["sleep 4\n", "touch /tmp/pwn
 
 
 def _action(commands: list[str], complete: bool = False, duration: float = 3.0) -> dict:
-    return {"analysis": "a", "plan": "p", "task_complete": complete,
-            "commands": [{"keystrokes": k, "duration": duration} for k in commands]}
+    return {
+        "analysis": "a",
+        "plan": "p",
+        "task_complete": complete,
+        "commands": [{"keystrokes": k, "duration": duration} for k in commands],
+    }
 
 
 def _run(tmp_path: Path, policy: str, approve: str, attacks: list[tuple[str, list[str]]]) -> tuple[list[dict], str]:
@@ -77,9 +84,24 @@ def _run(tmp_path: Path, policy: str, approve: str, attacks: list[tuple[str, lis
     replies.write_text("".join(json.dumps({"reply": json.dumps(s)}) + "\n" for s in steps), encoding="utf-8")
     trajectory = tmp_path / "t.jsonl"
     completed = subprocess.run(
-        [TERMAGENT, "--headless", "--policy", policy, "--approve", approve, "--max-steps", str(len(steps) + 2),
-         "--replay", str(replies), "--trajectory", str(trajectory), "play the attacker"],
-        capture_output=True, text=True, timeout=600,
+        [
+            TERMAGENT,
+            "--headless",
+            "--policy",
+            policy,
+            "--approve",
+            approve,
+            "--max-steps",
+            str(len(steps) + 2),
+            "--replay",
+            str(replies),
+            "--trajectory",
+            str(trajectory),
+            "play the attacker",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     records = [json.loads(line) for line in trajectory.read_text(encoding="utf-8").splitlines()]

@@ -27,8 +27,11 @@ def test_the_sandbox_receives_the_bytes_the_policy_judged(shell, default_policy:
     # The terminal raw and silent: every byte reaches `head`, none becomes a signal or an edit.
     mark = shell.mark()
     # The markers are printed by echo, and not in the echoed command line (the quotes part them).
-    shell.run(f"stty raw -echo; head -c {len(judged)} > /tmp/keys; stty sane; "
-              "echo KEYS-''START; od -An -tx1 -v /tmp/keys; echo KEYS-''END\n", 0.5)
+    shell.run(
+        f"stty raw -echo; head -c {len(judged)} > /tmp/keys; stty sane; "
+        "echo KEYS-''START; od -An -tx1 -v /tmp/keys; echo KEYS-''END\n",
+        0.5,
+    )
     for keystrokes in strings:
         shell.run(keystrokes, 0.05)
     shell.run("", 20)  # head has all its bytes: od prints them and the prompt comes back

@@ -11,7 +11,9 @@ from termagent.policy.terminal_approver import TerminalApprover
 def ask(policy: Policy, keystrokes: str, answers: str) -> tuple[object, str]:
     out = io.StringIO()
     approver = TerminalApprover(stdin=io.StringIO(answers), stdout=out)
-    request = ApprovalRequest(keystrokes, policy.judge(keystrokes), TerminalState(), can_remember=True, policy_file="/p.yaml")
+    request = ApprovalRequest(
+        keystrokes, policy.judge(keystrokes), TerminalState(), can_remember=True, policy_file="/p.yaml"
+    )
     return approver.ask(request), out.getvalue()
 
 
