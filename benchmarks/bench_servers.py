@@ -10,7 +10,8 @@ constrained decoding:
    parser's usable rate; median seconds per reply;
 2. a --steps-step session (the model's replies, a fixed screen as each observation; no sandbox):
    median seconds per step, prompt tokens at step 1 and the last step, and for the server the
-   prefix-cache hit at each step (llama-cpp-python logs "N prefix-match hit, M prompt tokens to eval").
+   prefix-cache hit at each step (llama-cpp-python logs "N prefix-match hit, remaining M prompt
+   tokens to eval").
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ TASKS = ["Create /app/hello.txt containing hello", "Show the disk usage of /var"
          "Make a directory /app/build and enter it", "Compress /var/log into /tmp/logs.tar.gz",
          "Show the last 20 lines of /var/log/syslog", "Find files larger than 10 MB under /"]
 SCREEN = "".join(f"root@sandbox:/app# ls build{n}\nmain.c util.c Makefile README.md\n" for n in range(6))
-_PREFIX = re.compile(r"(\d+) prefix-match hit, (\d+) prompt tokens to eval")
+_PREFIX = re.compile(r"(\d+) prefix-match hit, (?:remaining )?(\d+) prompt tokens to eval")
 
 
 def _gguf() -> Path:
