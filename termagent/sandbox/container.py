@@ -9,8 +9,9 @@ from pathlib import Path
 import docker
 import yaml
 from docker.errors import APIError, ImageNotFound, NotFound
+from docker.models.containers import Container
 
-from termagent.errors import TermagentError
+from termagent.errors import SandboxError, TermagentError
 from termagent.sandbox import DEFAULT_IMAGE, MAX_INPUT_BYTES
 from termagent.sandbox.disk import DiskWatch, parse_size
 from termagent.sandbox.docker_connect import connect
@@ -44,8 +45,8 @@ class Sandbox:
     def __init__(self, spec: SandboxSpec, client: docker.DockerClient | None = None) -> None:
         self.spec = spec
         self._client = client
-        self.container = None
-        self.shell: ShellSession | None = None
+        self._container: Container | None = None
+        self._shell: ShellSession | None = None
         # Watches the disk limit when the storage driver cannot enforce it (None when it can).
         self.disk_watch: DiskWatch | None = None
 
@@ -60,25 +61,46 @@ class Sandbox:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
+    @property
+    def container(self) -> Container:
+        """The running container (a SandboxError before start() or after close())."""
+        if self._container is None:
+            raise SandboxError("the sandbox has no container: it was not started, or it was closed.")
+        return self._container
+
+    @property
+    def shell(self) -> ShellSession:
+        """The shell session (a SandboxError before start())."""
+        if self._shell is None:
+            raise SandboxError("the sandbox has no shell: it was not started.")
+        return self._shell
+
     def start(self) -> ShellSession:
         client = self._client = self._client or connect()
         reap_orphans(client)
-        self.container = self._create(client)
+        container = self._container = self._create(client)
         try:
-            self.container.start()
+            container.start()
         except APIError as error:
-            raise TermagentError(f"the sandbox container did not start: {error.explanation or error}",
-                                 hint=f"Check that {self.spec.image} has `sleep` and a shell.") from error
-        self.shell = ShellSession(client.api, self.container.id, columns=self.spec.columns, lines=self.spec.lines,
-                                  max_input_bytes=self.spec.max_input_bytes)
-        self.shell.start()
+            raise TermagentError(
+                f"the sandbox container did not start: {error.explanation or error}",
+                hint=f"Check that {self.spec.image} has `sleep` and a shell.",
+            ) from error
+        shell = self._shell = ShellSession(
+            client.api,
+            container.id,
+            columns=self.spec.columns,
+            lines=self.spec.lines,
+            max_input_bytes=self.spec.max_input_bytes,
+        )
+        shell.start()
         if not _SIZE_OPTION_WORKS[client.api.base_url]:
-            self.disk_watch = DiskWatch(client.api, self.container.id, parse_size(self.spec.profile.disk))
+            self.disk_watch = DiskWatch(client.api, container.id, parse_size(self.spec.profile.disk))
             self.disk_watch.start()
-            self.shell.limit_stops = self.disk_watch.take_stop
-        return self.shell
+            shell.limit_stops = self.disk_watch.take_stop
+        return shell
 
-    def _create(self, client: docker.DockerClient):
+    def _create(self, client: docker.DockerClient) -> Container:
         engine = client.api.base_url
         if _SIZE_OPTION_WORKS.get(engine, True):
             try:
@@ -124,9 +146,11 @@ class Sandbox:
                 storage_opt=storage_opt,
             )
         except ImageNotFound as error:
-            hint = ("Build it: `termagent sandbox build` (or `termagent sandbox build --offline` without a registry)."
-                    if self.spec.image == DEFAULT_IMAGE
-                    else f"Pull or build it first: `docker pull {self.spec.image}`.")
+            hint = (
+                "Build it: `termagent sandbox build` (or `termagent sandbox build --offline` without a registry)."
+                if self.spec.image == DEFAULT_IMAGE
+                else f"Pull or build it first: `docker pull {self.spec.image}`."
+            )
             raise TermagentError(f"the sandbox image {self.spec.image} is not there.", hint=hint) from error
         except APIError as error:
             raise TermagentError(f"could not create the sandbox container: {error.explanation or error}") from error
@@ -134,16 +158,17 @@ class Sandbox:
     def close(self) -> None:
         if self.disk_watch is not None:
             self.disk_watch.close()
-        if self.shell is not None:
-            self.shell.close()
-        if self.container is not None:
+        if self._shell is not None:
+            self._shell.close()
+        if self._container is not None:
             with contextlib.suppress(NotFound):
                 try:
-                    self.container.remove(force=True)
+                    self._container.remove(force=True)
                 except APIError as error:
                     # 409 Conflict: a removal of this container is already under way.
                     if error.status_code != 409:
                         raise TermagentError(
-                            f"could not remove sandbox container {self.container.name}: {error}",
-                            hint="Remove it with `termagent sandbox prune`.") from error
-            self.container = None
+                            f"could not remove sandbox container {self._container.name}: {error}",
+                            hint="Remove it with `termagent sandbox prune`.",
+                        ) from error
+            self._container = None

@@ -16,9 +16,9 @@ import docker
 from docker.errors import APIError, BuildError, ImageNotFound
 
 from termagent.errors import TermagentError
+from termagent.sandbox import DEFAULT_IMAGE
 
 IMAGE_DIR = Path(__file__).with_name("image")
-from termagent.sandbox import DEFAULT_IMAGE
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _REPOSITORY = DEFAULT_IMAGE.split(":")[0]
 _IMAGE_CHANGES = ["ENV LANG=C.UTF-8", "WORKDIR /app", 'CMD ["bash"]']
@@ -47,8 +47,9 @@ def image_is_current(client: docker.DockerClient) -> bool:
         return False
 
 
-def build_image(client: docker.DockerClient, *, offline: bool, progress: Progress,
-                mirror: str = DEFAULT_MIRROR, force: bool = False) -> str:
+def build_image(
+    client: docker.DockerClient, *, offline: bool, progress: Progress, mirror: str = DEFAULT_MIRROR, force: bool = False
+) -> str:
     """Build (or find already built) the default image; returns its name."""
     if not force and image_is_current(client):
         progress(f"{DEFAULT_IMAGE} is up to date ({recipe_tag()})")
@@ -68,7 +69,7 @@ def _build_from_dockerfile(client: docker.DockerClient, progress: Progress):
         raise TermagentError(
             f"could not build the sandbox image from its Dockerfile: {error}",
             hint="Without access to an image registry, build it from Debian's archive: "
-                 "`termagent sandbox build --offline`.",
+            "`termagent sandbox build --offline`.",
         ) from error
     for entry in log:
         if entry.get("stream", "").strip():
@@ -78,8 +79,10 @@ def _build_from_dockerfile(client: docker.DockerClient, progress: Progress):
 
 def _build_offline(client: docker.DockerClient, progress: Progress, mirror: str):
     if os.geteuid() != 0:
-        raise TermagentError("the offline build needs root (debootstrap creates device files and chroots).",
-                             hint="Run it as root: `sudo termagent sandbox build --offline`.")
+        raise TermagentError(
+            "the offline build needs root (debootstrap creates device files and chroots).",
+            hint="Run it as root: `sudo termagent sandbox build --offline`.",
+        )
     if not shutil.which("debootstrap"):
         raise TermagentError("debootstrap is not installed.", hint="Install it: `apt-get install debootstrap`.")
     with tempfile.TemporaryDirectory(prefix="termagent-rootfs-") as work:
@@ -92,14 +95,14 @@ def _build_offline(client: docker.DockerClient, progress: Progress, mirror: str)
         subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], check=True)
         progress(f"importing into Docker ({tarball.stat().st_size // 2**20} MiB)")
         tag = recipe_tag()
-        client.api.import_image_from_file(str(tarball), repository=_REPOSITORY, tag=tag.split(":")[1],
-                                          changes=_IMAGE_CHANGES)
+        client.api.import_image_from_file(
+            str(tarball), repository=_REPOSITORY, tag=tag.split(":")[1], changes=_IMAGE_CHANGES
+        )
         return client.images.get(tag)
 
 
 def _debootstrap(root: Path, mirror: str, progress: Progress) -> None:
-    command = ["debootstrap", "--variant=minbase", f"--include={','.join(packages())}",
-               "bookworm", str(root), mirror]
+    command = ["debootstrap", "--variant=minbase", f"--include={','.join(packages())}", "bookworm", str(root), mirror]
     progress(f"running {' '.join(command)}")
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -60,8 +60,9 @@ def _owner_is_gone(owner: str) -> bool:
     return owner_identity(int(pid_text)) != owner or _process_start_time(int(pid_text)) is None
 
 
-def reap_orphans(client: docker.DockerClient, *, everything: bool = False,
-                 dead_nodes: Collection[str] = ()) -> list[str]:
+def reap_orphans(
+    client: docker.DockerClient, *, everything: bool = False, dead_nodes: Collection[str] = ()
+) -> list[str]:
     """Remove sandbox containers whose owning process is gone, or whose cluster node is among
     `dead_nodes` (all of them with `everything`). Returns the names of the containers removed."""
     removed = []

@@ -38,24 +38,40 @@ def _denial(names: list[str], code: str, why: str, **extra) -> dict:
 def docker_profile() -> str:
     """The profile as Docker's seccomp JSON (what `--security-opt seccomp=` takes)."""
     data = yaml.safe_load(PROFILE_FILE.read_text(encoding="utf-8"))
-    rules = [_denial(names, code, why)
-             for code, reasons in data["refused"].items() for why, names in reasons.items()]
+    rules = [_denial(names, code, why) for code, reasons in data["refused"].items() for why, names in reasons.items()]
     for group in data["conditional"]:
         by_position: dict[int, list[str]] = {}
         for name, position in group["calls"].items():
             by_position.setdefault(position, []).append(name)
         # One condition per rule: libseccomp ANDs a rule's conditions, and these are alternatives.
-        rules += [_denial(names, "EPERM", group["why"],
-                          args=[{"index": position, "value": _number(bit["mask"]), "valueTwo": _number(bit["value"]),
-                                 "op": "SCMP_CMP_MASKED_EQ"}])
-                  for position, names in sorted(by_position.items()) for bit in group["when"]]
+        rules += [
+            _denial(
+                names,
+                "EPERM",
+                group["why"],
+                args=[
+                    {
+                        "index": position,
+                        "value": _number(bit["mask"]),
+                        "valueTwo": _number(bit["value"]),
+                        "op": "SCMP_CMP_MASKED_EQ",
+                    }
+                ],
+            )
+            for position, names in sorted(by_position.items())
+            for bit in group["when"]
+        ]
     # Docker leaves a rule out when the kernel is at least excludes.minKernel.
-    rules += [_denial(names, "EPERM", f"unsafe to allow before Linux {version}", excludes={"minKernel": version})
-              for version, names in data["refused_before_kernel"].items()]
+    rules += [
+        _denial(names, "EPERM", f"unsafe to allow before Linux {version}", excludes={"minKernel": version})
+        for version, names in data["refused_before_kernel"].items()
+    ]
     profile = {
         "defaultAction": "SCMP_ACT_ALLOW",
-        "archMap": [{"architecture": native, "subArchitectures": list(others)}
-                    for native, others in data["architectures"].items()],
+        "archMap": [
+            {"architecture": native, "subArchitectures": list(others)}
+            for native, others in data["architectures"].items()
+        ],
         "syscalls": rules,
     }
     return json.dumps(profile, separators=(",", ":"))

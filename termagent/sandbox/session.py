@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import select
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -83,8 +84,16 @@ class CommandResult:
 
 
 class ShellSession:
-    def __init__(self, api: docker.APIClient, container_id: str, *, columns: int = 160, lines: int = 40,
-                 prefer_bash: bool = True, max_input_bytes: int = MAX_INPUT_BYTES) -> None:
+    def __init__(
+        self,
+        api: docker.APIClient,
+        container_id: str,
+        *,
+        columns: int = 160,
+        lines: int = 40,
+        prefer_bash: bool = True,
+        max_input_bytes: int = MAX_INPUT_BYTES,
+    ) -> None:
         self._api = api
         self._container_id = container_id
         self._columns, self._lines = columns, lines
@@ -108,18 +117,24 @@ class ShellSession:
         self._awaiting_prompt = True
         self._shell_pid: str | None = None  # inside the container
         self._host_pid: int | None = None
+        # docker-py's exec socket (a SocketIO on a Unix socket); None when no shell runs.
+        self._socket: socket.SocketIO | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the shell and wait for its first prompt."""
         if self.shell == "bash" and not self._spawn(_BASH_COMMAND):
-            self.warnings.append("the image has no bash: using sh, without shell integration "
-                                 "(no early return, no exit status, no working directory)")
+            self.warnings.append(
+                "the image has no bash: using sh, without shell integration "
+                "(no early return, no exit status, no working directory)"
+            )
             self.shell = "sh"
         if self.shell == "sh" and not self._spawn(_SH_COMMAND):
-            raise TermagentError("the sandbox image has neither bash nor sh.",
-                                 hint="Use an image with bash (the default: `termagent sandbox build`).")
+            raise TermagentError(
+                "the sandbox image has neither bash nor sh.",
+                hint="Use an image with bash (the default: `termagent sandbox build`).",
+            )
 
     def restart(self) -> None:
         """A fresh shell in the same container, after the old one died."""
@@ -127,7 +142,7 @@ class ShellSession:
         self.start()
 
     def close(self) -> None:
-        if getattr(self, "_socket", None) is not None:
+        if self._socket is not None:
             with contextlib.suppress(OSError):
                 self._socket.close()
             self._socket = None
@@ -148,10 +163,12 @@ class ShellSession:
         if command is _SH_COMMAND:
             environment = {"PS1": "# "}
         try:
-            self._exec_id = self._api.exec_create(self._container_id, command, stdin=True, tty=True,
-                                                  environment=environment)["Id"]
-            self._socket = self._api.exec_start(self._exec_id, socket=True, tty=True)
-            self._fd = getattr(self._socket, "_sock", self._socket).fileno()
+            self._exec_id = self._api.exec_create(
+                self._container_id, command, stdin=True, tty=True, environment=environment
+            )["Id"]
+            connection = self._api.exec_start(self._exec_id, socket=True, tty=True)
+            self._socket = connection
+            self._fd = getattr(connection, "_sock", connection).fileno()
         except docker.errors.APIError as error:
             raise TermagentError(f"could not start a shell in the sandbox: {error.explanation or error}") from error
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -285,7 +302,7 @@ class ShellSession:
                 self._pump(0)
             if writable and self.alive:
                 try:
-                    written += os.write(self._fd, data[written:written + _WRITE_CHUNK])
+                    written += os.write(self._fd, data[written : written + _WRITE_CHUNK])
                     last_progress = time.monotonic()
                 except BlockingIOError:
                     pass
@@ -304,8 +321,9 @@ class ShellSession:
     def output_since(self, mark: TranscriptMark) -> Observation:
         return self.terminal.screen.output_since(mark)
 
-    def run(self, keystrokes: str, duration: float = 1.0, *,
-            should_stop: Callable[[], bool] | None = None) -> CommandResult:
+    def run(
+        self, keystrokes: str, duration: float = 1.0, *, should_stop: Callable[[], bool] | None = None
+    ) -> CommandResult:
         """Send one command's keystrokes, wait at most `duration` seconds, report what happened.
         `should_stop` is polled while waiting: when it answers True the wait ends early."""
         started = time.monotonic()
@@ -315,17 +333,29 @@ class ShellSession:
         text = keystrokes_to_bytes(keystrokes)
         data = text.encode("utf-8", "surrogateescape")
         if len(data) > self.max_input_bytes:
-            return self._result(keystrokes, started, mark, refused=(
-                f"[termagent] Nothing was typed: these keystrokes are {len(data):,} bytes, more than the sandbox "
-                f"takes in one command ({self.max_input_bytes:,} bytes). Send the text in several smaller parts "
-                "(for example, append to a file with several here-documents)."))
+            return self._result(
+                keystrokes,
+                started,
+                mark,
+                refused=(
+                    f"[termagent] Nothing was typed: these keystrokes are {len(data):,} bytes, more than the sandbox "
+                    f"takes in one command ({self.max_input_bytes:,} bytes). Send the text in several smaller parts "
+                    "(for example, append to a file with several here-documents)."
+                ),
+            )
         longest = max(map(len, _LINE_BREAKS.split(data)))
         if longest > _CANONICAL_LINE_LIMIT and not self.at_prompt and self._terminal_reads_lines():
-            return self._result(keystrokes, started, mark, refused=(
-                f"[termagent] Nothing was typed: a line of these keystrokes is {longest:,} bytes, and the program "
-                "in the terminal reads whole lines, of which the terminal keeps at most "
-                f"{_CANONICAL_LINE_LIMIT:,} bytes (the rest would be lost). Write long lines with a here-document "
-                "at the shell prompt, or in shorter lines."))
+            return self._result(
+                keystrokes,
+                started,
+                mark,
+                refused=(
+                    f"[termagent] Nothing was typed: a line of these keystrokes is {longest:,} bytes, and the program "
+                    "in the terminal reads whole lines, of which the terminal keeps at most "
+                    f"{_CANONICAL_LINE_LIMIT:,} bytes (the rest would be lost). Write long lines with a here-document "
+                    "at the shell prompt, or in shorter lines."
+                ),
+            )
         was_at_prompt = self.at_prompt
         only_echoes = was_at_prompt and not _SUBMIT_BYTES.intersection(text)
         prompts_before = self._prompts_seen
@@ -351,17 +381,30 @@ class ShellSession:
 
     def _what_was_lost(self, typed: int | None = None, total: int | None = None) -> str:
         if typed is None or total is None:
-            return ("[termagent] The shell ended while this command ran: its working directory, variables and "
-                    "the programs it had started are gone.")
+            return (
+                "[termagent] The shell ended while this command ran: its working directory, variables and "
+                "the programs it had started are gone."
+            )
         if not self.alive:
-            return (f"[termagent] The shell ended while the keystrokes were being typed: {typed:,} of {total:,} "
-                    "bytes were typed, the rest was not. Its working directory, variables and the programs "
-                    "it had started are gone.")
-        return (f"[termagent] Only {typed:,} of {total:,} bytes were typed: the program in the terminal took no "
-                f"input for {_WRITE_STALL:.0f} s, and the rest was not typed.")
+            return (
+                f"[termagent] The shell ended while the keystrokes were being typed: {typed:,} of {total:,} "
+                "bytes were typed, the rest was not. Its working directory, variables and the programs "
+                "it had started are gone."
+            )
+        return (
+            f"[termagent] Only {typed:,} of {total:,} bytes were typed: the program in the terminal took no "
+            f"input for {_WRITE_STALL:.0f} s, and the rest was not typed."
+        )
 
-    def _result(self, keystrokes: str, started: float, mark: TranscriptMark, *, refused: str | None = None,
-                lost: str | None = None) -> CommandResult:
+    def _result(
+        self,
+        keystrokes: str,
+        started: float,
+        mark: TranscriptMark,
+        *,
+        refused: str | None = None,
+        lost: str | None = None,
+    ) -> CommandResult:
         observation = self.terminal.screen.output_since(mark)
         finished = self.alive and self.at_prompt
         return CommandResult(

@@ -25,8 +25,13 @@ class ShellMark:
 
 class MarkFilter:
     def __init__(self, token: str) -> None:
-        self._prefixes = {f"133;C;{token}": "C", f"133;D;{token}": "D", f"133;B;{token}": "B",
-                          f"133;P;{token}": "P", f"7;{token}": "cwd"}
+        self._prefixes = {
+            f"133;C;{token}": "C",
+            f"133;D;{token}": "D",
+            f"133;B;{token}": "B",
+            f"133;P;{token}": "P",
+            f"7;{token}": "cwd",
+        }
         self._held = ""
 
     def feed(self, text: str) -> tuple[str, list[ShellMark]]:
@@ -54,9 +59,9 @@ class MarkFilter:
                 else:
                     output.append(buffer[start:])
                 break
-            mark = self._parse(buffer[start + 2:end])
+            mark = self._parse(buffer[start + 2 : end])
             if mark is None:
-                output.append(buffer[start:end + 1])
+                output.append(buffer[start : end + 1])
             else:
                 marks.append(mark)
             position = end + 1

@@ -60,6 +60,7 @@ class Observation:
 
 class SandboxScreen(pyte.Screen):
     def __init__(self, columns: int, lines: int, scrollback_lines: int = SCROLLBACK_LINES) -> None:
+        self.scrollback_lines = scrollback_lines  # the scrollback's maxlen, typed as the int it is
         self.scrollback: deque[str] = deque(maxlen=scrollback_lines)
         self.scrolled_total = 0
         self.wipes = 0
@@ -119,10 +120,17 @@ class SandboxScreen(pyte.Screen):
         """True when plain lines would only scroll: the cursor at the start of an empty bottom
         row of the main screen, no scrolling region, auto-wrap on and insert mode off."""
         bottom = self.lines - 1
-        return (self.cursor.x == 0 and self.cursor.y == bottom and not self.buffer.get(bottom)
-                and not self.in_alternate_screen and tuple(self.margins or (0, bottom)) == (0, bottom)
-                and pyte.modes.DECAWM in self.mode and pyte.modes.IRM not in self.mode
-                and bool(self.scrollback.maxlen) and self.lines > 1)
+        return (
+            self.cursor.x == 0
+            and self.cursor.y == bottom
+            and not self.buffer.get(bottom)
+            and not self.in_alternate_screen
+            and tuple(self.margins or (0, bottom)) == (0, bottom)
+            and pyte.modes.DECAWM in self.mode
+            and pyte.modes.IRM not in self.mode
+            and self.scrollback_lines > 0
+            and self.lines > 1
+        )
 
     def scroll_plain_lines(self, block: str) -> None:
         """Do what drawing `block` would do, when `can_scroll_plain_lines()`. `block` is lines
@@ -130,26 +138,26 @@ class SandboxScreen(pyte.Screen):
         least one); each row is drawn on the bottom row, then scrolled up by the wrap or the LF.
         So the screen's rows above the bottom one, then the new rows, move up by as many rows
         as there are new ones. Only the rows that can still be seen are built: the last ones,
-        which stay on the screen, and before them the last `scrollback.maxlen` that scroll off."""
+        which stay on the screen, and before them the last `scrollback_lines` that scroll off."""
         columns, kept_on_screen = self.columns, self.lines - 1
         lines = block[:-2].split("\r\n")
         total_rows = len(lines)
         wrapped = max(map(len, lines)) > columns
         if wrapped:
             total_rows += sum(-(-length // columns) - 1 for length in map(len, lines) if length > columns)
-        needed = self.scrollback.maxlen + kept_on_screen
+        needed = self.scrollback_lines + kept_on_screen
         rows = lines[-needed:]
         if wrapped:
-            rows = [line[start:start + columns] for line in rows for start in range(0, len(line) or 1, columns)]
+            rows = [line[start : start + columns] for line in rows for start in range(0, len(line) or 1, columns)]
         rows = rows[-needed:]
         carried = max(0, kept_on_screen - total_rows)  # old rows that stay on the screen, moved up
         if len(rows) < needed:  # the whole block: the screen's own rows scroll off before it
             self.scrollback.extend(self.line_text(y) for y in range(kept_on_screen - carried))
-        self.scrollback.extend(map(str.rstrip, rows[:max(0, len(rows) - kept_on_screen)]))
+        self.scrollback.extend(map(str.rstrip, rows[: max(0, len(rows) - kept_on_screen)]))
         self.scrolled_total += total_rows
         for y in range(carried):
             self.buffer[y] = self.buffer[y + kept_on_screen - carried]
-        visible = rows[-(kept_on_screen - carried):]
+        visible = rows[-(kept_on_screen - carried) :]
         cells = {char: self.cursor.attrs._replace(data=char) for char in set("".join(visible))}
         for y, text in enumerate(visible, start=carried):
             self.buffer.pop(y, None)
@@ -218,7 +226,9 @@ class _State(enum.Enum):
     OSC_ESCAPE = enum.auto()  # ESC inside an OSC: ESC \\ ends it
 
 
-_CSI_PARAMETERS = re.compile("[?\x07-\x0d >;0-9]*")
+# What the character after ESC starts; any other one ends the sequence.
+_AFTER_ESCAPE = {"[": _State.CSI, "]": _State.OSC_CODE} | dict.fromkeys("#%()", _State.ONE_MORE)
+_CSI_PARAMETERS_END = re.compile("[^?\x07-\x0d >;0-9]")  # the first character after the parameters
 _OSC_END = re.compile("[\x07\x9c\x1b]")
 # A plain run: printable ASCII and CR LF only (no lone CR: a progress bar redraws its row).
 _NOT_PLAIN = re.compile("[^ -~\r\n]|\r(?!\n)|(?<!\r)\n")
@@ -246,9 +256,10 @@ class _ParserTracker:
                     spans.append((position, end))
                 state, position = _State.ESCAPE, end + 1
             elif state is _State.CSI:
-                position = _CSI_PARAMETERS.match(text, position).end()
-                if position == length:
+                found = _CSI_PARAMETERS_END.search(text, position)
+                if found is None:
                     break
+                position = found.start()
                 char = text[position]
                 position += 1
                 if char == "$":
@@ -265,8 +276,7 @@ class _ParserTracker:
                 char = text[position]
                 position += 1
                 if state is _State.ESCAPE:
-                    state = (_State.CSI if char == "[" else _State.OSC_CODE if char == "]"
-                             else _State.ONE_MORE if char in "#%()" else _State.GROUND)
+                    state = _AFTER_ESCAPE.get(char, _State.GROUND)
                 elif state is _State.OSC_CODE:
                     state = _State.GROUND if char in "RP" else _State.OSC
                 elif state is _State.OSC_ESCAPE:
@@ -306,8 +316,14 @@ class Terminal:
     controls, bidi overrides, zero-width characters) are shown as escapes, so that the model
     and the person see them."""
 
-    def __init__(self, columns: int = 160, lines: int = 40, *, scrollback_lines: int = SCROLLBACK_LINES,
-                 fast_path_min_chars: int = FAST_PATH_MIN_CHARS) -> None:
+    def __init__(
+        self,
+        columns: int = 160,
+        lines: int = 40,
+        *,
+        scrollback_lines: int = SCROLLBACK_LINES,
+        fast_path_min_chars: int = FAST_PATH_MIN_CHARS,
+    ) -> None:
         self.screen = SandboxScreen(columns, lines, scrollback_lines)
         self._stream = pyte.Stream(self.screen)
         self._parser = _ParserTracker()

@@ -13,12 +13,40 @@ import struct
 import tempfile
 
 NUMBERS = {
-    "x86_64": {"chmod": 90, "fchmod": 91, "fchmodat": 268, "fchmodat2": 452, "open": 2, "openat": 257,
-               "creat": 85, "mknod": 133, "mknodat": 259, "clone": 56, "clone3": 435, "openat2": 437,
-               "io_uring_setup": 425, "setxattrat": 463, "keyctl": 250, "unshare": 272, "setns": 308},
-    "aarch64": {"fchmod": 52, "fchmodat": 53, "fchmodat2": 452, "openat": 56, "mknodat": 33, "clone": 220,
-                "clone3": 435, "openat2": 437, "io_uring_setup": 425, "setxattrat": 463, "keyctl": 219,
-                "unshare": 97, "setns": 268},
+    "x86_64": {
+        "chmod": 90,
+        "fchmod": 91,
+        "fchmodat": 268,
+        "fchmodat2": 452,
+        "open": 2,
+        "openat": 257,
+        "creat": 85,
+        "mknod": 133,
+        "mknodat": 259,
+        "clone": 56,
+        "clone3": 435,
+        "openat2": 437,
+        "io_uring_setup": 425,
+        "setxattrat": 463,
+        "keyctl": 250,
+        "unshare": 272,
+        "setns": 308,
+    },
+    "aarch64": {
+        "fchmod": 52,
+        "fchmodat": 53,
+        "fchmodat2": 452,
+        "openat": 56,
+        "mknodat": 33,
+        "clone": 220,
+        "clone3": 435,
+        "openat2": 437,
+        "io_uring_setup": 425,
+        "setxattrat": 463,
+        "keyctl": 219,
+        "unshare": 97,
+        "setns": 268,
+    },
 }[platform.machine()]
 AT_FDCWD = -100
 CLONE_NEWUSER = 0x10000000
@@ -31,8 +59,10 @@ results = {}
 
 def call(name, *args):
     ctypes.set_errno(0)
-    value = libc.syscall(ctypes.c_long(NUMBERS[name]), *(
-        ctypes.c_long(arg) if isinstance(arg, int) else ctypes.c_char_p(arg) for arg in args))
+    value = libc.syscall(
+        ctypes.c_long(NUMBERS[name]),
+        *(ctypes.c_long(arg) if isinstance(arg, int) else ctypes.c_char_p(arg) for arg in args),
+    )
     return value, ctypes.get_errno() if value < 0 else 0
 
 
@@ -111,8 +141,9 @@ name = ctypes.create_string_buffer(b"security.capability")
 value = ctypes.create_string_buffer(capability, len(capability))
 xattr_args = struct.pack("<QII", ctypes.addressof(value), len(capability), 0)
 args_buffer = ctypes.create_string_buffer(xattr_args, len(xattr_args))
-results["setxattrat-capability"] = list(call("setxattrat", AT_FDCWD, target, 0, ctypes.addressof(name),
-                                             ctypes.addressof(args_buffer), len(xattr_args))) + [None]
+results["setxattrat-capability"] = list(
+    call("setxattrat", AT_FDCWD, target, 0, ctypes.addressof(name), ctypes.addressof(args_buffer), len(xattr_args))
+) + [None]
 try:
     os.getxattr(target, "security.capability")
     results["capability-present"] = True
@@ -123,8 +154,9 @@ except OSError:
 params = ctypes.create_string_buffer(120)  # struct io_uring_params, written by the kernel
 results["io_uring_setup"] = list(call("io_uring_setup", 1, ctypes.addressof(params))) + [None]
 how = ctypes.create_string_buffer(struct.pack("<QQQ", os.O_CREAT | os.O_WRONLY, 0o4755, 0), 24)
-results["openat2"] = list(call("openat2", AT_FDCWD, os.path.join(root, "openat2").encode(),
-                               ctypes.addressof(how), 24)) + [None]
+results["openat2"] = list(
+    call("openat2", AT_FDCWD, os.path.join(root, "openat2").encode(), ctypes.addressof(how), 24)
+) + [None]
 clone_args = ctypes.create_string_buffer(struct.pack("<11Q", CLONE_NEWUSER, 0, 0, 0, SIGCHLD, 0, 0, 0, 0, 0, 0), 88)
 
 

@@ -22,13 +22,20 @@ def _containers_of(docker_client, pid: int) -> list:
     # The owner's identity also holds its start time, unknown once it is dead: match the pid.
     prefix = owner_identity(pid).rsplit(":", 1)[0] + ":"
     # The raw listing: the SDK's list() inspects each container and fails on one removed meanwhile.
-    return [c["Id"] for c in docker_client.api.containers(all=True, filters={"label": LABEL})
-            if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
+    return [
+        c["Id"]
+        for c in docker_client.api.containers(all=True, filters={"label": LABEL})
+        if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)
+    ]
 
 
 def _start_waiting_run(docker_client, sandbox_image):
-    process = subprocess.Popen([TERMAGENT, "sandbox", "run", "--duration", "120", "sleep 1000\n"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [TERMAGENT, "sandbox", "run", "--duration", "120", "sleep 1000\n"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120  # generous: the machine may be busy
     while not _containers_of(docker_client, process.pid):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
@@ -54,10 +61,9 @@ def test_container_removed_on_signal(docker_client, sandbox_image, signal_number
 def test_container_removed_on_exception(sandbox_factory, docker_client):
     from termagent.sandbox.container import Sandbox, SandboxSpec
 
-    with pytest.raises(RuntimeError):
-        with Sandbox(SandboxSpec(), client=docker_client) as sandbox:
-            container_id = sandbox.container.id
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), Sandbox(SandboxSpec(), client=docker_client) as sandbox:
+        container_id = sandbox.container.id
+        raise RuntimeError("boom")
     assert not docker_client.api.containers(all=True, filters={"id": container_id})
 
 
@@ -76,8 +82,13 @@ def test_killed_process_orphans_are_reaped_on_next_start_and_by_prune(docker_cli
 
 
 def _run_cli(*args, env=None):
-    return subprocess.run([TERMAGENT, "sandbox", "run", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [TERMAGENT, "sandbox", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_cli_json_reports_each_command_then_the_screen(sandbox_image):
@@ -99,8 +110,9 @@ def test_daemon_down_is_a_clear_error():
 
 
 def test_docker_not_installed_is_a_clear_error():
-    completed = _run_cli("ls\n", env={"DOCKER_HOST": "unix:///tmp/no-such-docker.sock",
-                                      "PATH": str(Path(sys.executable).parent)})
+    completed = _run_cli(
+        "ls\n", env={"DOCKER_HOST": "unix:///tmp/no-such-docker.sock", "PATH": str(Path(sys.executable).parent)}
+    )
     assert completed.returncode == 2
     assert "Docker is not installed" in completed.stderr and "Traceback" not in completed.stderr
 

@@ -13,12 +13,14 @@ def _status_field(shell, name: str) -> str:
 
 
 def test_no_network(shell):
-    script = ("import socket\n"
-              "for host in ('1.1.1.1', '8.8.8.8', '172.17.0.1'):\n"
-              "    try:\n"
-              "        socket.create_connection((host, 53), timeout=2); print('REACHED', host)\n"
-              "    except OSError as e: print('blocked', host, e.errno)\n")
-    result = shell.run(f"python3 -c \"{script}\"\n", duration=15)
+    script = (
+        "import socket\n"
+        "for host in ('1.1.1.1', '8.8.8.8', '172.17.0.1'):\n"
+        "    try:\n"
+        "        socket.create_connection((host, 53), timeout=2); print('REACHED', host)\n"
+        "    except OSError as e: print('blocked', host, e.errno)\n"
+    )
+    result = shell.run(f'python3 -c "{script}"\n', duration=15)
     printed = [line.split()[0] for line in result.output.splitlines() if line.startswith(("REACHED ", "blocked "))]
     assert result.finished and printed == ["blocked"] * 3
     interfaces = shell.run("ls /sys/class/net\n", duration=5).output.splitlines()[1:-1]

@@ -24,8 +24,9 @@ def test_a_bad_override_names_the_field():
 
 def test_a_bad_profile_file_names_the_file_and_field(tmp_path):
     path = tmp_path / "mine.yaml"
-    path.write_text("network: none\ncap_add: []\npids_limit: two\nmemory: 1g\ncpus: 1\ntmp_size: 1m\ndisk: 1g\n"
-                    "read_only: false\n")
+    path.write_text(
+        "network: none\ncap_add: []\npids_limit: two\nmemory: 1g\ncpus: 1\ntmp_size: 1m\ndisk: 1g\nread_only: false\n"
+    )
     with pytest.raises(TermagentError, match=r"mine.yaml.*\$\.pids_limit"):
         load_profile(str(path))
 

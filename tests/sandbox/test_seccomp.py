@@ -36,8 +36,14 @@ def attack(container) -> dict:
 def unfiltered(docker_client, sandbox_image):
     """A container like the sandbox (same capabilities, no-new-privileges) but without termagent's filter."""
     container = docker_client.containers.run(
-        sandbox_image, ["sleep", "infinity"], detach=True, network_mode="none", cap_drop=["ALL"],
-        cap_add=DEFAULT_CAPABILITIES, security_opt=["no-new-privileges", "seccomp=unconfined"])
+        sandbox_image,
+        ["sleep", "infinity"],
+        detach=True,
+        network_mode="none",
+        cap_drop=["ALL"],
+        cap_add=DEFAULT_CAPABILITIES,
+        security_opt=["no-new-privileges", "seccomp=unconfined"],
+    )
     yield container
     container.remove(force=True)
 
@@ -118,8 +124,11 @@ def i386_chmod(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("i386")
     (work / "chmod.c").write_text(I386_CHMOD)
     program = work / "i386-chmod"
-    subprocess.run(["gcc", "-static", "-nostdlib", "-no-pie", "-O1", "-o", str(program), str(work / "chmod.c")],
-                   check=True, timeout=120)
+    subprocess.run(
+        ["gcc", "-static", "-nostdlib", "-no-pie", "-O1", "-o", str(program), str(work / "chmod.c")],
+        check=True,
+        timeout=120,
+    )
     target = Path("/tmp/i386-target")
     target.write_bytes(b"")
     try:
@@ -143,11 +152,16 @@ def put_file(container, path: Path, destination: str) -> None:
 
 @pytest.mark.docker
 def test_i386_calls_get_the_same_rules(sandbox_factory, unfiltered, i386_chmod):
-    for container, errno_wanted, mode_wanted in ((sandbox_factory().container, EPERM, "600"),
-                                                  (unfiltered, 0, "4755")):
+    for container, errno_wanted, mode_wanted in ((sandbox_factory().container, EPERM, "600"), (unfiltered, 0, "4755")):
         put_file(container, i386_chmod, "/usr/local/bin/i386-chmod")
-        code, output = container.exec_run(["sh", "-c", "touch /tmp/i386-target && chmod 600 /tmp/i386-target && "
-                                           "i386-chmod; echo \"errno $?\"; stat -c 'mode %a' /tmp/i386-target"])
+        code, output = container.exec_run(
+            [
+                "sh",
+                "-c",
+                "touch /tmp/i386-target && chmod 600 /tmp/i386-target && "
+                "i386-chmod; echo \"errno $?\"; stat -c 'mode %a' /tmp/i386-target",
+            ]
+        )
         assert f"errno {errno_wanted}\nmode {mode_wanted}" in output.decode(), output
 
 
@@ -161,7 +175,8 @@ def test_normal_work_still_works(shell):
         "git -c user.email=a@b -c user.name=a commit -qm one && git log --oneline | wc -l && "
         "python3 -c 'import ctypes, os; pid = os.fork()\n"
         "if pid == 0: os._exit(ctypes.CDLL(None).ptrace(0, 0, 0, 0))\n"
-        "print(\"ptrace\", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))'; echo all-done\n")
+        'print("ptrace", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\'; echo all-done\n'
+    )
     result = shell.run(script, duration=30)
     assert result.finished and result.exit_status == 0, result.output
     assert "750\n750\n1\nptrace 0\nall-done" in result.output.replace("\r", "")
@@ -173,14 +188,16 @@ def build_deb(directory: Path, name: str, mode: int) -> Path:
     root = directory / name
     (root / "DEBIAN").mkdir(parents=True)
     (root / "DEBIAN" / "control").write_text(
-        f"Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.com>\nDescription: test\n")
+        f"Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.com>\nDescription: test\n"
+    )
     program = root / "usr" / "local" / "bin" / name
     program.parent.mkdir(parents=True)
     program.write_text("#!/bin/sh\necho ran\n")
     program.chmod(mode)
     deb = directory / f"{name}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(root), str(deb)], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-b", str(root), str(deb)], check=True, capture_output=True, timeout=120
+    )
     return deb
 
 

@@ -116,8 +116,9 @@ def test_a_paste_into_python_arrives_intact(shell):
     rng = random.Random(5)
     data = "".join(rng.choice(string.ascii_letters) for _ in range(100_000))
     assert shell.run("python3\n", duration=10).foreground == "python3"
-    answer = shell.run(f"import hashlib\ndata = '{data}'\nprint('sha', hashlib.sha256(data.encode()).hexdigest())\n",
-                       duration=120)
+    answer = shell.run(
+        f"import hashlib\ndata = '{data}'\nprint('sha', hashlib.sha256(data.encode()).hexdigest())\n", duration=120
+    )
     assert answer.alive and f"sha {hashlib.sha256(data.encode()).hexdigest()}" in answer.output.splitlines()
     assert shell.run("exit()\n", duration=10).finished
 
@@ -173,8 +174,9 @@ def test_a_dead_shell_is_reported_and_can_be_restarted(shell):
 # -- shell integration cannot be forged (issue 10): marks printed by a command are not believed --
 
 # Prints a prompt mark as the shell integration does, with the session's token (which is readable).
-FORGED_PROMPT = ("printf '\\e]133;D;%s;0;0\\a\\e]7;%s;/forged\\a\\e]133;B;%s\\a' "
-                 '"$__ta_token" "$__ta_token" "$__ta_token"')
+FORGED_PROMPT = (
+    'printf \'\\e]133;D;%s;0;0\\a\\e]7;%s;/forged\\a\\e]133;B;%s\\a\' "$__ta_token" "$__ta_token" "$__ta_token"'
+)
 
 
 def test_a_forged_completion_mark_does_not_end_a_running_sleep(shell, monkeypatch):
@@ -190,11 +192,13 @@ def test_a_forged_completion_mark_does_not_end_a_running_sleep(shell, monkeypatc
 
 
 def test_handing_the_terminal_back_with_tcsetpgrp_does_not_pass_for_a_prompt(shell):
-    program = ("import os, signal, sys, time; signal.signal(signal.SIGTTOU, signal.SIG_IGN); "
-               "os.tcsetpgrp(0, os.getpgid(os.getppid())); token = sys.argv[1]; "
-               "esc, bel = chr(27), chr(7); "
-               'sys.stdout.write(esc + "]133;D;" + token + ";0;0" + bel + esc + "]133;B;" + token + bel); '
-               "sys.stdout.flush(); time.sleep(1000)")
+    program = (
+        "import os, signal, sys, time; signal.signal(signal.SIGTTOU, signal.SIG_IGN); "
+        "os.tcsetpgrp(0, os.getpgid(os.getppid())); token = sys.argv[1]; "
+        "esc, bel = chr(27), chr(7); "
+        'sys.stdout.write(esc + "]133;D;" + token + ";0;0" + bel + esc + "]133;B;" + token + bel); '
+        "sys.stdout.flush(); time.sleep(1000)"
+    )
     result = shell.run(f"python3 -c '{program}' \"$__ta_token\"\n", duration=3)
     assert not result.finished and result.exit_status is None and "Error" not in result.output
 

@@ -1,7 +1,9 @@
 from termagent.sandbox.shell_marks import MarkFilter, ShellMark
 
-STREAM = ("hello\x1b]133;D;tok;0;0\x07\x1b]7;tok;/a;b\x07root@x:/app# \x1b]133;B;tok\x07"
-          "\x1b]0;title\x07\x1b]133;D;forged;1;0\x07")
+STREAM = (
+    "hello\x1b]133;D;tok;0;0\x07\x1b]7;tok;/a;b\x07root@x:/app# \x1b]133;B;tok\x07"
+    "\x1b]0;title\x07\x1b]133;D;forged;1;0\x07"
+)
 EXPECTED_TEXT = "helloroot@x:/app# \x1b]0;title\x07\x1b]133;D;forged;1;0\x07"
 EXPECTED_MARKS = [ShellMark("D", ("0", "0")), ShellMark("cwd", ("/a;b",)), ShellMark("B", ())]
 

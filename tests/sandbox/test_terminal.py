@@ -72,23 +72,60 @@ def test_redraw_text_rebuilds_the_screen_and_cursor_in_another_emulator():
 # -- the fast path for plain lines gives exactly what feeding every character to pyte gives ------
 
 COLUMNS, LINES, KEPT = 12, 5, 30
-_printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=40)
+_printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
 _plain_lines = st.lists(_printable, min_size=1, max_size=120).map(
-    lambda lines: "".join(f"{line}\r\n" for line in lines))
+    lambda lines: "".join(f"{line}\r\n" for line in lines)
+)
 _pieces = st.one_of(
     _plain_lines,
     _plain_lines.map(lambda block: block.replace("\r\n", "\n")),  # LF without CR: not plain
-    st.sampled_from([
-        "\x1b[31m", "\x1b[1;42m", "\x1b[0m", "\x1b[38;5;33m",  # colours
-        "10%\r20%\r30%\r100%\r\n", "[##   ]\r[#### ]\r",  # progress bars
-        "\x1b[?1049h\x1b[H\x1b[2Jfull screen\x1b[3;4Hframe\x1b[?1049l",  # a full-screen program
-        "\x1b[?1049h", "\x1b[?1049l", "\x1b[H\x1b[2J", "\x1b[2;3H", "\x1b[A", "\x1b[K",
-        "\x1b[2;4r", "\x1b[r",  # a scrolling region, and back
-        "\x1b[4h", "\x1b[4l", "\x1b[?7l", "\x1b[?7h",  # insert mode, no auto-wrap
-        "\x1b]0;title\x07", "\x1b]0;never ended ", "\x07", "\x1b]8;;x\x1b\\", "\x1b]", "\x1b[", "\x1b",
-        "\x1b[3", "\x1b[1$", "\x1b(0", "\x1b#8", "\x9b1m", "\x9d0;t\x9c",
-        "\t", "\b", "\r", "\n", "\r\n", "\x1bD", "\x1bM", "日本", "é\u0301", "\u202e", "\x18",
-    ]),
+    st.sampled_from(
+        [
+            "\x1b[31m",
+            "\x1b[1;42m",
+            "\x1b[0m",
+            "\x1b[38;5;33m",  # colours
+            "10%\r20%\r30%\r100%\r\n",
+            "[##   ]\r[#### ]\r",  # progress bars
+            "\x1b[?1049h\x1b[H\x1b[2Jfull screen\x1b[3;4Hframe\x1b[?1049l",  # a full-screen program
+            "\x1b[?1049h",
+            "\x1b[?1049l",
+            "\x1b[H\x1b[2J",
+            "\x1b[2;3H",
+            "\x1b[A",
+            "\x1b[K",
+            "\x1b[2;4r",
+            "\x1b[r",  # a scrolling region, and back
+            "\x1b[4h",
+            "\x1b[4l",
+            "\x1b[?7l",
+            "\x1b[?7h",  # insert mode, no auto-wrap
+            "\x1b]0;title\x07",
+            "\x1b]0;never ended ",
+            "\x07",
+            "\x1b]8;;x\x1b\\",
+            "\x1b]",
+            "\x1b[",
+            "\x1b",
+            "\x1b[3",
+            "\x1b[1$",
+            "\x1b(0",
+            "\x1b#8",
+            "\x9b1m",
+            "\x9d0;t\x9c",
+            "\t",
+            "\b",
+            "\r",
+            "\n",
+            "\r\n",
+            "\x1bD",
+            "\x1bM",
+            "日本",
+            "é\u0301",
+            "\u202e",
+            "\x18",
+        ]
+    ),
     _printable,
 )
 
@@ -98,9 +135,14 @@ def _state(terminal: Terminal) -> dict:
     return {
         "buffer": {y: dict(row) for y, row in screen.buffer.items() if row},
         "cursor": (screen.cursor.x, screen.cursor.y, screen.cursor.attrs, screen.cursor.hidden),
-        "scrollback": list(screen.scrollback), "scrolled": screen.scrolled_total, "wipes": screen.wipes,
-        "alternate": screen.in_alternate_screen, "margins": screen.margins, "mode": set(screen.mode),
-        "text": screen.text(), "redraw": screen.redraw_text(),
+        "scrollback": list(screen.scrollback),
+        "scrolled": screen.scrolled_total,
+        "wipes": screen.wipes,
+        "alternate": screen.in_alternate_screen,
+        "margins": screen.margins,
+        "mode": set(screen.mode),
+        "text": screen.text(),
+        "redraw": screen.redraw_text(),
     }
 
 
