@@ -6,5 +6,14 @@ from termagent.workspace.changes import ApplyAnswer, Change, WorkspaceChanges
 from termagent.workspace.members import CollectLimits
 from termagent.workspace.modes import Workspace, WorkspaceMode, mount_warning
 
-__all__ = ["ApplyAnswer", "ApplyResult", "Change", "CollectLimits", "Conflict", "Workspace", "WorkspaceChanges",
-           "WorkspaceMode", "mount_warning"]
+__all__ = [
+    "ApplyAnswer",
+    "ApplyResult",
+    "Change",
+    "CollectLimits",
+    "Conflict",
+    "Workspace",
+    "WorkspaceChanges",
+    "WorkspaceMode",
+    "mount_warning",
+]

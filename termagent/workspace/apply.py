@@ -19,6 +19,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from termagent.errors import WorkspaceError
 from termagent.workspace.changes import Change, WorkspaceChanges
 from termagent.workspace.members import shown
 from termagent.workspace.rooted import BrokenPath, Rooted, entry_at, open_regular
@@ -43,13 +44,16 @@ class ApplyResult:
             lines.append(f"{len(self.conflicts)} change(s) NOT applied (the host copy is left as it is):")
             lines += [f"  {shown(conflict.path)}: {conflict.reason}" for conflict in self.conflicts]
         if self.held_back:
-            lines.append(f"{len(self.held_back)} held-back change(s) NOT applied (git data and hooks; "
-                         "--apply-git applies them):")
+            lines.append(
+                f"{len(self.held_back)} held-back change(s) NOT applied (git data and hooks; --apply-git applies them):"
+            )
             lines += [f"  {shown(path)}" for path in self.held_back]
         return "\n".join(lines)
 
 
 def apply_changes(changes: WorkspaceChanges, *, include_held: bool = False) -> ApplyResult:
+    if changes.staging is None:
+        raise WorkspaceError("these changes were not collected from a copied workspace: there is nothing to apply.")
     with Rooted(changes.root) as host, Rooted(changes.staging) as staging:
         return _Applier(host, staging).run(changes, include_held)
 
@@ -115,18 +119,18 @@ class _Applier:
             conflicts.append(Conflict(path, f"could not set its mode: {error.strerror or error}"))
 
     def _write(self, directory: int, name: str, change: Change, directory_modes: list[tuple[str, int]]) -> None:
-        new = change.new
+        new = change.entry  # run() writes only changes with a new entry
         if new.kind == "dir":
             if change.status != "mode changed":
                 os.mkdir(name, 0o700, dir_fd=directory)
-            directory_modes.append((change.path, change.mode))
+            directory_modes.append((change.path, change.host_mode))
             return
         if change.status == "mode changed":
             descriptor = os.open(name, os.O_PATH | os.O_NOFOLLOW, dir_fd=directory)
             try:
                 if not stat.S_ISREG(os.fstat(descriptor).st_mode):
                     raise IsADirectoryError(errno.EISDIR, "it is no longer a regular file")
-                os.chmod(f"/proc/self/fd/{descriptor}", change.mode)  # fchmod cannot take an O_PATH descriptor
+                os.chmod(f"/proc/self/fd/{descriptor}", change.host_mode)  # fchmod cannot take an O_PATH descriptor
             finally:
                 os.close(descriptor)
             return
@@ -137,11 +141,13 @@ class _Applier:
                 os.symlink(new.target, temporary, dir_fd=directory)
             else:
                 descriptor = open_regular(directory, temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(descriptor, "wb") as target, \
-                        os.fdopen(self.staging.open_file(change.path), "rb") as source:
+                with (
+                    os.fdopen(descriptor, "wb") as target,
+                    os.fdopen(self.staging.open_file(change.path), "rb") as source,
+                ):
                     shutil.copyfileobj(source, target, 1 << 20)
                     target.flush()
-                    os.fchmod(target.fileno(), change.mode)
+                    os.fchmod(target.fileno(), change.host_mode)
                     os.fsync(target.fileno())
             os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
         except BaseException:
@@ -151,6 +157,8 @@ class _Applier:
 
 
 def _remove(directory: int, name: str, change: Change) -> None:
+    if change.old is None:
+        raise ValueError(f"{change.path!r} was added: there is nothing on the host to remove")
     if change.old.kind == "dir":
         os.rmdir(name, dir_fd=directory)
     else:

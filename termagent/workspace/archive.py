@@ -90,16 +90,20 @@ def pack_tree(root: Path) -> Packed:
                         tar.addfile(member, reader)
                     except OSError as error:  # it shrank while being read
                         tar_file.close()
-                        raise TermagentError(f"{path} changed while it was being copied: {error}",
-                                             hint="Start again once nothing else writes to the workspace.") from error
+                        raise TermagentError(
+                            f"{path} changed while it was being copied: {error}",
+                            hint="Start again once nothing else writes to the workspace.",
+                        ) from error
                 manifest[relative] = Entry("file", mode, member.size, reader.digest.hexdigest())
             else:
                 skipped.append(relative)
     if unreadable:
         tar_file.close()
         shown = ", ".join(unreadable[:20]) + (f" and {len(unreadable) - 20} more" if len(unreadable) > 20 else "")
-        raise TermagentError(f"cannot read {len(unreadable)} path(s) in the workspace {root}: {shown}",
-                             hint="Make them readable (chmod), or use a workspace without them.")
+        raise TermagentError(
+            f"cannot read {len(unreadable)} path(s) in the workspace {root}: {shown}",
+            hint="Make them readable (chmod), or use a workspace without them.",
+        )
     tar_file.seek(0)
     return Packed(tar_file, manifest, tuple(skipped), links_leave_tree)
 
@@ -167,14 +171,14 @@ def send_tar(container, packed: Packed) -> None:
         else:
             container.put_archive(APP, packed.tar)
     except APIError as error:
-        raise TermagentError(
-            f"could not copy the workspace into the sandbox: {error.explanation or error}") from error
+        raise TermagentError(f"could not copy the workspace into the sandbox: {error.explanation or error}") from error
 
 
 def _exec_tar_in(container, tar: BinaryIO) -> None:
     api = container.client.api
-    exec_id = api.exec_create(container.id, ["tar", "-x", "--no-same-owner", "-p", "-C", APP],
-                              stdin=True, stdout=True, stderr=True)["Id"]
+    exec_id = api.exec_create(
+        container.id, ["tar", "-x", "--no-same-owner", "-p", "-C", APP], stdin=True, stdout=True, stderr=True
+    )["Id"]
     connection = api.exec_start(exec_id, socket=True)
     raw = getattr(connection, "_sock", connection)
     output = b""
@@ -190,8 +194,10 @@ def _exec_tar_in(container, tar: BinaryIO) -> None:
         connection.close()
     code = api.exec_inspect(exec_id)["ExitCode"]
     if code != 0:
-        raise TermagentError(f"tar inside the sandbox failed ({code}): {output.decode('utf-8', 'replace')[-500:]}",
-                             hint="The image needs GNU tar for a workspace on a tmpfs /app.")
+        raise TermagentError(
+            f"tar inside the sandbox failed ({code}): {output.decode('utf-8', 'replace')[-500:]}",
+            hint="The image needs GNU tar for a workspace on a tmpfs /app.",
+        )
 
 
 def container_chunks(container) -> Iterator[bytes]:
@@ -210,13 +216,16 @@ def container_chunks(container) -> Iterator[bytes]:
         code = api.exec_inspect(exec_id)["ExitCode"]
     except APIError as error:
         raise WorkspaceError(
-            f"could not read the workspace back from the sandbox: {shown(str(error.explanation or error))}") from error
+            f"could not read the workspace back from the sandbox: {shown(str(error.explanation or error))}"
+        ) from error
     if code != 0:
         # A file tar could not read would otherwise look deleted: fail rather than misreport.
         message = shown(b"".join(errors).decode("utf-8", "replace")[-500:])
-        raise WorkspaceError(f"reading /app in the sandbox failed: {message}",
-                             hint="Without capabilities root cannot read a file whose mode denies it: make it "
-                                  "readable inside the sandbox (chmod u+r) and collect again.")
+        raise WorkspaceError(
+            f"reading /app in the sandbox failed: {message}",
+            hint="Without capabilities root cannot read a file whose mode denies it: make it "
+            "readable inside the sandbox (chmod u+r) and collect again.",
+        )
 
 
 class _ChunkReader:
@@ -239,7 +248,7 @@ class _ChunkReader:
                 self._left -= len(self._chunk)
                 if self._left < 0:
                     raise HostileArchive("the archive of /app is larger than its members account for.")
-            piece = self._chunk[self._offset:self._offset + wanted]
+            piece = self._chunk[self._offset : self._offset + wanted]
             self._offset += len(piece)
             wanted -= len(piece)
             parts.append(piece)
@@ -259,12 +268,12 @@ class Collected:
 
 
 Keep = Callable[[str, Entry], bool]
-_REFUSED_TYPES = {tarfile.CHRTYPE: "a character device", tarfile.BLKTYPE: "a block device",
-                  tarfile.FIFOTYPE: "a fifo"}
+_REFUSED_TYPES = {tarfile.CHRTYPE: "a character device", tarfile.BLKTYPE: "a block device", tarfile.FIFOTYPE: "a fifo"}
 
 
-def unpack_stream(chunks: Iterator[bytes], staging: Rooted, keep: Keep, host: Rooted,
-                  limits: CollectLimits) -> Collected:
+def unpack_stream(
+    chunks: Iterator[bytes], staging: Rooted, keep: Keep, host: Rooted, limits: CollectLimits
+) -> Collected:
     """Read a tar stream of /app into a manifest, checking every member first; the files for
     which keep(path, entry) holds are written below `staging` (nothing is written anywhere else).
     Hard links become files with the content of their target, taken from staging or, when the
@@ -275,7 +284,8 @@ def unpack_stream(chunks: Iterator[bytes], staging: Rooted, keep: Keep, host: Ro
     manifest: Manifest = {}
     refused: list[tuple[str, str]] = []
     try:
-        with tarfile.open(fileobj=reader, mode="r|") as tar:
+        # typeshed's _Fileobj also asks for write/seek/tell/close, which stream mode ("r|") never calls.
+        with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
             for member in tar:
                 budget.take(member.size if member.isfile() else 0)  # every member counts, refused ones too
                 try:
@@ -314,8 +324,9 @@ def _checked(member: tarfile.TarInfo, relative: str, manifest: Manifest, budget:
         raise HostileArchive(f"the archive holds {shown(relative)} twice.")
     parent = relative.rpartition("/")[0]
     if parent and getattr(manifest.get(parent), "kind", None) != "dir":
-        raise HostileArchive(f"the archive puts {shown(relative)} below something that is not a directory "
-                             "listed before it.")
+        raise HostileArchive(
+            f"the archive puts {shown(relative)} below something that is not a directory listed before it."
+        )
     mode = member.mode & 0o7777
     if member.isfile():
         return Entry("file", mode, member.size)
@@ -327,8 +338,10 @@ def _checked(member: tarfile.TarInfo, relative: str, manifest: Manifest, budget:
         target = member_path(member.linkname, directory=False)
         linked = manifest.get(target)
         if linked is None or linked.kind != "file":
-            raise HostileArchive(f"{shown(relative)} is a hard link to {shown(member.linkname)}, which the archive "
-                                 "does not hold as a file before it.")
+            raise HostileArchive(
+                f"{shown(relative)} is a hard link to {shown(member.linkname)}, which the archive "
+                "does not hold as a file before it."
+            )
         budget.add_bytes(linked.size)  # its content is copied again
         return Entry("file", mode, linked.size, linked.digest)
     return None
@@ -337,9 +350,12 @@ def _checked(member: tarfile.TarInfo, relative: str, manifest: Manifest, budget:
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
 
-def _unpack_file(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: str, entry: Entry,
-                 staging: Rooted, keep: Keep) -> Entry:
+def _unpack_file(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, relative: str, entry: Entry, staging: Rooted, keep: Keep
+) -> Entry:
     source = tar.extractfile(member)
+    if source is None:  # the caller checked member.isfile(); tarfile has no reader for anything else
+        raise HostileArchive(f"{shown(relative)}: a file member without content")
     if member.size <= _IN_MEMORY:
         data = source.read()
         entry = Entry("file", entry.mode, len(data), hashlib.sha256(data).hexdigest())
@@ -356,8 +372,9 @@ def _unpack_file(tar: tarfile.TarFile, member: tarfile.TarInfo, relative: str, e
     return entry
 
 
-def _unpack_hard_link(member: tarfile.TarInfo, relative: str, entry: Entry, staging: Rooted,
-                      keep: Keep, host: Rooted) -> None:
+def _unpack_hard_link(
+    member: tarfile.TarInfo, relative: str, entry: Entry, staging: Rooted, keep: Keep, host: Rooted
+) -> None:
     if not keep(relative, entry):
         return
     target = member_path(member.linkname, directory=False)
@@ -372,5 +389,7 @@ def _unpack_hard_link(member: tarfile.TarInfo, relative: str, entry: Entry, stag
             return
         with staging.parent(relative) as (directory, name):
             os.unlink(name, dir_fd=directory)
-    raise WorkspaceError(f"/app/{shown(relative)} is a hard link whose content could not be recovered.",
-                         hint=f"The host file {shown(target)} changed during the session; collect again.")
+    raise WorkspaceError(
+        f"/app/{shown(relative)} is a hard link whose content could not be recovered.",
+        hint=f"The host file {shown(target)} changed during the session; collect again.",
+    )

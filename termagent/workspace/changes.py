@@ -60,14 +60,31 @@ class Change:
     notes: tuple[str, ...] = ()  # what the review must point out ("newly executable", bits dropped)
     held: str | None = None  # why it is held back from a plain apply, if it is
 
+    @property
+    def entry(self) -> Entry:
+        """The entry as the sandbox left it, or as it was copied in for a deletion."""
+        entry = self.new or self.old
+        if entry is None:
+            raise ValueError(f"a change of {self.path!r} with neither an old nor a new entry")
+        return entry
+
+    @property
+    def host_mode(self) -> int:
+        """The mode apply gives a new or changed file or directory (deletions and symlinks have none)."""
+        if self.mode is None:
+            raise ValueError(f"a change of {self.path!r} with no mode to apply")
+        return self.mode
+
     def detail(self) -> str:
         old, new = self.old, self.new
         notes = list(self.notes)
         if old is None or new is None:
-            entry = new or old
-            mode = self.mode if new is not None else entry.mode
-            text = {"file": f"{entry.size} B, {mode:04o}", "dir": f"{mode:04o}",
-                    "symlink": f"-> {shown(entry.target)}"}[entry.kind]
+            entry = self.entry
+            if entry.kind == "symlink":  # no mode: symlinks have none on the host
+                text = f"-> {shown(entry.target)}"
+            else:
+                mode = entry.mode if self.mode is None else self.mode  # a deletion keeps its old mode
+                text = f"{entry.size} B, {mode:04o}" if entry.kind == "file" else f"{mode:04o}"
             return ", ".join([text, *notes])
         parts = []
         if old.kind != new.kind:
@@ -99,7 +116,7 @@ class WorkspaceChanges:
         return tuple(change for change in self.changes if change.held)
 
     def counts(self) -> dict[str, int]:
-        counts = Counter(change.status for change in self.changes if not change.held)
+        counts: Counter[str] = Counter(change.status for change in self.changes if not change.held)
         if self.held:
             counts["held back"] = len(self.held)
         if self.refused:
@@ -115,8 +132,10 @@ class WorkspaceChanges:
         plain = [change for change in self.changes if not change.held]
         rows += self._rows(plain)
         if self.held:
-            rows.append(f"HELD BACK, not applied unless you ask for them separately (--apply-git): "
-                        f"{len(self.held)} change(s) that could make your machine run a program later")
+            rows.append(
+                f"HELD BACK, not applied unless you ask for them separately (--apply-git): "
+                f"{len(self.held)} change(s) that could make your machine run a program later"
+            )
             rows += self._rows(self.held)
         if self.refused:
             rows.append(f"NOT CARRIED BACK from the sandbox: {len(self.refused)} path(s)")
@@ -128,7 +147,7 @@ class WorkspaceChanges:
         width = max(map(len, names), default=0)
         rows = []
         for change, name in zip(changes, names, strict=True):
-            kind = (change.new or change.old).kind
+            kind = change.entry.kind
             texts = self._texts(change) if _shows_diff(change) else ()
             note = f" ({texts})" if isinstance(texts, str) else ""
             rows.append(f"  {change.status:<12} {kind:<7} {name:<{width}}  {change.detail()}{note}")
@@ -148,10 +167,12 @@ class WorkspaceChanges:
                 continue
             old_text, new_text = texts
             lines = difflib.unified_diff(
-                old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+                old_text.splitlines(keepends=True),
+                new_text.splitlines(keepends=True),
                 fromfile="/dev/null" if change.old is None or change.old.kind != "file" else f"a/{name}",
                 tofile="/dev/null" if change.new is None or change.new.kind != "file" else f"b/{name}",
-                lineterm="\n")
+                lineterm="\n",
+            )
             yield "".join(_shown_line(line) for line in lines)
 
     def _texts(self, change: Change) -> tuple[str, str] | str:
@@ -163,6 +184,8 @@ class WorkspaceChanges:
                 continue
             if entry.size > _DIFF_LIMIT:
                 return f"over {_DIFF_LIMIT >> 20} MiB"
+            if root is None:  # collect() stages every new file; changes without staging have none
+                raise ValueError(f"{change.path!r}: a new file without a staging directory")
             with Rooted(root) as tree:
                 if entry is change.old and tree.entry(change.path) != entry:
                     return "the host copy changed since"  # apply reports it as a conflict
@@ -190,8 +213,9 @@ def _shows_diff(change: Change) -> bool:
     return "file" in kinds and change.status != "mode changed"
 
 
-def compare(before: Manifest, after: Manifest, refused: frozenset[str] = frozenset(),
-            umask: int | None = None) -> tuple[Change, ...]:
+def compare(
+    before: Manifest, after: Manifest, refused: frozenset[str] = frozenset(), umask: int | None = None
+) -> tuple[Change, ...]:
     """The changes from `before` to `after`, in path order, with the modes apply will give and
     the reasons some are held back. What could not come back (`refused`, names that are not
     UTF-8) is left out on both sides: the collection reports it, and it must not look deleted."""
@@ -262,8 +286,11 @@ def held_reason(path: str, bare_repositories: set[str]) -> str | None:
 def _bare_repositories(paths: set[str]) -> set[str]:
     marks = _held_rules()["bare_repository"]
     candidates = {path.rpartition("/")[0] for path in paths if path.rpartition("/")[2] == marks[0]}
-    return {directory for directory in candidates
-            if all((f"{directory}/{mark}" if directory else mark) in paths for mark in marks)}
+    return {
+        directory
+        for directory in candidates
+        if all((f"{directory}/{mark}" if directory else mark) in paths for mark in marks)
+    }
 
 
 def _representable(path: str) -> bool:

@@ -26,8 +26,10 @@ class CollectLimits:
 class HostileArchive(WorkspaceError):
     """The archive is not what a tree walk of /app produces: someone in the sandbox made it."""
 
-    default_hint = ("Something in the sandbox replaced the archive of /app; nothing was collected and nothing "
-                    "will be applied. Inspect the sandbox's work by other means.")
+    default_hint = (
+        "Something in the sandbox replaced the archive of /app; nothing was collected and nothing "
+        "will be applied. Inspect the sandbox's work by other means."
+    )
 
 
 class OverLimit(WorkspaceError):
@@ -92,12 +94,16 @@ class Budget:
         """One more member, of `size` bytes."""
         self.files += 1
         if self.files > self.limits.max_files:
-            raise OverLimit(f"/app in the sandbox holds more than {self.limits.max_files} files; collection "
-                            "stopped and nothing will be applied.")
+            raise OverLimit(
+                f"/app in the sandbox holds more than {self.limits.max_files} files; collection "
+                "stopped and nothing will be applied."
+            )
         self.add_bytes(size)
 
     def add_bytes(self, size: int) -> None:
         self.bytes += size
         if self.bytes > self.limits.max_bytes:
-            raise OverLimit(f"/app in the sandbox holds more than {self.limits.max_bytes} bytes; collection "
-                            "stopped and nothing will be applied.")
+            raise OverLimit(
+                f"/app in the sandbox holds more than {self.limits.max_bytes} bytes; collection "
+                "stopped and nothing will be applied."
+            )

@@ -43,19 +43,25 @@ class WorkspaceMode(enum.Enum):
 
 
 def mount_warning(directory: Path) -> str:
-    return (f"WARNING: --workspace-mode mount: {directory} is mounted read-write at {APP}. Everything "
-            "the model does there happens to your files at once, with no review and no undo: it can edit "
-            "or delete any file, plant git hooks and config (.git/) that run on your next git command, "
-            "leave scripts and programs that run with your rights when you run them, and create files and "
-            "directories that belong to root (removing those may need sudo). It cannot leave setuid or "
-            "setgid programs, file capabilities or device nodes there: termagent's seccomp filter refuses "
-            "them, and mount mode is refused when a check in the sandbox finds the filter not in force. "
-            "Use --workspace-mode copy to review changes before they are applied.")
+    return (
+        f"WARNING: --workspace-mode mount: {directory} is mounted read-write at {APP}. Everything "
+        "the model does there happens to your files at once, with no review and no undo: it can edit "
+        "or delete any file, plant git hooks and config (.git/) that run on your next git command, "
+        "leave scripts and programs that run with your rights when you run them, and create files and "
+        "directories that belong to root (removing those may need sudo). It cannot leave setuid or "
+        "setgid programs, file capabilities or device nodes there: termagent's seccomp filter refuses "
+        "them, and mount mode is refused when a check in the sandbox finds the filter not in force. "
+        "Use --workspace-mode copy to review changes before they are applied."
+    )
 
 
 class Workspace:
-    def __init__(self, directory: Path | str | None, mode: WorkspaceMode = WorkspaceMode.COPY,
-                 limits: CollectLimits | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path | str | None,
+        mode: WorkspaceMode = WorkspaceMode.COPY,
+        limits: CollectLimits | None = None,
+    ) -> None:
         self.mode = mode
         self.directory = _checked_directory(directory) if mode is not WorkspaceMode.NONE else None
         self.limits = limits or CollectLimits()
@@ -73,9 +79,16 @@ class Workspace:
         self.close()
 
     @property
+    def host_directory(self) -> Path:
+        """The person's directory, which the copy and mount modes work on."""
+        if self.directory is None:
+            raise WorkspaceError("this workspace has no directory: it was made with --workspace-mode none.")
+        return self.directory
+
+    @property
     def warning(self) -> str | None:
         """What the CLI must say loudly before starting, if anything."""
-        return mount_warning(self.directory) if self.mode is WorkspaceMode.MOUNT else None
+        return mount_warning(self.host_directory) if self.mode is WorkspaceMode.MOUNT else None
 
     def mounts(self) -> tuple[Mount, ...]:
         if self.mode is not WorkspaceMode.MOUNT:
@@ -92,7 +105,7 @@ class Workspace:
             self._check_mount(container)
         if self.mode is not WorkspaceMode.COPY:
             return
-        packed = pack_tree(self.directory)
+        packed = pack_tree(self.host_directory)
         with packed.tar:
             send_tar(container, packed)
         self.snapshot, self.skipped = packed.manifest, packed.skipped
@@ -101,7 +114,8 @@ class Workspace:
         if app_is_tmpfs(container):
             raise WorkspaceError(
                 f"the sandbox put an in-memory /app over the mounted {self.directory}: nothing would reach it.",
-                hint="Use a profile without a read-only root (default), or --workspace-mode copy.")
+                hint="Use a profile without a read-only root (default), or --workspace-mode copy.",
+            )
         # nosuid,nodev (when the engine applies them at all) hold inside the container only: the
         # host sees the directory as it is. What keeps root programs out of it is that nothing in
         # the sandbox can make one, which is tried here before the model runs anything.
@@ -111,7 +125,8 @@ class Workspace:
                 f"mount mode is refused: {loophole}. A setuid program the sandbox left in {self.directory} "
                 "would run as root for any user of this machine.",
                 hint="Use --workspace-mode copy (the default): changes come back for review, with setuid bits, "
-                     "devices and git hooks filtered out.")
+                "devices and git hooks filtered out.",
+            )
 
     def collect(self, container) -> WorkspaceChanges:
         """Copy mode: what the session changed in /app, against what was copied in. Nothing on
@@ -130,14 +145,14 @@ class Workspace:
             return snapshot.get(path) is None or not snapshot[path].same_content(entry)
 
         try:
-            with Rooted(staging) as staged, Rooted(self.directory) as host:
+            with Rooted(staging) as staged, Rooted(self.host_directory) as host:
                 collected = unpack_stream(container_chunks(container), staged, keep, host, self.limits)
             refused = frozenset(name for name, _ in collected.refused)
             changes = compare(snapshot, collected.manifest, refused)
         except BaseException:
             self._drop_staging()
             raise
-        return WorkspaceChanges(self.directory, staging, changes, collected.refused)
+        return WorkspaceChanges(self.host_directory, staging, changes, collected.refused)
 
     def apply(self, changes: WorkspaceChanges, *, include_held: bool = False) -> ApplyResult:
         """Write the changes; those held back (git data, hooks) only with `include_held`."""
@@ -159,9 +174,10 @@ class Workspace:
             except NotFound:
                 pass
             except APIError as error:
-                raise WorkspaceError(f"could not remove the workspace volume {self._volume}: "
-                                     f"{error.explanation or error}",
-                                     hint=f"Remove it with `docker volume rm {self._volume}`.") from error
+                raise WorkspaceError(
+                    f"could not remove the workspace volume {self._volume}: {error.explanation or error}",
+                    hint=f"Remove it with `docker volume rm {self._volume}`.",
+                ) from error
 
     def _drop_staging(self) -> None:
         if self._staging is not None:
@@ -176,6 +192,7 @@ def _checked_directory(directory: Path | str | None) -> Path:
     if not path.exists():
         raise WorkspaceError(f"the workspace {path} does not exist.", hint="Check the path given to --workspace.")
     if not path.is_dir():
-        raise WorkspaceError(f"the workspace {path} is not a directory.",
-                             hint="--workspace takes a directory (the project to work on).")
+        raise WorkspaceError(
+            f"the workspace {path} is not a directory.", hint="--workspace takes a directory (the project to work on)."
+        )
     return path.resolve()

@@ -74,7 +74,6 @@ class Rooted:
             return open_regular(fd, name, flags, mode)
 
 
-
 def _open_directory(parent: int, name: str, create: bool) -> int:
     try:
         return os.open(name, _DIR_FLAGS, dir_fd=parent)

@@ -41,8 +41,12 @@ with tarfile.open("/tmp/evil.tar", "w", format=tarfile.PAX_FORMAT) as tar:
               "normalised": "./sub/../../outside/normalised",
               "through-link": "./escape/through-the-link"}[sys.argv[2]], b"pwned\n")
 """
-HOSTILE = {"absolute": "not below /app", "dotdot": "not a plain path", "normalised": "not a plain path",
-           "through-link": "not a directory listed before it"}
+HOSTILE = {
+    "absolute": "not below /app",
+    "dotdot": "not a plain path",
+    "normalised": "not a plain path",
+    "through-link": "not a directory listed before it",
+}
 FAKE_TAR = "#!/bin/sh\\ncat /tmp/evil.tar\\n"  # for printf
 
 
@@ -56,8 +60,9 @@ def staging_root(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("profile, overrides", PROFILES, ids=["default", "networked", "strict", "read-only"])
-def test_a_swapped_archive_writes_nothing_outside_staging(tmp_path, staging_root, docker_client, sandbox_image,
-                                                          no_leftover_containers, profile, overrides):
+def test_a_swapped_archive_writes_nothing_outside_staging(
+    tmp_path, staging_root, docker_client, sandbox_image, no_leftover_containers, profile, overrides
+):
     project, outside, bin_dir = tmp_path / "project", tmp_path / "outside", tmp_path / "bin"
     for directory in (project, outside, bin_dir):
         directory.mkdir()
@@ -65,13 +70,19 @@ def test_a_swapped_archive_writes_nothing_outside_staging(tmp_path, staging_root
     before = tree(project)
     # The first directory on the sandbox's PATH is writable here: the attacker gets to put its
     # own `tar` there (on the read-only profiles it could not replace /usr/bin/tar itself).
-    spec = SandboxSpec(image=sandbox_image, profile=load_profile(profile).with_overrides(**overrides),
-                       mounts=(Mount(target="/usr/local/sbin", source=str(bin_dir), type="bind"),))
+    spec = SandboxSpec(
+        image=sandbox_image,
+        profile=load_profile(profile).with_overrides(**overrides),
+        mounts=(Mount(target="/usr/local/sbin", source=str(bin_dir), type="bind"),),
+    )
     with Workspace(project, WorkspaceMode.COPY) as workspace, Sandbox(spec, client=docker_client) as sandbox:
         workspace.populate(sandbox.container)
         script = base64.b64encode(CRAFT.encode()).decode()
-        run(sandbox, f"echo {script} | base64 -d > /tmp/craft.py && printf '{FAKE_TAR}' > /usr/local/sbin/tar"
-                     " && chmod 755 /usr/local/sbin/tar && echo changed > /app/ok.txt")
+        run(
+            sandbox,
+            f"echo {script} | base64 -d > /tmp/craft.py && printf '{FAKE_TAR}' > /usr/local/sbin/tar"
+            " && chmod 755 /usr/local/sbin/tar && echo changed > /app/ok.txt",
+        )
         for attack, why in HOSTILE.items():
             run(sandbox, f"python3 /tmp/craft.py {outside} {attack}")
             with pytest.raises(HostileArchive, match=why) as raised:
@@ -84,40 +95,53 @@ def test_a_swapped_archive_writes_nothing_outside_staging(tmp_path, staging_root
 
 
 @pytest.mark.parametrize("profile, overrides", PROFILES, ids=["default", "networked", "strict", "read-only"])
-def test_a_symlink_out_of_the_tree_is_applied_as_a_link_and_never_followed(tmp_path, staging_root, sandbox_factory,
-                                                                        copied_into, profile, overrides):
+def test_a_symlink_out_of_the_tree_is_applied_as_a_link_and_never_followed(
+    tmp_path, staging_root, sandbox_factory, copied_into, profile, overrides
+):
     """With --apply: a valid archive that points out of the workspace lands as a link only."""
     project, outside = tmp_path / "project", tmp_path / "outside"
     project.mkdir()
     outside.mkdir()
     (project / "sub").mkdir()
     workspace, sandbox = copied_into(project, sandbox_factory(profile, **overrides))
-    run(sandbox, f"cd /app && rm -r sub && ln -s {outside} sub && ln -s {outside}/new.txt link"
-                 " && echo mine > plain.txt")
+    run(
+        sandbox, f"cd /app && rm -r sub && ln -s {outside} sub && ln -s {outside}/new.txt link && echo mine > plain.txt"
+    )
     changes = workspace.collect(sandbox.container)
+    # The review names an added link's target (it has no mode; this once raised a TypeError).
+    assert f"-> {outside}/new.txt" in changes.summary()
     result = workspace.apply(changes)
     assert result.conflicts == ()
     assert tree(outside) == {}
-    assert tree(project) == {"sub": ("symlink", str(outside)), "link": ("symlink", f"{outside}/new.txt"),
-                             "plain.txt": ("file", 0o644, b"mine\n")}
+    assert tree(project) == {
+        "sub": ("symlink", str(outside)),
+        "link": ("symlink", f"{outside}/new.txt"),
+        "plain.txt": ("file", 0o644, b"mine\n"),
+    }
     workspace.close()
     assert list(staging_root.iterdir()) == []
 
 
 def git(project: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                          capture_output=True, text=True, **kwargs)
+    return subprocess.run(
+        ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
 
 
 # The sandbox's seccomp filter refuses setuid/setgid modes, so they come from the image: hard links
 # to its setuid programs, a directory made in its setgid /var/local and moved (same filesystem).
-PLANT = ("cd /app && ln /usr/bin/su rootbash && mkdir /var/local/shared && mv /var/local/shared shared"
-         " && echo x > everyone.txt && chmod 666 everyone.txt && mkdir tmpdir && chmod 1777 tmpdir"
-         " && printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod 755 tool.sh && ln -f /usr/bin/passwd existing.sh"
-         " && git config core.fsmonitor 'touch {marker}.fsmonitor; false'"
-         " && printf '#!/bin/sh\\ntouch {marker}.hook\\n' > .git/hooks/pre-commit && chmod 755 .git/hooks/pre-commit"
-         " && mkdir sub && git -C sub init -q"
-         " && printf '*.txt filter=evil\\n' > .gitattributes && echo change >> README")
+PLANT = (
+    "cd /app && ln /usr/bin/su rootbash && mkdir /var/local/shared && mv /var/local/shared shared"
+    " && echo x > everyone.txt && chmod 666 everyone.txt && mkdir tmpdir && chmod 1777 tmpdir"
+    " && printf '#!/bin/sh\\necho hi\\n' > tool.sh && chmod 755 tool.sh && ln -f /usr/bin/passwd existing.sh"
+    " && git config core.fsmonitor 'touch {marker}.fsmonitor; false'"
+    " && printf '#!/bin/sh\\ntouch {marker}.hook\\n' > .git/hooks/pre-commit && chmod 755 .git/hooks/pre-commit"
+    " && mkdir sub && git -C sub init -q"
+    " && printf '*.txt filter=evil\\n' > .gitattributes && echo change >> README"
+)
 
 
 def test_after_apply_no_setuid_world_writable_file_and_no_git_hook_runs(tmp_path, copied):
@@ -140,8 +164,10 @@ def test_after_apply_no_setuid_world_writable_file_and_no_git_hook_runs(tmp_path
     assert any(path.startswith("sub/.git/") for path in held)
     assert "HELD BACK" in review and "core.fsmonitor" in review
     lines = changes.summary().splitlines()
-    rows = {name: next(line for line in lines if f" {name} " in line)
-            for name in ("rootbash", "tool.sh", "existing.sh", "shared", "everyone.txt", "tmpdir")}
+    rows = {
+        name: next(line for line in lines if f" {name} " in line)
+        for name in ("rootbash", "tool.sh", "existing.sh", "shared", "everyone.txt", "tmpdir")
+    }
     assert "setuid bit not applied" in rows["rootbash"] and "NEWLY EXECUTABLE" in rows["rootbash"]
     assert "NEWLY EXECUTABLE" in rows["tool.sh"] and "NEWLY EXECUTABLE" not in rows["existing.sh"]
     assert "setgid bit not applied" in rows["shared"] and "group/other write not applied" in rows["everyone.txt"]
@@ -172,8 +198,11 @@ def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_applies(tmp_path,
     (project / "a.txt").write_text("a\n")
     (project / os.fsdecode(b"host-bad-\xfe")).write_text("stays\n")
     workspace, sandbox = copied(project)
-    run(sandbox, "cd /app && echo more >> a.txt && echo bad > $'new-bad-\\xff' && mkdir $'dir-\\xff'"
-                 " && echo in > $'dir-\\xff'/inside && rm $'host-bad-\\xfe' && echo new > new.txt")
+    run(
+        sandbox,
+        "cd /app && echo more >> a.txt && echo bad > $'new-bad-\\xff' && mkdir $'dir-\\xff'"
+        " && echo in > $'dir-\\xff'/inside && rm $'host-bad-\\xfe' && echo new > new.txt",
+    )
     changes = workspace.collect(sandbox.container)
     assert {change.path: change.status for change in changes.changes} == {"a.txt": "modified", "new.txt": "added"}
     refused = dict(changes.refused)
@@ -194,8 +223,11 @@ def test_the_review_escapes_names_and_file_contents(tmp_path, copied):
     project.mkdir()
     (project / "notes.txt").write_text("line\n")
     workspace, sandbox = copied(project)
-    run(sandbox, "cd /app && printf 'line\\n\\033]52;c;cHduZWQ=\\a\\033[2J\\u202eevil\\u009b31m\\n' >> notes.txt"
-                 " && echo x > $'name-\\033[31m-\\u202e-\\u009b'")
+    run(
+        sandbox,
+        "cd /app && printf 'line\\n\\033]52;c;cHduZWQ=\\a\\033[2J\\u202eevil\\u009b31m\\n' >> notes.txt"
+        " && echo x > $'name-\\033[31m-\\u202e-\\u009b'",
+    )
     changes = workspace.collect(sandbox.container)
     review = review_of(changes) + workspace.apply(changes).summary()
     for char in ("\x1b", "\x9b", "\u202e", "\x07"):

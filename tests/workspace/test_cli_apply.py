@@ -10,9 +10,11 @@ from workspace_helpers import reply
 
 pytestmark = pytest.mark.docker
 
-PLANT = ("git init -q . && printf '#!/bin/sh\\ntouch /tmp/hooked\\n' > .git/hooks/pre-commit"
-         " && chmod 755 .git/hooks/pre-commit && echo fixed > $'notes-\\033[2J.txt'"
-         " && printf 'x\\033]52;c;eA==\\a\\n' > a.txt\n")
+PLANT = (
+    "git init -q . && printf '#!/bin/sh\\ntouch /tmp/hooked\\n' > .git/hooks/pre-commit"
+    " && chmod 755 .git/hooks/pre-commit && echo fixed > $'notes-\\033[2J.txt'"
+    " && printf 'x\\033]52;c;eA==\\a\\n' > a.txt\n"
+)
 
 
 @pytest.mark.parametrize("flags, hook_applied", [(["--apply"], False), (["--apply", "--apply-git"], True)])
@@ -22,9 +24,26 @@ def test_held_back_changes_need_apply_git(tmp_path, sandbox_image, flags, hook_a
     replies = tmp_path / "replies.jsonl"
     replies.write_text(reply([PLANT], False) + reply([], True) + reply([], True))
     completed = subprocess.run(
-        [TERMAGENT, "--headless", "--policy", "sandboxed-auto", "--image", sandbox_image, "--replay", str(replies),
-         "--workspace", str(project), "--trajectory", str(tmp_path / "t.jsonl"), *flags, "plant a hook"],
-        capture_output=True, text=True, timeout=300)
+        [
+            TERMAGENT,
+            "--headless",
+            "--policy",
+            "sandboxed-auto",
+            "--image",
+            sandbox_image,
+            "--replay",
+            str(replies),
+            "--workspace",
+            str(project),
+            "--trajectory",
+            str(tmp_path / "t.jsonl"),
+            *flags,
+            "plant a hook",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     output = completed.stdout + completed.stderr
     assert "\x1b" not in output and "\x07" not in output

@@ -37,20 +37,31 @@ def test_changes_reach_the_host_only_through_apply(tmp_path, copied):
     before = tree(project)
     workspace, sandbox = copied(project)
     assert "\nprint('hello')\n" in run(sandbox, "cat /app/src/main.py")
-    run(sandbox, "cd /app && printf 'print(42)\\n' >> src/main.py && rm gone.txt && chmod 600 notes.txt"
-                 " && mkdir -p new/deep && printf 'fresh' > new/deep/file.txt && ln notes.txt hard.txt"
-                 f" && python3 -c 'import sys; sys.stdout.buffer.write({NEW_BINARY})' > data.bin"
-                 " && rm becomes_dir && mkdir becomes_dir && echo x > becomes_dir/x"
-                 " && rm -r olddir && echo now-a-file > olddir")
+    run(
+        sandbox,
+        "cd /app && printf 'print(42)\\n' >> src/main.py && rm gone.txt && chmod 600 notes.txt"
+        " && mkdir -p new/deep && printf 'fresh' > new/deep/file.txt && ln notes.txt hard.txt"
+        f" && python3 -c 'import sys; sys.stdout.buffer.write({NEW_BINARY})' > data.bin"
+        " && rm becomes_dir && mkdir becomes_dir && echo x > becomes_dir/x"
+        " && rm -r olddir && echo now-a-file > olddir",
+    )
 
     changes = workspace.collect(sandbox.container)
 
     assert tree(project) == before
     statuses = {change.path: change.status for change in changes.changes}
     assert statuses == {
-        "src/main.py": "modified", "gone.txt": "deleted", "notes.txt": "mode changed", "data.bin": "modified",
-        "new": "added", "new/deep": "added", "new/deep/file.txt": "added", "hard.txt": "added",
-        "becomes_dir": "type changed", "becomes_dir/x": "added", "olddir": "type changed",
+        "src/main.py": "modified",
+        "gone.txt": "deleted",
+        "notes.txt": "mode changed",
+        "data.bin": "modified",
+        "new": "added",
+        "new/deep": "added",
+        "new/deep/file.txt": "added",
+        "hard.txt": "added",
+        "becomes_dir": "type changed",
+        "becomes_dir/x": "added",
+        "olddir": "type changed",
         "olddir/inner.txt": "deleted",
     }
     rendered = review_of(changes)
@@ -62,15 +73,20 @@ def test_changes_reach_the_host_only_through_apply(tmp_path, copied):
     assert result.conflicts == ()
     expected = dict(before)
     del expected["gone.txt"], expected["olddir/inner.txt"]
-    expected.update({
-        "src/main.py": ("file", 0o644, b"print('hello')\nprint(42)\n"),
-        "notes.txt": ("file", 0o600, b"keep\n"),
-        "hard.txt": ("file", 0o600, b"keep\n"),
-        "data.bin": ("file", 0o644, eval(NEW_BINARY)),
-        "new": ("dir", 0o755), "new/deep": ("dir", 0o755), "new/deep/file.txt": ("file", 0o644, b"fresh"),
-        "becomes_dir": ("dir", 0o755), "becomes_dir/x": ("file", 0o644, b"x\n"),
-        "olddir": ("file", 0o644, b"now-a-file\n"),
-    })
+    expected.update(
+        {
+            "src/main.py": ("file", 0o644, b"print('hello')\nprint(42)\n"),
+            "notes.txt": ("file", 0o600, b"keep\n"),
+            "hard.txt": ("file", 0o600, b"keep\n"),
+            "data.bin": ("file", 0o644, eval(NEW_BINARY)),
+            "new": ("dir", 0o755),
+            "new/deep": ("dir", 0o755),
+            "new/deep/file.txt": ("file", 0o644, b"fresh"),
+            "becomes_dir": ("dir", 0o755),
+            "becomes_dir/x": ("file", 0o644, b"x\n"),
+            "olddir": ("file", 0o644, b"now-a-file\n"),
+        }
+    )
     assert tree(project) == expected
 
 
@@ -92,14 +108,20 @@ def test_symlinks_pointing_outside_are_carried_never_followed(tmp_path, copied):
     run(sandbox, "cd /app && rm to_dir && mkdir to_dir && echo mine > to_dir/secret.txt && ln -sfn /etc to_file")
     changes = workspace.collect(sandbox.container)
     assert {change.path: change.status for change in changes.changes} == {
-        "to_dir": "type changed", "to_dir/secret.txt": "added", "to_file": "modified"}
+        "to_dir": "type changed",
+        "to_dir/secret.txt": "added",
+        "to_file": "modified",
+    }
 
     assert workspace.apply(changes).conflicts == ()
 
     assert tree(outside) == outside_before
     assert tree(project) == {
-        "to_dir": ("dir", 0o755), "to_dir/secret.txt": ("file", 0o644, b"mine\n"),
-        "to_file": ("symlink", "/etc"), "relative": ("symlink", "../outside/secret.txt")}
+        "to_dir": ("dir", 0o755),
+        "to_dir/secret.txt": ("file", 0o644, b"mine\n"),
+        "to_file": ("symlink", "/etc"),
+        "relative": ("symlink", "../outside/secret.txt"),
+    }
 
 
 def test_a_few_thousand_files(tmp_path, copied):
@@ -111,8 +133,11 @@ def test_a_few_thousand_files(tmp_path, copied):
     expected = tree(project)
     workspace, sandbox = copied(project)
 
-    run(sandbox, "cd /app && for n in 000 001 002; do echo changed >> d05/f$n.txt; done"
-                 " && rm d07/f010.txt d07/f011.txt && echo added > d29/new.txt && find . -type f | wc -l")
+    run(
+        sandbox,
+        "cd /app && for n in 000 001 002; do echo changed >> d05/f$n.txt; done"
+        " && rm d07/f010.txt d07/f011.txt && echo added > d29/new.txt && find . -type f | wc -l",
+    )
     changes = workspace.collect(sandbox.container)
     assert changes.counts() == {"modified": 3, "deleted": 2, "added": 1}
 
@@ -170,8 +195,11 @@ def test_a_host_change_since_the_copy_is_a_conflict_and_kept(tmp_path, copied):
     outside = tmp_path / "outside"
     outside.mkdir()
     workspace, sandbox = copied(project)
-    run(sandbox, "cd /app && echo agent > shared.txt && echo agent > agent_only.txt && echo agent > both_new.txt"
-                 " && echo agent > sub/new.txt")
+    run(
+        sandbox,
+        "cd /app && echo agent > shared.txt && echo agent > agent_only.txt && echo agent > both_new.txt"
+        " && echo agent > sub/new.txt",
+    )
     changes = workspace.collect(sandbox.container)
     # The person edits their copy while the agent works, and swaps a directory for a symlink.
     (project / "shared.txt").write_text("person\n")
@@ -183,8 +211,12 @@ def test_a_host_change_since_the_copy_is_a_conflict_and_kept(tmp_path, copied):
 
     assert {conflict.path for conflict in result.conflicts} == {"shared.txt", "both_new.txt", "sub/new.txt"}
     assert result.applied == ("agent_only.txt",)
-    assert tree(project) == {"shared.txt": ("file", 0o644, b"person\n"), "both_new.txt": ("file", 0o644, b"person\n"),
-                             "agent_only.txt": ("file", 0o644, b"agent\n"), "sub": ("symlink", str(outside))}
+    assert tree(project) == {
+        "shared.txt": ("file", 0o644, b"person\n"),
+        "both_new.txt": ("file", 0o644, b"person\n"),
+        "agent_only.txt": ("file", 0o644, b"agent\n"),
+        "sub": ("symlink", str(outside)),
+    }
     assert tree(outside) == {}
     assert "shared.txt: changed on the host since the copy" in result.summary()
 
@@ -207,7 +239,9 @@ def test_files_the_mode_forbids(tmp_path, copied):
     run(sandbox, "cd /app && echo more >> readonly.txt && cat none.txt && echo new > locked/added.txt")
     changes = workspace.collect(sandbox.container)
     assert {change.path: change.status for change in changes.changes} == {
-        "readonly.txt": "modified", "locked/added.txt": "added"}
+        "readonly.txt": "modified",
+        "locked/added.txt": "added",
+    }
     assert workspace.apply(changes).conflicts == ()
     before["readonly.txt"] = ("file", 0o444, b"read only\nmore\n")
     before["locked/added.txt"] = ("file", 0o644, b"new\n")

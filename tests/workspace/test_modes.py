@@ -40,8 +40,10 @@ def test_mount_mode_is_really_read_write(tmp_path, docker_client, sandbox_image,
     (tmp_path / "host.txt").write_text("from the host\n")
     workspace = Workspace(tmp_path, WorkspaceMode.MOUNT)
     assert str(tmp_path) in workspace.warning and "read-write" in workspace.warning
-    with workspace, mounted(workspace, SandboxSpec(image=sandbox_image, mounts=workspace.mounts()),
-                            docker_client) as sandbox:
+    with (
+        workspace,
+        mounted(workspace, SandboxSpec(image=sandbox_image, mounts=workspace.mounts()), docker_client) as sandbox,
+    ):
         assert "from the host" in run(sandbox, "cat /app/host.txt")
         run(sandbox, "echo from the sandbox > /app/made.txt && rm /app/host.txt")
         # No collect and no apply: the host sees it at once.
@@ -60,10 +62,12 @@ def test_mount_mode_works_under_the_read_only_profile(tmp_path, docker_client, s
 
 
 # The model's keystrokes: root programs for the host, every way a shell makes one.
-MAKE_ROOT = ("cp /bin/bash /app/rootbash; chmod 4755 /app/rootbash; install -m 6755 /bin/bash /app/rootbash2; "
-             "chmod 755 /app/rootbash2; cp -a /bin/su /app/su-copy; ln /bin/su /app/su-link; mknod /app/disk b 8 0; "
-             "python3 -c 'import os; os.setxattr(\"/app/rootbash\", \"security.capability\", "
-             "bytes.fromhex(\"0100000280000000000000000000000000000000\"))'; ls -l /app\n")
+MAKE_ROOT = (
+    "cp /bin/bash /app/rootbash; chmod 4755 /app/rootbash; install -m 6755 /bin/bash /app/rootbash2; "
+    "chmod 755 /app/rootbash2; cp -a /bin/su /app/su-copy; ln /bin/su /app/su-link; mknod /app/disk b 8 0; "
+    'python3 -c \'import os; os.setxattr("/app/rootbash", "security.capability", '
+    'bytes.fromhex("0100000280000000000000000000000000000000"))\'; ls -l /app\n'
+)
 
 
 @pytest.fixture
@@ -99,9 +103,29 @@ def test_mount_mode_never_gives_root(host_project, tmp_path, docker_client, sand
     replies = tmp_path / "replies.jsonl"
     replies.write_text(reply([MAKE_ROOT], False) + reply([], True) + reply([], True))
     completed = subprocess.run(
-        [TERMAGENT, "--headless", "--approve", "allow", "--policy", "sandboxed-auto", "--image", sandbox_image,
-         "--replay", str(replies), "--workspace", str(host_project), "--workspace-mode", "mount",
-         "--trajectory", str(tmp_path / "t.jsonl"), "make a root shell"], capture_output=True, text=True, timeout=300)
+        [
+            TERMAGENT,
+            "--headless",
+            "--approve",
+            "allow",
+            "--policy",
+            "sandboxed-auto",
+            "--image",
+            sandbox_image,
+            "--replay",
+            str(replies),
+            "--workspace",
+            str(host_project),
+            "--workspace-mode",
+            "mount",
+            "--trajectory",
+            str(tmp_path / "t.jsonl"),
+            "make a root shell",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
     assert "It cannot leave setuid or setgid programs" in output  # the warning was shown
@@ -113,19 +137,25 @@ def test_mount_mode_never_gives_root(host_project, tmp_path, docker_client, sand
         assert as_nobody_output([str(host_project / copy), "-p", "-c", "id -u"]).strip() == str(user)
     assert privileged_files(host_project) == []
     # The run's volume (the one naming this project) is gone.
-    leftovers = [volume.name for volume in docker_client.volumes.list(filters={"name": "termagent-workspace-"})
-                 if (volume.attrs.get("Options") or {}).get("device") == str(host_project)]
+    leftovers = [
+        volume.name
+        for volume in docker_client.volumes.list(filters={"name": "termagent-workspace-"})
+        if (volume.attrs.get("Options") or {}).get("device") == str(host_project)
+    ]
     assert leftovers == []
 
 
 @pytest.mark.docker
-def test_no_system_call_leaves_a_root_program_in_the_mounted_project(host_project, docker_client, sandbox_image,
-                                                                     no_leftover_containers):
+def test_no_system_call_leaves_a_root_program_in_the_mounted_project(
+    host_project, docker_client, sandbox_image, no_leftover_containers
+):
     """Every call that sets a mode or makes a file, made raw into the mounted project."""
     attacks = (Path(__file__).parents[1] / "sandbox" / "seccomp_attacks.py").read_text(encoding="utf-8")
     workspace = Workspace(host_project, WorkspaceMode.MOUNT)
-    with workspace, mounted(workspace, SandboxSpec(image=sandbox_image, mounts=workspace.mounts()),
-                            docker_client) as sandbox:
+    with (
+        workspace,
+        mounted(workspace, SandboxSpec(image=sandbox_image, mounts=workspace.mounts()), docker_client) as sandbox,
+    ):
         code, output = sandbox.container.exec_run(["python3", "-c", attacks], environment={"ATTACK_DIR": "/app"})
     assert code == 0, output
     found = json.loads(output)
@@ -142,8 +172,14 @@ def test_mount_mode_is_refused_where_the_filter_does_not_hold(host_project, dock
     """A container in which chmod 4755 works (Docker's own seccomp profile, root's usual
     capabilities) does not get the project: fail closed."""
     container = docker_client.containers.run(
-        sandbox_image, ["sleep", "infinity"], detach=True, network_mode="none", cap_drop=["ALL"],
-        cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"], security_opt=["no-new-privileges"])
+        sandbox_image,
+        ["sleep", "infinity"],
+        detach=True,
+        network_mode="none",
+        cap_drop=["ALL"],
+        cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"],
+        security_opt=["no-new-privileges"],
+    )
     try:
         with Workspace(host_project, WorkspaceMode.MOUNT) as workspace, pytest.raises(WorkspaceError) as refused:
             workspace.populate(container)
@@ -161,8 +197,9 @@ def as_nobody_output(command: list[str]) -> str:
         os.setresgid(NOBODY, NOBODY, NOBODY)
         os.setresuid(NOBODY, NOBODY, NOBODY)
 
-    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=drop if os.geteuid() == 0 else None,
-                            timeout=60)
+    result = subprocess.run(
+        command, capture_output=True, text=True, preexec_fn=drop if os.geteuid() == 0 else None, timeout=60
+    )
     return result.stdout + result.stderr
 
 
@@ -182,10 +219,13 @@ def test_copy_mode_mounts_nothing(tmp_path):
     assert workspace.mode is WorkspaceMode.COPY and workspace.mounts() == () and workspace.warning is None
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda path: None, "does not exist"),
-    (lambda path: path.write_text("a file"), "is not a directory"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda path: None, "does not exist"),
+        (lambda path: path.write_text("a file"), "is not a directory"),
+    ],
+)
 def test_a_workspace_that_is_not_a_directory(tmp_path, make, message):
     path = tmp_path / "project"
     make(path)

@@ -40,19 +40,25 @@ def changes(tmp_path, copied):
     (project / "a.txt").write_text("a\n")
     subprocess.run(["git", "init", "-q", str(project)], check=True)
     workspace, sandbox = copied(project)
-    run(sandbox, "cd /app && printf 'b\\033]0;title\\a\\n' >> a.txt"
-                 " && printf '#!/bin/sh\\ntouch /tmp/x\\n' > .git/hooks/pre-commit && chmod 755 .git/hooks/pre-commit")
+    run(
+        sandbox,
+        "cd /app && printf 'b\\033]0;title\\a\\n' >> a.txt"
+        " && printf '#!/bin/sh\\ntouch /tmp/x\\n' > .git/hooks/pre-commit && chmod 755 .git/hooks/pre-commit",
+    )
     return workspace.collect(sandbox.container)
 
 
-@pytest.mark.parametrize("keys, answer", [
-    (["n"], ApplyAnswer.KEEP),
-    (["escape"], ApplyAnswer.KEEP),
-    (["y", "n"], ApplyAnswer.APPLY),
-    (["y", "escape"], ApplyAnswer.APPLY),
-    (["y", "enter"], ApplyAnswer.APPLY),  # the focused button of the second dialog is "no"
-    (["y", "tab", "enter"], ApplyAnswer.APPLY_ALL),
-])
+@pytest.mark.parametrize(
+    "keys, answer",
+    [
+        (["n"], ApplyAnswer.KEEP),
+        (["escape"], ApplyAnswer.KEEP),
+        (["y", "n"], ApplyAnswer.APPLY),
+        (["y", "escape"], ApplyAnswer.APPLY),
+        (["y", "enter"], ApplyAnswer.APPLY),  # the focused button of the second dialog is "no"
+        (["y", "tab", "enter"], ApplyAnswer.APPLY_ALL),
+    ],
+)
 def test_held_back_changes_need_a_second_separate_yes(changes, keys, answer):
     assert [change.path for change in changes.held] == [".git/hooks/pre-commit"]
 

@@ -40,6 +40,12 @@ def run(sandbox, command: str) -> str:
 
 def reply(commands: list[str], complete: bool) -> str:
     """One line of a replay file: the model's reply with these keystrokes."""
-    text = json.dumps({"analysis": "a", "plan": "p", "task_complete": complete,
-                       "commands": [{"keystrokes": keys, "duration": 2.0} for keys in commands]})
+    text = json.dumps(
+        {
+            "analysis": "a",
+            "plan": "p",
+            "task_complete": complete,
+            "commands": [{"keystrokes": keys, "duration": 2.0} for keys in commands],
+        }
+    )
     return json.dumps({"reply": text}) + "\n"
