@@ -64,7 +64,8 @@ def remote_engine_options(options: EngineOptions) -> EngineOptions:
                 f"--ray cannot share the in-process {engine.name} engine between nodes: it holds the model in "
                 "one process and takes one request at a time",
                 hint="serve the model with `vllm serve MODEL` and pass --engine openai --base-url URL "
-                     "(a URL every node can reach); see docs/ray.md")
+                "(a URL every node can reach); see docs/ray.md",
+            )
     finally:
         engine.close()
     return dataclasses.replace(options, kind=engine.name)
@@ -94,20 +95,25 @@ def _attempt(job: Job, run_id: str, shared_dir: str | None) -> _Outcome:
 def _connect(ray: Any, address: str | None, slots: int) -> None:
     """Join the cluster at `address`, or start a local one with `slots` sandboxes at a time; a
     caller that already called ray.init (with its own options) is left as it is."""
-    options: dict[str, Any] = {"address": address} if address else {"resources": {RESOURCE: slots},
-                                                                       "include_dashboard": False}
+    options: dict[str, Any] = (
+        {"address": address} if address else {"resources": {RESOURCE: slots}, "include_dashboard": False}
+    )
     try:
         if not ray.is_initialized():
             ray.init(**options, logging_level="WARNING", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        raise TermagentError(f"cannot reach the Ray cluster at {address or 'a new local cluster'}: {error}",
-                             hint="start one with `ray start --head --resources '{\"termagent_sandbox\": 2}'` "
-                                  "and pass --ray HOST:PORT (or --ray auto on a node of it)") from error
+        raise TermagentError(
+            f"cannot reach the Ray cluster at {address or 'a new local cluster'}: {error}",
+            hint="start one with `ray start --head --resources '{\"termagent_sandbox\": 2}'` "
+            "and pass --ray HOST:PORT (or --ray auto on a node of it)",
+        ) from error
     if not ray.cluster_resources().get(RESOURCE):
         ray.shutdown()
-        raise ConfigurationError(f"no node of the Ray cluster offers the resource {RESOURCE}",
-                                 hint=f"start the nodes with `ray start --resources '{{\"{RESOURCE}\": N}}'` "
-                                      "(N sandboxes at a time; see docs/ray.md)")
+        raise ConfigurationError(
+            f"no node of the Ray cluster offers the resource {RESOURCE}",
+            hint=f"start the nodes with `ray start --resources '{{\"{RESOURCE}\": N}}'` "
+            "(N sandboxes at a time; see docs/ray.md)",
+        )
 
 
 def _save(outcome: _Outcome, output_dir: Path, attempts: int) -> TaskReport:
@@ -125,9 +131,17 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def run_on_ray(jobs: Sequence[Job], *, address: str | None, slots: int, output_dir: Path, run_id: str,
-               on_done: Callable[[TaskReport], None], on_cancel: Callable[[int], None] = lambda count: None,
-               shared_dir: Path | None = None) -> list[TaskReport]:
+def run_on_ray(
+    jobs: Sequence[Job],
+    *,
+    address: str | None,
+    slots: int,
+    output_dir: Path,
+    run_id: str,
+    on_done: Callable[[TaskReport], None],
+    on_cancel: Callable[[int], None] = lambda count: None,
+    shared_dir: Path | None = None,
+) -> list[TaskReport]:
     """Run every job on the cluster at `address` (None: start a local one with `slots` sandboxes);
     `on_done` sees each task's report once, as it finishes. Reports come back in the jobs' order;
     the sandboxes carry `run_id` in their labels. On Ctrl-C the tasks not done are cancelled
@@ -158,11 +172,19 @@ def run_on_ray(jobs: Sequence[Job], *, address: str | None, slots: int, output_d
                 if attempt <= RETRIES:
                     submit(job, attempt + 1)
                     continue
-                report = TaskReport(job.name, status="error", attempts=attempt,
-                                    error=f"its Ray worker was lost {attempt} times: {type(error).__name__}")
+                report = TaskReport(
+                    job.name,
+                    status="error",
+                    attempts=attempt,
+                    error=f"its Ray worker was lost {attempt} times: {type(error).__name__}",
+                )
             except RayTaskError as error:  # a bug, not a lost worker: the traceback is in the worker's log
-                report = TaskReport(job.name, status="error", attempts=attempt,
-                                    error=f"failed on Ray: {type(error.cause).__name__}: {error.cause}")
+                report = TaskReport(
+                    job.name,
+                    status="error",
+                    attempts=attempt,
+                    error=f"failed on Ray: {type(error.cause).__name__}: {error.cause}",
+                )
             reports[job.name] = report
             on_done(report)
     except KeyboardInterrupt:
@@ -185,4 +207,3 @@ def _cancel(ray: Any, refs: list[Any]) -> None:
     _, stuck = ray.wait(refs, num_returns=len(refs), timeout=CANCEL_GRACE_SECONDS)
     for ref in stuck:
         ray.cancel(ref, force=True)
-

@@ -56,8 +56,9 @@ class _Counter:
 
     def __call__(self, event: Event) -> None:
         denied_by_policy = event.type is EventType.POLICY_DECIDED and event.data.get("decision") == "deny"
-        denied_by_approver = (event.type is EventType.APPROVAL_ANSWERED
-                              and str(event.data.get("answer", "")).startswith("deny"))
+        denied_by_approver = event.type is EventType.APPROVAL_ANSWERED and str(event.data.get("answer", "")).startswith(
+            "deny"
+        )
         if denied_by_policy or denied_by_approver:
             self.report.policy_denials += 1
         elif event.type is EventType.REPLY_REJECTED:
@@ -73,16 +74,26 @@ def task_config(base: RunConfig, task: BatchTask, trajectory: Path) -> RunConfig
     engine = base.engine
     if task.replay is not None:
         engine = dataclasses.replace(engine, kind="replay", replay_path=str(task.replay))
-    limits = AgentLimits(max_steps=settings.get("max_steps", base.limits.max_steps),
-                         timeout=settings.get("timeout", base.limits.timeout),
-                         max_bad_replies=base.limits.max_bad_replies)
+    limits = AgentLimits(
+        max_steps=settings.get("max_steps", base.limits.max_steps),
+        timeout=settings.get("timeout", base.limits.timeout),
+        max_bad_replies=base.limits.max_bad_replies,
+    )
     # A task's workspace is copied in for the run and its check; the host copy is never changed.
     workspace = Workspace(task.workspace, WorkspaceMode.COPY) if task.workspace else None
-    return dataclasses.replace(base, task=task.task, engine=engine, sandbox=sandbox, limits=limits,
-                               workspace=workspace, apply_changes=False,
-                               policy=settings.get("policy", base.policy),
-                               approve=settings.get("approve", base.approve),
-                               trajectory=trajectory, cast=None)
+    return dataclasses.replace(
+        base,
+        task=task.task,
+        engine=engine,
+        sandbox=sandbox,
+        limits=limits,
+        workspace=workspace,
+        apply_changes=False,
+        policy=settings.get("policy", base.policy),
+        approve=settings.get("approve", base.approve),
+        trajectory=trajectory,
+        cast=None,
+    )
 
 
 def run_task(config: RunConfig, task: BatchTask, shared_engine: Engine | None) -> TaskReport:
@@ -93,7 +104,8 @@ def run_task(config: RunConfig, task: BatchTask, shared_engine: Engine | None) -
         if task.check is None:
             return
         exit_code, output = sandbox.container.exec_run(
-            ["timeout", str(CHECK_TIMEOUT_SECONDS), "bash", "-c", task.check], workdir="/app", demux=False)
+            ["timeout", str(CHECK_TIMEOUT_SECONDS), "bash", "-c", task.check], workdir="/app", demux=False
+        )
         report.check = "passed" if exit_code == 0 else "failed"
         report.check_output = (output or b"").decode("utf-8", "replace")[-2000:]
 
@@ -108,14 +120,22 @@ def run_task(config: RunConfig, task: BatchTask, shared_engine: Engine | None) -
     return report
 
 
-def run_batch_task(base: RunConfig, task: BatchTask, trajectory: Path,
-                   shared_engine: Engine | None = None) -> TaskReport:
+def run_batch_task(
+    base: RunConfig, task: BatchTask, trajectory: Path, shared_engine: Engine | None = None
+) -> TaskReport:
     """One task of a batch, the same whether a local thread or a Ray worker runs it."""
     return run_task(task_config(base, task, trajectory), task, shared_engine)
 
 
-def run_batch(base: RunConfig, tasks: list[BatchTask], *, parallel: int, output_dir: Path,
-              shared_engine: Engine | None, on_done: Callable[[TaskReport], None]) -> list[TaskReport]:
+def run_batch(
+    base: RunConfig,
+    tasks: list[BatchTask],
+    *,
+    parallel: int,
+    output_dir: Path,
+    shared_engine: Engine | None,
+    on_done: Callable[[TaskReport], None],
+) -> list[TaskReport]:
     output_dir.mkdir(parents=True, exist_ok=True)
     lock = threading.Lock()
     engine = shared(shared_engine) if shared_engine is not None else None

@@ -30,17 +30,18 @@ def load_batch(path: Path) -> list[BatchTask]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise TermagentError(f"cannot read the batch file {path}: {error}") from error
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(data))
-    if error is not None:
-        raise TermagentError(f"batch file {path}: {error.json_path}: {error.message}")
+    problem = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(data))
+    if problem is not None:
+        raise TermagentError(f"batch file {path}: {problem.json_path}: {problem.message}")
     defaults = data.get("defaults", {})
     tasks = []
     for index, entry in enumerate(data["tasks"]):
         merged = {**defaults, **entry}
         relative = {key: (path.parent / merged.pop(key)).resolve() for key in ("replay", "workspace") if key in merged}
         name = merged.pop("name", f"task-{index + 1}")
-        tasks.append(BatchTask(name=name, task=merged.pop("task"), check=merged.pop("check", None),
-                               settings=merged, **relative))
+        tasks.append(
+            BatchTask(name=name, task=merged.pop("task"), check=merged.pop("check", None), settings=merged, **relative)
+        )
     names = [task.name for task in tasks]
     if len(set(names)) != len(names):
         raise TermagentError(f"batch file {path}: task names must be unique")

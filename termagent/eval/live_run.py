@@ -76,7 +76,8 @@ def run_oracle(task: LiveTask, base: SandboxSpec) -> TaskReport:
             report.steps, alive = replay_solution(sandbox.shell, task.solution)
             report.status = "completed" if alive else "shell_exited"
             exit_code, output = sandbox.container.exec_run(
-                ["timeout", str(CHECK_TIMEOUT_SECONDS), "bash", "-c", check_script(task)], workdir=APP_DIR)
+                ["timeout", str(CHECK_TIMEOUT_SECONDS), "bash", "-c", check_script(task)], workdir=APP_DIR
+            )
             report.check = "passed" if exit_code == 0 else "failed"
             report.check_output = (output or b"").decode("utf-8", "replace")[-2000:]
     except TermagentError as error:

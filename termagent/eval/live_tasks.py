@@ -83,12 +83,18 @@ def load_task(folder: Path) -> LiveTask:
     if "check" in meta:
         return LiveTask(check=str(meta["check"]), layout="termagent", tests=tests, **common)
     if (folder / "run-tests.sh").is_file():
-        return LiveTask(check=TB1_CHECK, layout="terminal-bench",
-                        tests=tests + ((folder / "run-tests.sh", "run-tests.sh"),), **common)
+        return LiveTask(
+            check=TB1_CHECK,
+            layout="terminal-bench",
+            tests=tests + ((folder / "run-tests.sh", "run-tests.sh"),),
+            **common,
+        )
     if (folder / "tests" / "test_outputs.py").is_file():
         return LiveTask(check=TB1_DEFAULT_CHECK, layout="terminal-bench", tests=tests, **common)
-    raise TermagentError(f"{folder}: no check",
-                         hint="give task.yaml a `check` script, or the folder run-tests.sh or tests/test_outputs.py")
+    raise TermagentError(
+        f"{folder}: no check",
+        hint="give task.yaml a `check` script, or the folder run-tests.sh or tests/test_outputs.py",
+    )
 
 
 def _harbor(folder: Path) -> LiveTask:

@@ -142,7 +142,7 @@ def score_step(predicted: Sequence[str], reference: Sequence[str]) -> StepScore:
     ref_bags = [Counter(tokens(unit)) for unit in ref]
     matrix = [[_counter_f1(r, p) for p in pred_bags] for r in ref_bags]
     recall = sum(max(row) for row in matrix) / len(ref)
-    precision = sum(max(column) for column in zip(*matrix)) / len(pred)
+    precision = sum(max(column) for column in zip(*matrix, strict=True)) / len(pred)
     f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
     return StepScore(precision, recall, f1, first)
 

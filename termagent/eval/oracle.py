@@ -9,6 +9,7 @@ pass proves the harness (files, sandbox, keystrokes, check), not any model.
 from __future__ import annotations
 
 import subprocess
+
 from termagent.model.action import MAX_DURATION
 from termagent.sandbox.session import ShellSession
 

@@ -208,6 +208,8 @@ def replay_summary(run: ReplayRun, **context: Any) -> dict[str, Any]:
     summary["mean_latency_s"] = round(sum(latencies) / max(len(latencies), 1), 3)
     summary["generated_steps"] = run.generated
     summary["failed_steps"] = len(run.failures)
-    summary["prompt_rebuilt_pct"] = round(100.0 * sum(row["prompt_rebuilt"] for row in run.rows) / max(len(run.rows), 1), 1)
+    summary["prompt_rebuilt_pct"] = round(
+        100.0 * sum(row["prompt_rebuilt"] for row in run.rows) / max(len(run.rows), 1), 1
+    )
     summary.update(context)
     return summary

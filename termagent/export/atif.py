@@ -45,15 +45,24 @@ def document(run: RecordedRun) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "session_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"termagent:{run.task_id}:{run.time}")),
-        "agent": {"name": AGENT_NAME, "version": __version__, "model_name": run.model,
-                  "extra": {"engine": run.engine, "policy": run.policy, **run.settings}},
+        "agent": {
+            "name": AGENT_NAME,
+            "version": __version__,
+            "model_name": run.model,
+            "extra": {"engine": run.engine, "policy": run.policy, **run.settings},
+        },
         "steps": steps,
         "final_metrics": {
             "total_prompt_tokens": sum(r.attempt.prompt_tokens for r in sent),
             "total_completion_tokens": sum(r.attempt.completion_tokens for r in sent),
             "total_steps": len(steps),
-            "extra": {"status": run.status, "check": run.check, "agent_steps": len(run.steps),
-                      "elapsed": finished.get("elapsed"), "message": finished.get("message")},
+            "extra": {
+                "status": run.status,
+                "check": run.check,
+                "agent_steps": len(run.steps),
+                "elapsed": finished.get("elapsed"),
+                "message": finished.get("message"),
+            },
         },
         "extra": {"task": run.task, "task_id": run.task_id, "trajectory": run.path.name},
     }
@@ -70,17 +79,32 @@ def _agent_step(step_id: int, run: RecordedRun, step: Step, attempt: Attempt, fo
     if acted:
         for number, command in enumerate(step.commands, start=1):
             call_id = f"{prefix}_{number}"
-            tool_calls.append({"tool_call_id": call_id, "function_name": COMMAND_TOOL,
-                               "arguments": {"keystrokes": command.keystrokes, "duration": command.duration},
-                               "extra": _command_extra(command)})
+            tool_calls.append(
+                {
+                    "tool_call_id": call_id,
+                    "function_name": COMMAND_TOOL,
+                    "arguments": {"keystrokes": command.keystrokes, "duration": command.duration},
+                    "extra": _command_extra(command),
+                }
+            )
             results.append(_command_result(call_id, command))
         if step.action and step.action["task_complete"]:
-            tool_calls.append({"tool_call_id": f"{prefix}_task_complete", "function_name": COMPLETE_TOOL,
-                               "arguments": {}, "extra": {"confirmed": step.confirmed}})
+            tool_calls.append(
+                {
+                    "tool_call_id": f"{prefix}_task_complete",
+                    "function_name": COMPLETE_TOOL,
+                    "arguments": {},
+                    "extra": {"confirmed": step.confirmed},
+                }
+            )
     if following is not None:
         results.append({"content": following, "extra": {"kind": "next_prompt"}})
-    extra: dict[str, Any] = {"agent_step": step.number, "attempt": step.attempts.index(attempt) + 1,
-                             "finish_reason": attempt.finish_reason, "elapsed": attempt.elapsed}
+    extra: dict[str, Any] = {
+        "agent_step": step.number,
+        "attempt": step.attempts.index(attempt) + 1,
+        "finish_reason": attempt.finish_reason,
+        "elapsed": attempt.elapsed,
+    }
     if attempt.rejected is not None:
         extra["rejected"] = attempt.rejected
     if acted:
@@ -90,8 +114,12 @@ def _agent_step(step_id: int, run: RecordedRun, step: Step, attempt: Attempt, fo
     if step.compactions and attempt is step.attempts[0]:
         extra["context_compacted"] = step.compactions
     agent_step: dict[str, Any] = {
-        "step_id": step_id, "timestamp": _iso(attempt.time), "source": "agent", "model_name": run.model,
-        "message": attempt.raw, "llm_call_count": 1,
+        "step_id": step_id,
+        "timestamp": _iso(attempt.time),
+        "source": "agent",
+        "model_name": run.model,
+        "message": attempt.raw,
+        "llm_call_count": 1,
         "metrics": {"prompt_tokens": attempt.prompt_tokens, "completion_tokens": attempt.completion_tokens},
         "extra": extra,
     }
@@ -123,8 +151,10 @@ def _command_result(call_id: str, command: CommandRun) -> dict[str, Any]:
     result = command.result
     if result is None:  # denied, skipped or never reached: what the policy said is in the tool call
         return {"source_call_id": call_id, "content": "", "extra": {"outcome": _outcome(command)}}
-    extra = {name: result.get(name) for name in ("exit_status", "elapsed", "finished", "cwd", "foreground",
-                                                 "output_is_screen", "alive", "stopped")}
+    extra = {
+        name: result.get(name)
+        for name in ("exit_status", "elapsed", "finished", "cwd", "foreground", "output_is_screen", "alive", "stopped")
+    }
     extra["interrupted"] = command.interrupted
     return {"source_call_id": call_id, "content": str(result.get("output", "")), "extra": extra}
 
@@ -148,15 +178,20 @@ def replayable(document: Any, where: str) -> Replayable:
         raise ExportError(f"{where} is not an ATIF document (no ATIF schema_version)")
     agent, extra = document.get("agent"), document.get("extra")
     if not isinstance(agent, dict) or agent.get("name") != AGENT_NAME or not isinstance(extra, dict):
-        raise ExportError(f"{where} is an ATIF document of another agent ({_name_of(agent)})",
-                          hint="termagent replays the documents `termagent export --format atif` writes")
+        raise ExportError(
+            f"{where} is an ATIF document of another agent ({_name_of(agent)})",
+            hint="termagent replays the documents `termagent export --format atif` writes",
+        )
     steps = document.get("steps")
-    replies = [step["message"] for step in steps or [] if isinstance(step, dict) and step.get("source") == "agent"
-               and isinstance(step.get("message"), str)]
+    replies = [
+        step["message"]
+        for step in steps or []
+        if isinstance(step, dict) and step.get("source") == "agent" and isinstance(step.get("message"), str)
+    ]
     if not isinstance(extra.get("task"), str) or not replies:
         raise ExportError(f"{where} holds no task or no model replies to replay")
-    agent_extra = agent.get("extra") if isinstance(agent.get("extra"), dict) else {}
-    policy = agent_extra.get("policy")
+    agent_extra = agent.get("extra")
+    policy = agent_extra.get("policy") if isinstance(agent_extra, dict) else None
     return Replayable(extra["task"], policy if isinstance(policy, str) and policy else None, replies)
 
 

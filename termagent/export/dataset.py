@@ -31,8 +31,15 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)  # parts of runs left out, unknown events
 
 
-def export(inputs: Sequence[Path], fmt: Format, output: Path, selection: Selection,
-           assistant: sft.AssistantText = sft.AssistantText.SENT, *, with_empty: bool = False) -> ExportReport:
+def export(
+    inputs: Sequence[Path],
+    fmt: Format,
+    output: Path,
+    selection: Selection,
+    assistant: sft.AssistantText = sft.AssistantText.SENT,
+    *,
+    with_empty: bool = False,
+) -> ExportReport:
     runs = read_runs(inputs)
     report = ExportReport(output)
     kept: list[RecordedRun] = []
@@ -43,18 +50,24 @@ def export(inputs: Sequence[Path], fmt: Format, output: Path, selection: Selecti
             continue
         kept.append(run)
         report.notes.extend(f"{run.task_id}: {note}" for note in run.dropped)
-        report.notes.extend(f"{run.task_id}: {count} event(s) of unknown type {kind!r} ignored"
-                            for kind, count in sorted(run.ignored.items()))
+        report.notes.extend(
+            f"{run.task_id}: {count} event(s) of unknown type {kind!r} ignored"
+            for kind, count in sorted(run.ignored.items())
+        )
     if not kept:
-        raise ExportError("no run is left to export: " + "; ".join(report.left_out),
-                          hint="--keep all exports every run whatever its outcome")
+        raise ExportError(
+            "no run is left to export: " + "; ".join(report.left_out),
+            hint="--keep all exports every run whatever its outcome",
+        )
     report.runs, report.steps = len(kept), sum(len(run.steps) for run in kept)
     if fmt is Format.ATIF:
         report.items = _write_documents(kept, output)
     else:
         produce: Callable[[RecordedRun], Iterable[dict[str, Any]]] = (
-            (lambda run: sft.conversations(run, selection, assistant)) if fmt is Format.SFT
-            else (lambda run: replay.records(run, selection, with_empty=with_empty)))
+            (lambda run: sft.conversations(run, selection, assistant))
+            if fmt is Format.SFT
+            else (lambda run: replay.records(run, selection, with_empty=with_empty))
+        )
         report.items = _write_lines((item for run in kept for item in produce(run)), output)
     return report
 
@@ -75,8 +88,10 @@ def _write_documents(runs: list[RecordedRun], output: Path) -> int:
         _write_json(atif.document(runs[0]), output)
         return 1
     if output.exists() and not output.is_dir():
-        raise ExportError(f"{len(runs)} runs make {len(runs)} ATIF documents, but {output} is a file",
-                          hint="give --output a folder (it is created) for more than one run")
+        raise ExportError(
+            f"{len(runs)} runs make {len(runs)} ATIF documents, but {output} is a file",
+            hint="give --output a folder (it is created) for more than one run",
+        )
     for run in runs:
         _write_json(atif.document(run), output / f"{run.task_id.replace('/', '__')}.json")
     return len(runs)

@@ -141,8 +141,10 @@ def input_files(inputs: Sequence[Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix == ".jsonl" and p.is_file())
             if not found:
-                raise ExportError(f"{path} holds no trajectory (*.jsonl) files",
-                                  hint="pass trajectory files, or a `termagent batch` / `eval live` output folder")
+                raise ExportError(
+                    f"{path} holds no trajectory (*.jsonl) files",
+                    hint="pass trajectory files, or a `termagent batch` / `eval live` output folder",
+                )
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -199,10 +201,16 @@ def read_run(path: Path, task_id: str | None = None) -> RecordedRun:
             hint="export it with the termagent version that recorded it, or upgrade termagent",
         )
     run = RecordedRun(
-        path=path, task_id=task_id or path.stem, task=str(first.get("task", "")), engine=str(first.get("engine", "")),
-        model=str(first.get("model", "")), policy=str(first.get("policy", "")), time=float(first.get("time", 0.0)),
+        path=path,
+        task_id=task_id or path.stem,
+        task=str(first.get("task", "")),
+        engine=str(first.get("engine", "")),
+        model=str(first.get("model", "")),
+        policy=str(first.get("policy", "")),
+        time=float(first.get("time", 0.0)),
         settings={name: first.get(name) for name in ("max_steps", "timeout", "note") if name in first},
-        steps=[], finished=None,
+        steps=[],
+        finished=None,
     )
     if cut_line:
         run.dropped.append(f"line {cut_line}: cut off mid-write (the run was killed)")
@@ -238,9 +246,10 @@ class _Folder:
             try:
                 self._one(EventType(kind), record)
             except (KeyError, TypeError, ValueError, AttributeError) as error:
-                raise ExportError(f"{self.run.path}: event {number} ({kind}) is malformed: "
-                                  f"{type(error).__name__} {error!r}"[:300],
-                                  hint="the trajectory was edited or damaged") from error
+                raise ExportError(
+                    f"{self.run.path}: event {number} ({kind}) is malformed: {type(error).__name__} {error!r}"[:300],
+                    hint="the trajectory was edited or damaged",
+                ) from error
         if self.run.finished is None:
             self._drop_open_step("the run was killed before it finished")
 
@@ -258,12 +267,17 @@ class _Folder:
         elif kind is EventType.CONTEXT_COMPACTED:
             step.compactions.append({k: record[k] for k in ("dropped_steps", "tokens_before", "tokens_after")})
         elif kind is EventType.MODEL_REPLIED:
-            step.attempts.append(Attempt(
-                prompt_new_part=str(record["prompt_new_part"]), raw=str(record["raw"]),
-                prompt_tokens=int(record.get("prompt_tokens") or 0),
-                completion_tokens=int(record.get("completion_tokens") or 0),
-                elapsed=float(record.get("elapsed") or 0.0), finish_reason=record.get("finish_reason"),
-                time=float(record.get("time", 0.0))))
+            step.attempts.append(
+                Attempt(
+                    prompt_new_part=str(record["prompt_new_part"]),
+                    raw=str(record["raw"]),
+                    prompt_tokens=int(record.get("prompt_tokens") or 0),
+                    completion_tokens=int(record.get("completion_tokens") or 0),
+                    elapsed=float(record.get("elapsed") or 0.0),
+                    finish_reason=record.get("finish_reason"),
+                    time=float(record.get("time", 0.0)),
+                )
+            )
         elif kind is EventType.REPLY_REJECTED and step.attempts:
             step.attempts[-1].rejected = [str(error) for error in record.get("errors", [])]
         elif kind is EventType.ACTION_PARSED:

@@ -42,7 +42,7 @@ def requests(run: RecordedRun) -> Iterator[Request]:
                 for compaction in step.compactions:
                     dropped = min(int(compaction["dropped_steps"]), conversation.droppable_steps())
                     conversation.compact(dropped)
-                    origins = [None] + origins[1 + 2 * dropped :]
+                    origins = [None, *origins[1 + 2 * dropped :]]
                     segment += 1
             yield Request(step, attempt, conversation.messages, tuple(origins), segment)
             conversation.add_reply(attempt.raw)
@@ -55,9 +55,11 @@ def _first(run: RecordedRun, first_turn: str) -> Conversation:
     marker = f"\n\n{TASK_HEADER}{run.task}{FIRST_SCREEN_HEADER}"
     at = first_turn.find(marker)
     if at < 0:
-        raise ExportError(f"{run.path}: the first prompt does not hold the run's task in termagent's layout",
-                          hint="the trajectory was edited, or written by another program")
-    conversation = Conversation(run.task, first_turn[at + len(marker):], instructions=first_turn[:at])
+        raise ExportError(
+            f"{run.path}: the first prompt does not hold the run's task in termagent's layout",
+            hint="the trajectory was edited, or written by another program",
+        )
+    conversation = Conversation(run.task, first_turn[at + len(marker) :], instructions=first_turn[:at])
     if conversation.messages[0]["content"] != first_turn:
         raise ExportError(f"{run.path}: the first prompt cannot be rebuilt byte for byte")
     return conversation

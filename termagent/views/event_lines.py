@@ -35,8 +35,13 @@ class TextLines:
         description = describe(event)
         if description is None:
             return
-        line = printable("".join(escape_for_display(segment.text) if segment.style == KEYSTROKES else segment.text
-                                 for segment in description if segment.style not in self._left_out))
+        line = printable(
+            "".join(
+                escape_for_display(segment.text) if segment.style == KEYSTROKES else segment.text
+                for segment in description
+                if segment.style not in self._left_out
+            )
+        )
         line = line.replace("\n", "\n  ")  # continuation lines stand out from the next event's
         self.out.write(f"[step {event.step}] {line}\n" if event.step else f"{line}\n")
         self.out.flush()

@@ -38,8 +38,10 @@ def describe(event: Event) -> Description | None:
 
 def limit_note(stopped: dict[str, Any]) -> str:
     """What an OUTPUT_OBSERVED event's `stopped` (a sandbox LimitStop) says, for people."""
-    return (f"stopped by the sandbox: its {stopped['limit']} limit ({stopped['allowed'] / 2**20:.0f} MiB) "
-            f"was reached ({stopped['used'] / 2**20:.0f} MiB)")
+    return (
+        f"stopped by the sandbox: its {stopped['limit']} limit ({stopped['allowed'] / 2**20:.0f} MiB) "
+        f"was reached ({stopped['used'] / 2**20:.0f} MiB)"
+    )
 
 
 def _labelled(label: str, text: str, style: str = "") -> Description:
@@ -48,8 +50,12 @@ def _labelled(label: str, text: str, style: str = "") -> Description:
 
 def _run_started(data: dict[str, Any]) -> Description:
     detail = f"\n  engine {data['engine']} ({data['model']}), policy {data['policy']}"
-    return [Segment("task: ", "label"), Segment(data["task"]), Segment(detail),
-            *([Segment(f"\n  {data['note']}", "note")] if data.get("note") else [])]
+    return [
+        Segment("task: ", "label"),
+        Segment(data["task"]),
+        Segment(detail),
+        *([Segment(f"\n  {data['note']}", "note")] if data.get("note") else []),
+    ]
 
 
 def _action_parsed(data: dict[str, Any]) -> Description:
@@ -66,9 +72,16 @@ def _policy_decided(data: dict[str, Any]) -> Description:
     decision = data["decision"]
     # The gate escapes these keystrokes before the event is sent (policy/events.py), so they
     # are shown as they are; the segment becomes KEYSTROKES when the event carries them raw.
-    return [Segment("$ ", "label"), Segment(data["keystrokes"], "command"), Segment("\n  policy: "),
-            Segment(decision, decision if decision in ("allow", "ask", "deny") else ""),
-            Segment(" · rule "), Segment(data["rule"]), Segment(" · "), Segment(data["reason"], "note")]
+    return [
+        Segment("$ ", "label"),
+        Segment(data["keystrokes"], "command"),
+        Segment("\n  policy: "),
+        Segment(decision, decision if decision in ("allow", "ask", "deny") else ""),
+        Segment(" · rule "),
+        Segment(data["rule"]),
+        Segment(" · "),
+        Segment(data["reason"], "note"),
+    ]
 
 
 def _approval_answered(data: dict[str, Any]) -> Description:
@@ -80,13 +93,18 @@ def _approval_answered(data: dict[str, Any]) -> Description:
 
 
 def _command_skipped(data: dict[str, Any]) -> Description:
-    return [Segment("  skipped ", "label"), Segment(data["keystrokes"], KEYSTROKES),
-            Segment(f": {data['reason']}", "note")]
+    return [
+        Segment("  skipped ", "label"),
+        Segment(data["keystrokes"], KEYSTROKES),
+        Segment(f": {data['reason']}", "note"),
+    ]
 
 
 def _keystrokes_sent(data: dict[str, Any]) -> Description:
-    return [Segment("  sent (edited): " if data["edited"] else "  sent: ", "note"),
-            Segment(data["keystrokes"], KEYSTROKES)]
+    return [
+        Segment("  sent (edited): " if data["edited"] else "  sent: ", "note"),
+        Segment(data["keystrokes"], KEYSTROKES),
+    ]
 
 
 def _output_observed(data: dict[str, Any]) -> Description:
@@ -103,8 +121,11 @@ def _output_observed(data: dict[str, Any]) -> Description:
 
 
 def _workspace_applied(data: dict[str, Any]) -> Description:
-    return [Segment("workspace: ", "label"), Segment(data["summary"]),
-            *(Segment(f"\n  conflict: {conflict}", "warning") for conflict in data["conflicts"])]
+    return [
+        Segment("workspace: ", "label"),
+        Segment(data["summary"]),
+        *(Segment(f"\n  conflict: {conflict}", "warning") for conflict in data["conflicts"]),
+    ]
 
 
 def _error(data: dict[str, Any]) -> Description:
@@ -112,8 +133,12 @@ def _error(data: dict[str, Any]) -> Description:
 
 
 def _run_finished(data: dict[str, Any]) -> Description:
-    return _labelled("finished:", f"{data['status']} after {data['steps']} steps, {data['elapsed']:.1f}s, "
-                     f"{data['prompt_tokens']}+{data['completion_tokens']} tokens. {data['message']}", "label")
+    return _labelled(
+        "finished:",
+        f"{data['status']} after {data['steps']} steps, {data['elapsed']:.1f}s, "
+        f"{data['prompt_tokens']}+{data['completion_tokens']} tokens. {data['message']}",
+        "label",
+    )
 
 
 _DESCRIBERS = {
@@ -130,8 +155,11 @@ _DESCRIBERS = {
     EventType.INTERRUPTED: lambda data: [Segment("  interrupted by the person", "warning")],
     EventType.COMPLETION_CLAIMED: lambda data: [Segment("asked the model to confirm completion", "completion")],
     EventType.COMPLETION_CONFIRMED: lambda data: [Segment("the model confirmed the task is complete", "complete")],
-    EventType.WORKSPACE_CHANGED: lambda data: [Segment("workspace changes:", "label"), Segment(f"\n{data['summary']}"),
-                                               Segment(f"\n{data['diff']}".rstrip(), DIFF)],
+    EventType.WORKSPACE_CHANGED: lambda data: [
+        Segment("workspace changes:", "label"),
+        Segment(f"\n{data['summary']}"),
+        Segment(f"\n{data['diff']}".rstrip(), DIFF),
+    ],
     EventType.WORKSPACE_APPLIED: _workspace_applied,
     EventType.ERROR: _error,
     EventType.RUN_FINISHED: _run_finished,

@@ -24,8 +24,11 @@ HEAD = {"termagent_sandbox": 1, "test_head": 1}
 WORKER = {"termagent_sandbox": 2, "test_worker": 1}
 OBJECT_STORE_BYTES = 100 * 1024 * 1024
 # The head notices a dead node within seconds instead of half a minute.
-FAST_FAILURE_DETECTION = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "4",
-                          "RAY_health_check_timeout_ms": "1000"}
+FAST_FAILURE_DETECTION = {
+    "RAY_health_check_period_ms": "500",
+    "RAY_health_check_failure_threshold": "4",
+    "RAY_health_check_timeout_ms": "1000",
+}
 _STARTED = "This command will now block forever"
 _NODES_SCRIPT = """
 import json, sys, time, ray
@@ -91,8 +94,11 @@ class RayCluster:
 
     def environment(self) -> dict[str, str]:
         """What every node and driver of this cluster runs with."""
-        return os.environ | {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
-                             "RAY_AUTH_TOKEN": self.token} | FAST_FAILURE_DETECTION
+        return (
+            os.environ
+            | {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token}
+            | FAST_FAILURE_DETECTION
+        )
 
     def start_node(self, name: str, resources: dict[str, float], *, head: bool = False) -> RayNode:
         """Start a node and wait until it has joined; on a loaded machine `ray start` gives up after
@@ -105,27 +111,65 @@ class RayCluster:
         raise AssertionError(f"Ray node {name} did not start: {node.log.read_text(errors='replace')[-3000:]}")
 
     def _start_node(self, name: str, resources: dict[str, float], *, head: bool) -> RayNode:
-        ports = {flag: str(free_port()) for flag in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
-                                                     "--runtime-env-agent-port", "--metrics-export-port")}
-        command = [RAY, "start", "--block", "--node-ip-address", "127.0.0.1", "--num-cpus", "1",
-                   "--object-store-memory", str(OBJECT_STORE_BYTES), "--resources", json.dumps(resources),
-                   "--disable-usage-stats", "--temp-dir", str(self.temp_dir)]
+        ports = {
+            flag: str(free_port())
+            for flag in (
+                "--dashboard-agent-listen-port",
+                "--dashboard-agent-grpc-port",
+                "--runtime-env-agent-port",
+                "--metrics-export-port",
+            )
+        }
+        command = [
+            RAY,
+            "start",
+            "--block",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--num-cpus",
+            "1",
+            "--object-store-memory",
+            str(OBJECT_STORE_BYTES),
+            "--resources",
+            json.dumps(resources),
+            "--disable-usage-stats",
+            "--temp-dir",
+            str(self.temp_dir),
+        ]
         command += [item for pair in ports.items() for item in pair]
         if head:
-            command += ["--head", "--port", self.address.rsplit(":", 1)[1], "--include-dashboard", "false",
-                        "--dashboard-port", str(free_port())]
+            command += [
+                "--head",
+                "--port",
+                self.address.rsplit(":", 1)[1],
+                "--include-dashboard",
+                "false",
+                "--dashboard-port",
+                str(free_port()),
+            ]
         else:
             command += ["--address", self.address]
         log = self.temp_dir / f"{name}.log"
         with log.open("wb") as output:
-            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=self.environment(),
-                                       start_new_session=True, cwd=self.temp_dir)
+            process = subprocess.Popen(
+                command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=self.environment(),
+                start_new_session=True,
+                cwd=self.temp_dir,
+            )
         return RayNode(name, resources, process, log)
 
     def alive_nodes(self, count: int, timeout: float = 120.0) -> list[dict]:
         """The alive nodes (id and resources), once there are `count` of them."""
-        completed = subprocess.run([sys.executable, "-c", _NODES_SCRIPT, self.address, str(count), str(timeout)],
-                                   capture_output=True, text=True, timeout=timeout + 60, env=self.environment())
+        completed = subprocess.run(
+            [sys.executable, "-c", _NODES_SCRIPT, self.address, str(count), str(timeout)],
+            capture_output=True,
+            text=True,
+            timeout=timeout + 60,
+            env=self.environment(),
+        )
         assert completed.returncode == 0, completed.stderr
         # Ray may print its own lines on stdout too.
         nodes = json.loads(next(line for line in completed.stdout.splitlines() if line.startswith("NODES "))[6:])

@@ -19,8 +19,11 @@ def labelled_container(docker_client, sandbox_image):
 
     def create(node: str) -> str:
         container = docker_client.containers.create(
-            sandbox_image, entrypoint=["sleep", "infinity"], network_mode="none",
-            labels={LABEL: "1", OWNER_LABEL: "another-pod:1:1", RUN_LABEL: "run-of-test", NODE_LABEL: node})
+            sandbox_image,
+            entrypoint=["sleep", "infinity"],
+            network_mode="none",
+            labels={LABEL: "1", OWNER_LABEL: "another-pod:1:1", RUN_LABEL: "run-of-test", NODE_LABEL: node},
+        )
         created.append(container.id)
         return container.name
 

@@ -19,9 +19,14 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def batch(cluster, tasks_file: Path, output_dir: Path, *options: str, **popen) -> subprocess.Popen:
-    return subprocess.Popen([TERMAGENT, "batch", str(tasks_file), "--ray", cluster.address, "--output-dir",
-                             str(output_dir), *options], env=cluster.environment(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        [TERMAGENT, "batch", str(tasks_file), "--ray", cluster.address, "--output-dir", str(output_dir), *options],
+        env=cluster.environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def finish(process: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
@@ -46,16 +51,33 @@ def containers(docker_client, label: str, value: str | None = None) -> list[dict
 
 def slow_tasks(tmp_path: Path, count: int, seconds: int) -> Path:
     """`count` replayed tasks that each keep a sandbox busy for `seconds`, then pass their check."""
+
     def reply(commands=(), complete=False) -> str:
-        text = json.dumps({"analysis": "a", "plan": "p", "task_complete": complete,
-                           "commands": [{"keystrokes": k, "duration": d} for k, d in commands]})
+        text = json.dumps(
+            {
+                "analysis": "a",
+                "plan": "p",
+                "task_complete": complete,
+                "commands": [{"keystrokes": k, "duration": d} for k, d in commands],
+            }
+        )
         return json.dumps({"reply": text}) + "\n"
 
     replies = tmp_path / "slow.jsonl"
-    replies.write_text(reply([(f"sleep {seconds}; echo done > /app/done\n", seconds + 30)])
-                       + reply(complete=True) + reply(complete=True))
-    tasks = [{"name": f"slow-{n}", "task": "wait, then write /app/done", "replay": str(replies),
-              "check": "test -f /app/done"} for n in range(count)]
+    replies.write_text(
+        reply([(f"sleep {seconds}; echo done > /app/done\n", seconds + 30)])
+        + reply(complete=True)
+        + reply(complete=True)
+    )
+    tasks = [
+        {
+            "name": f"slow-{n}",
+            "task": "wait, then write /app/done",
+            "replay": str(replies),
+            "check": "test -f /app/done",
+        }
+        for n in range(count)
+    ]
     path = tmp_path / "slow.yaml"
     path.write_text(json.dumps({"defaults": {"policy": "sandboxed-auto", "max_steps": 5}, "tasks": tasks}))
     return path
@@ -81,9 +103,23 @@ def test_examples_run_on_both_nodes_and_trajectories_come_back(ray_cluster, dock
 
 def test_eval_live_runs_on_both_nodes(ray_cluster, tmp_path):
     head, worker = ray_cluster.node_id("test_head", 2), ray_cluster.node_id("test_worker", 2)
-    completed = subprocess.run([TERMAGENT, "eval", "live", str(EXAMPLES / "live"), "--oracle", "--ray",
-                                ray_cluster.address, "--output-dir", str(tmp_path)],
-                               capture_output=True, text=True, timeout=600, env=ray_cluster.environment())
+    completed = subprocess.run(
+        [
+            TERMAGENT,
+            "eval",
+            "live",
+            str(EXAMPLES / "live"),
+            "--oracle",
+            "--ray",
+            ray_cluster.address,
+            "--output-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=ray_cluster.environment(),
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     results = json.loads((tmp_path / "summary.json").read_text())["results"]
     assert len(results) == 5 and all(r["passed"] for r in results)
@@ -94,8 +130,11 @@ def test_a_dead_worker_nodes_task_is_retried_once_elsewhere(ray_cluster, docker_
     head, worker = ray_cluster.node_id("test_head", 2), ray_cluster.node_id("test_worker", 2)
     process = batch(ray_cluster, slow_tasks(tmp_path, count=3, seconds=8), tmp_path / "out")
     try:
-        wait_for(lambda: [c for c in containers(docker_client, NODE_LABEL, worker) if c["State"] == "running"],
-                 300, "a sandbox of the worker node")
+        wait_for(
+            lambda: [c for c in containers(docker_client, NODE_LABEL, worker) if c["State"] == "running"],
+            300,
+            "a sandbox of the worker node",
+        )
         ray_cluster.nodes[1].kill()
         code, output = finish(process)
     finally:
@@ -117,8 +156,9 @@ def test_a_dead_worker_nodes_task_is_retried_once_elsewhere(ray_cluster, docker_
     code, output = finish(batch(ray_cluster, slow_tasks(tmp_path, count=3, seconds=1), again, "--shared-output-dir"))
     assert code == 0, output
     results = json.loads((again / "report.json").read_text())["results"]
-    assert all(Path(r["trajectory"]) == again / f"{r['name']}.jsonl" and Path(r["trajectory"]).exists()
-               for r in results)
+    assert all(
+        Path(r["trajectory"]) == again / f"{r['name']}.jsonl" and Path(r["trajectory"]).exists() for r in results
+    )
     assert not containers(docker_client, RUN_LABEL, report["run_id"])
     assert not containers(docker_client, NODE_LABEL, worker)
 
@@ -126,12 +166,16 @@ def test_a_dead_worker_nodes_task_is_retried_once_elsewhere(ray_cluster, docker_
 def test_ctrl_c_on_the_driver_cancels_the_remote_tasks(ray_cluster, docker_client, tmp_path):
     head, worker = ray_cluster.node_id("test_head", 2), ray_cluster.node_id("test_worker", 2)
     # Four tasks for three slots: three run, one waits in Ray's queue.
-    process = batch(ray_cluster, slow_tasks(tmp_path, count=4, seconds=300), tmp_path / "out",
-                    start_new_session=True)
+    process = batch(ray_cluster, slow_tasks(tmp_path, count=4, seconds=300), tmp_path / "out", start_new_session=True)
     try:
+
         def running() -> list[dict]:
-            return [c for node in (head, worker) for c in containers(docker_client, NODE_LABEL, node)
-                    if c["State"] == "running"]
+            return [
+                c
+                for node in (head, worker)
+                for c in containers(docker_client, NODE_LABEL, node)
+                if c["State"] == "running"
+            ]
 
         wait_for(lambda: len(running()) == 3, 300, "three running sandboxes")
         os.killpg(process.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C

@@ -65,14 +65,32 @@ def test_the_observation_sees_overlapping_generations_on_an_unguarded_engine(tin
     assert inside_generate.most >= 2
 
 
-def test_parallel_batch_takes_the_in_process_engine_in_turns(sandbox_image, tiny_gemma_dir, inside_generate,
-                                                              tmp_path: Path):
+def test_parallel_batch_takes_the_in_process_engine_in_turns(
+    sandbox_image, tiny_gemma_dir, inside_generate, tmp_path: Path
+):
     tasks = [{"name": f"t{n}", "task": f"Create /app/file{n}.txt"} for n in range(4)]
     batch_file = tmp_path / "tasks.yaml"
     batch_file.write_text(json.dumps({"tasks": tasks}))
-    code = main(["batch", str(batch_file), "--parallel", "4", "--engine", "transformers", "--model",
-                 str(tiny_gemma_dir), "--max-steps", "2", "--max-tokens", "96", "--policy", "default",
-                 "--output-dir", str(tmp_path / "out")])
+    code = main(
+        [
+            "batch",
+            str(batch_file),
+            "--parallel",
+            "4",
+            "--engine",
+            "transformers",
+            "--model",
+            str(tiny_gemma_dir),
+            "--max-steps",
+            "2",
+            "--max-tokens",
+            "96",
+            "--policy",
+            "default",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code in (0, 1)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["tasks"] == 4 and not [r for r in report["results"] if r["status"] == "error"], report
@@ -83,8 +101,19 @@ def test_parallel_batch_takes_the_in_process_engine_in_turns(sandbox_image, tiny
 def test_ray_refuses_an_in_process_engine_with_what_to_do(tiny_gemma_dir, tmp_path: Path, capsys):
     batch_file = tmp_path / "tasks.yaml"
     batch_file.write_text(json.dumps({"tasks": [{"name": "t", "task": "anything"}]}))
-    code = main(["batch", str(batch_file), "--ray", "--engine", "transformers", "--model", str(tiny_gemma_dir),
-                 "--output-dir", str(tmp_path / "out")])
+    code = main(
+        [
+            "batch",
+            str(batch_file),
+            "--ray",
+            "--engine",
+            "transformers",
+            "--model",
+            str(tiny_gemma_dir),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     error = capsys.readouterr().err
     assert code == 2 and "cannot share the in-process transformers engine" in error and "--engine openai" in error
     assert not (tmp_path / "out").exists()  # refused before anything ran

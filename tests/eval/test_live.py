@@ -95,7 +95,9 @@ def test_a_solution_is_cut_into_whole_commands() -> None:
 
 def test_a_part_bash_never_completes_is_sent_as_it_is() -> None:
     assert solution_commands("echo ok\nif true; then\n  echo never closed\n") == [
-        "echo ok\n", "if true; then\n  echo never closed\n"]
+        "echo ok\n",
+        "if true; then\n  echo never closed\n",
+    ]
 
 
 @pytest.fixture
@@ -106,7 +108,10 @@ def image(sandbox_image, no_leftover_containers) -> str:
 @pytest.mark.docker
 def test_every_example_passes_with_its_own_solution(image: str, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    assert main(["eval", "live", str(LIVE), "--oracle", "--parallel", "2", "--image", image, "--output-dir", str(out)]) == 0
+    assert (
+        main(["eval", "live", str(LIVE), "--oracle", "--parallel", "2", "--image", image, "--output-dir", str(out)])
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["pass_rate_pct"] == 100.0 and summary["tasks"] == summary["passed"] == len(load_tasks(LIVE))
     # Each solution command was one step: the heredoc and the multi-line pipelines count once.
@@ -129,7 +134,9 @@ def test_a_solution_that_exits_the_shell_is_still_checked(image: str) -> None:
     from termagent.sandbox.container import SandboxSpec
 
     [task] = load_tasks(LIVE / "fibonacci-script")
-    report = run_oracle(dataclasses.replace(task, solution=task.solution + "exit 3\necho never\n"), SandboxSpec(image=image))
+    report = run_oracle(
+        dataclasses.replace(task, solution=task.solution + "exit 3\necho never\n"), SandboxSpec(image=image)
+    )
     assert (report.status, report.check) == ("shell_exited", "passed")
     assert report.steps == 3  # the two commands and the exit; nothing after it
 
@@ -158,13 +165,35 @@ DONE = {"analysis": "Done.", "plan": "Finish.", "commands": [], "task_complete":
 
 @pytest.mark.docker
 def test_the_agent_mode_runs_the_task_and_its_check(image: str, tmp_path: Path) -> None:
-    write = {"analysis": "Empty.", "plan": "Write the totals.", "task_complete": False, "commands": [
-        {"keystrokes": "tail -n +2 sales.csv | awk -F, '{t[$1]+=$3} END {for (r in t) print r, t[r]}' | sort > totals.txt\n",
-         "duration": 1}]}
+    write = {
+        "analysis": "Empty.",
+        "plan": "Write the totals.",
+        "task_complete": False,
+        "commands": [
+            {
+                "keystrokes": "tail -n +2 sales.csv | awk -F, '{t[$1]+=$3} END {for (r in t) print r, t[r]}'"
+                " | sort > totals.txt\n",
+                "duration": 1,
+            }
+        ],
+    }
     replies = _replies(tmp_path / "replies.jsonl", [write, DONE, DONE])
     out = tmp_path / "out"
-    code = main(["eval", "live", str(LIVE / "region-totals"), "--engine", "replay", "--replay", str(replies),
-                 "--image", image, "--output-dir", str(out)])
+    code = main(
+        [
+            "eval",
+            "live",
+            str(LIVE / "region-totals"),
+            "--engine",
+            "replay",
+            "--replay",
+            str(replies),
+            "--image",
+            image,
+            "--output-dir",
+            str(out),
+        ]
+    )
     summary = json.loads((out / "summary.json").read_text())
     [row] = summary["results"]
     assert code == 0 and row["passed"] and row["status"] == "completed" and row["steps"] == 3
@@ -173,13 +202,30 @@ def test_the_agent_mode_runs_the_task_and_its_check(image: str, tmp_path: Path) 
 
 @pytest.mark.docker
 def test_the_agent_mode_counts_denials_and_fails_an_undone_task(image: str, tmp_path: Path) -> None:
-    deny = {"analysis": "x", "plan": "y", "task_complete": False,
-            "commands": [{"keystrokes": "rm -rf /\n", "duration": 0.1}]}
+    deny = {
+        "analysis": "x",
+        "plan": "y",
+        "task_complete": False,
+        "commands": [{"keystrokes": "rm -rf /\n", "duration": 0.1}],
+    }
     unusable = {"analysis": 1}  # no commands and not complete: rejected, the model is asked again
     replies = _replies(tmp_path / "replies.jsonl", [deny, unusable, DONE, DONE])
     out = tmp_path / "out"
-    code = main(["eval", "live", str(LIVE / "region-totals"), "--engine", "replay", "--replay", str(replies),
-                 "--image", image, "--output-dir", str(out)])
+    code = main(
+        [
+            "eval",
+            "live",
+            str(LIVE / "region-totals"),
+            "--engine",
+            "replay",
+            "--replay",
+            str(replies),
+            "--image",
+            image,
+            "--output-dir",
+            str(out),
+        ]
+    )
     [row] = json.loads((out / "summary.json").read_text())["results"]
     assert code == 1 and row["passed"] is False and row["check"] == "failed"
     assert row["policy_denials"] == 1 and row["parse_failures"] == 1

@@ -103,7 +103,9 @@ def test_a_broken_reply_is_invalid_but_still_yields_its_keystrokes() -> None:
 
 
 def test_reading_a_valid_reply() -> None:
-    reply = '<think>hm</think>{"analysis": "a", "plan": "", "commands": [{"keystrokes": "C-c"}], "task_complete": "yes"}'
+    reply = (
+        '<think>hm</think>{"analysis": "a", "plan": "", "commands": [{"keystrokes": "C-c"}], "task_complete": "yes"}'
+    )
     reading = read_reply(reply)
     assert (reading.valid_json, reading.has_analysis, reading.has_plan) == (True, True, False)
     assert reading.units == ["C-c"]
@@ -116,11 +118,23 @@ def test_step_buckets() -> None:
 
 def _row(task: str, step: int, f1: float, *, ref_done: bool = False, pred_done: bool | None = False) -> dict:
     return {
-        "task_id": task, "step_idx": step, "source_group": task[0], "bucket": step_bucket(step),
-        "command_f1": f1, "command_precision": f1, "command_recall": f1, "first_cmd_exact": f1 == 1.0,
-        "valid_json": True, "termagent_parse_ok": True, "schema_valid": f1 > 0, "has_analysis": True,
-        "has_plan": False, "ref_task_complete": ref_done, "pred_task_complete": pred_done,
-        "ref_command_units": ["a"], "pred_command_units": ["a", "b"],
+        "task_id": task,
+        "step_idx": step,
+        "source_group": task[0],
+        "bucket": step_bucket(step),
+        "command_f1": f1,
+        "command_precision": f1,
+        "command_recall": f1,
+        "first_cmd_exact": f1 == 1.0,
+        "valid_json": True,
+        "termagent_parse_ok": True,
+        "schema_valid": f1 > 0,
+        "has_analysis": True,
+        "has_plan": False,
+        "ref_task_complete": ref_done,
+        "pred_task_complete": pred_done,
+        "ref_command_units": ["a"],
+        "pred_command_units": ["a", "b"],
     }
 
 

@@ -30,7 +30,10 @@ def _write(path: Path, rows: list) -> Path:
 
 def test_the_example_set_scores_100_when_the_replies_are_the_references(tmp_path, capsys) -> None:
     out = tmp_path / "out"
-    assert main(["eval", "replay", str(DATA), "--engine", "replay", "--replay", str(REPLIES), "--output-dir", str(out)]) == 0
+    assert (
+        main(["eval", "replay", str(DATA), "--engine", "replay", "--replay", str(REPLIES), "--output-dir", str(out)])
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["score"] == 100.0 and summary["first_cmd_exact_pct"] == 100.0
     assert (summary["steps"], summary["tasks"]) == (STEPS, 4)
@@ -47,7 +50,10 @@ def test_the_example_set_scores_100_when_the_replies_are_the_references(tmp_path
 def test_replies_that_are_not_json_score_zero(tmp_path) -> None:
     replies = _write(tmp_path / "replies.jsonl", [{"reply": "I would run ls, I think."}] * STEPS)
     out = tmp_path / "out"
-    assert main(["eval", "replay", str(DATA), "--engine", "replay", "--replay", str(replies), "--output-dir", str(out)]) == 0
+    assert (
+        main(["eval", "replay", str(DATA), "--engine", "replay", "--replay", str(replies), "--output-dir", str(out)])
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["score"] == 0.0 and summary["valid_json_pct"] == 0.0 and summary["termagent_parse_ok_pct"] == 0.0
     assert summary["premature_complete_rate_pct"] == 0.0
@@ -55,7 +61,21 @@ def test_replies_that_are_not_json_score_zero(tmp_path) -> None:
 
 def test_limit_takes_the_first_records(tmp_path) -> None:
     out = tmp_path / "out"
-    main(["eval", "replay", str(DATA), "--engine", "replay", "--replay", str(REPLIES), "--output-dir", str(out), "--limit", "3"])
+    main(
+        [
+            "eval",
+            "replay",
+            str(DATA),
+            "--engine",
+            "replay",
+            "--replay",
+            str(REPLIES),
+            "--output-dir",
+            str(out),
+            "--limit",
+            "3",
+        ]
+    )
     assert [row["step_idx"] for row in _lines(out / "steps.jsonl")] == [0, 1, 2]
 
 
@@ -64,8 +84,21 @@ def test_failed_requests_are_reported_and_resume_asks_only_for_them(tmp_path, st
     stub_server.state.replies = [reference]
     stub_server.state.statuses = [400, 400]  # the first two requests fail (400 is not retried)
     out = tmp_path / "out"
-    common = ["eval", "replay", str(DATA), "--engine", "openai", "--base-url", stub_server.base_url,
-              "--model", "test/tiny-model", "--output-dir", str(out), "--concurrency", "4"]
+    common = [
+        "eval",
+        "replay",
+        str(DATA),
+        "--engine",
+        "openai",
+        "--base-url",
+        stub_server.base_url,
+        "--model",
+        "test/tiny-model",
+        "--output-dir",
+        str(out),
+        "--concurrency",
+        "4",
+    ]
     assert main(common) == 1
     assert "step failed" in capsys.readouterr().err
     assert len(_lines(out / "steps.jsonl")) == STEPS - 2
@@ -85,8 +118,25 @@ def test_failed_requests_are_reported_and_resume_asks_only_for_them(tmp_path, st
 
 def test_the_openai_engine_receives_the_rebuilt_prompt(tmp_path, stub_server) -> None:
     stub_server.state.replies = ["{}"]
-    main(["eval", "replay", str(DATA), "--engine", "openai", "--base-url", stub_server.base_url, "--model",
-          "test/tiny-model", "--output-dir", str(tmp_path), "--limit", "2", "--concurrency", "1"])
+    main(
+        [
+            "eval",
+            "replay",
+            str(DATA),
+            "--engine",
+            "openai",
+            "--base-url",
+            stub_server.base_url,
+            "--model",
+            "test/tiny-model",
+            "--output-dir",
+            str(tmp_path),
+            "--limit",
+            "2",
+            "--concurrency",
+            "1",
+        ]
+    )
     first, second = stub_server.state.chat_bodies()
     record = load_records(DATA, limit=2)[1]
     assert second["messages"] == build_messages(record, load_instructions())[0]
@@ -98,11 +148,26 @@ def test_the_openai_engine_receives_the_rebuilt_prompt(tmp_path, stub_server) ->
 def test_the_prompt_option_chooses_whose_instructions(tmp_path, stub_server, prompt: str) -> None:
     [row] = _lines(DATA)[:1]
     first = row["messages"][0]["content"]
-    row["messages"][0]["content"] = "The record's own words." + first[first.find("\n\nTask Description:\n"):]
+    row["messages"][0]["content"] = "The record's own words." + first[first.find("\n\nTask Description:\n") :]
     data = _write(tmp_path / "data.jsonl", [row])
     stub_server.state.replies = ["{}"]
-    main(["eval", "replay", str(data), "--engine", "openai", "--base-url", stub_server.base_url, "--model",
-          "test/tiny-model", "--output-dir", str(tmp_path / "out"), "--prompt", prompt])
+    main(
+        [
+            "eval",
+            "replay",
+            str(data),
+            "--engine",
+            "openai",
+            "--base-url",
+            stub_server.base_url,
+            "--model",
+            "test/tiny-model",
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--prompt",
+            prompt,
+        ]
+    )
     [body] = stub_server.state.chat_bodies()
     sent = body["messages"][0]["content"]
     if prompt == "record":
@@ -122,8 +187,23 @@ def test_resume_with_the_replay_engine_is_refused(tmp_path, capsys) -> None:
 @pytest.mark.slow
 def test_the_tiny_local_model_runs_the_example_set(tmp_path, tiny_gemma_dir) -> None:
     out = tmp_path / "out"
-    code = main(["eval", "replay", str(DATA), "--engine", "transformers", "--model", str(tiny_gemma_dir),
-                 "--max-tokens", "64", "--limit", "2", "--output-dir", str(out)])
+    code = main(
+        [
+            "eval",
+            "replay",
+            str(DATA),
+            "--engine",
+            "transformers",
+            "--model",
+            str(tiny_gemma_dir),
+            "--max-tokens",
+            "64",
+            "--limit",
+            "2",
+            "--output-dir",
+            str(out),
+        ]
+    )
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     # Random weights, but constrained decoding: the replies are valid actions whatever they say.
@@ -144,14 +224,24 @@ def test_termagent_instructions_replace_only_the_first_turns_instructions() -> N
     with_record, _ = build_messages(record, None)
     swapped, _ = build_messages(record, "Be brief.")
     assert swapped[0]["content"].startswith("Be brief.\n\nTask Description:\nCount the data rows")
-    assert swapped[0]["content"].endswith(with_record[0]["content"][with_record[0]["content"].find("\n\nCurrent terminal state"):])
+    assert swapped[0]["content"].endswith(
+        with_record[0]["content"][with_record[0]["content"].find("\n\nCurrent terminal state") :]
+    )
     assert swapped[1:] == with_record[1:]
 
 
 def test_history_thinking_is_removed_from_records() -> None:
-    think = {"role": "assistant", "content": "<think>secret</think>\n{\"commands\": []}"}
-    record = _record([{"role": "user", "content": "Task Description:\nx\n\nCurrent terminal state:\nCurrent Terminal Screen:\n$ "},
-                      think, {"role": "user", "content": "New Terminal Output:\n$ "}])
+    think = {"role": "assistant", "content": '<think>secret</think>\n{"commands": []}'}
+    record = _record(
+        [
+            {
+                "role": "user",
+                "content": "Task Description:\nx\n\nCurrent terminal state:\nCurrent Terminal Screen:\n$ ",
+            },
+            think,
+            {"role": "user", "content": "New Terminal Output:\n$ "},
+        ]
+    )
     messages, rebuilt = build_messages(record, None)
     assert rebuilt and messages[1]["content"] == '{"commands": []}'
 
@@ -168,7 +258,7 @@ def _record(messages: list[dict]):
 
 
 def test_a_flattened_prompt_is_split_into_turns() -> None:
-    prompt = "USER:\nTask Description:\nx\n\nASSISTANT:\n{\"a\": 1}\n\nUSER:\nNew Terminal Output:\n$ "
+    prompt = 'USER:\nTask Description:\nx\n\nASSISTANT:\n{"a": 1}\n\nUSER:\nNew Terminal Output:\n$ '
     assert messages_from_prompt(prompt) == [
         {"role": "user", "content": "Task Description:\nx"},
         {"role": "assistant", "content": '{"a": 1}'},
@@ -203,8 +293,21 @@ def test_a_step_recorded_twice_is_an_error(tmp_path) -> None:
 def test_resume_after_a_kill_mid_line_asks_for_that_step_again(tmp_path, stub_server) -> None:
     stub_server.state.replies = [_lines(REPLIES)[0]["reply"]]
     out = tmp_path / "out"
-    common = ["eval", "replay", str(DATA), "--engine", "openai", "--base-url", stub_server.base_url,
-              "--model", "test/tiny-model", "--output-dir", str(out), "--concurrency", "1"]
+    common = [
+        "eval",
+        "replay",
+        str(DATA),
+        "--engine",
+        "openai",
+        "--base-url",
+        stub_server.base_url,
+        "--model",
+        "test/tiny-model",
+        "--output-dir",
+        str(out),
+        "--concurrency",
+        "1",
+    ]
     assert main(common) == 0
     steps = out / "steps.jsonl"
     text = steps.read_text(encoding="utf-8")

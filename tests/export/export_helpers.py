@@ -13,8 +13,15 @@ from termagent.jsonl import read_json_lines
 
 
 def reply(commands=(), complete=False, analysis="looking at the screen", plan="next step") -> str:
-    return json.dumps({"analysis": analysis, "plan": plan, "task_complete": complete,
-                       "commands": [{"keystrokes": k, "duration": d} for k, d in commands]}, indent=2)
+    return json.dumps(
+        {
+            "analysis": analysis,
+            "plan": plan,
+            "task_complete": complete,
+            "commands": [{"keystrokes": k, "duration": d} for k, d in commands],
+        },
+        indent=2,
+    )
 
 
 def termagent(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

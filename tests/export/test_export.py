@@ -31,15 +31,31 @@ def _accepted(trajectory: Path) -> list[tuple[dict, dict]]:
 
 # -- ATIF ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.timeout(1800)  # the first run on a machine installs harbor into its own environment
-def test_every_atif_document_passes_harbors_validator(example_batch, eventful_run, compacted_run, gave_up_run,
-                                                      killed_run, export, harbor_validate):
-    done, folder = export(str(example_batch), str(eventful_run.trajectory), str(compacted_run.trajectory),
-                          str(gave_up_run), str(killed_run), "--format", "atif")
+def test_every_atif_document_passes_harbors_validator(
+    example_batch, eventful_run, compacted_run, gave_up_run, killed_run, export, harbor_validate
+):
+    done, folder = export(
+        str(example_batch),
+        str(eventful_run.trajectory),
+        str(compacted_run.trajectory),
+        str(gave_up_run),
+        str(killed_run),
+        "--format",
+        "atif",
+    )
     assert done.returncode == 0, done.stderr
     documents = sorted(folder.glob("*.json"))
-    assert [p.stem for p in documents] == ["compacted", "eventful", "fix-test", "gave-up", "hello-file", "killed",
-                                           "largest-file"]
+    assert [p.stem for p in documents] == [
+        "compacted",
+        "eventful",
+        "fix-test",
+        "gave-up",
+        "hello-file",
+        "killed",
+        "largest-file",
+    ]
     assert harbor_validate(documents) == {}
     gave_up = json.loads((folder / "gave-up.json").read_text())
     assert [bool(s.get("extra", {}).get("rejected")) for s in gave_up["steps"][1:]] == [False, True, True, True]
@@ -68,8 +84,9 @@ def test_atif_holds_replies_commands_results_decisions_and_tokens(eventful_run, 
     assert first["source"] == "user" and first["message"] == replied[0]["prompt_new_part"]
     # One agent step per request, the raw reply verbatim (thinking and the unusable reply included).
     assert [s["message"] for s in agent_steps] == [e["raw"] for e in replied]
-    assert [(s["metrics"]["prompt_tokens"], s["metrics"]["completion_tokens"]) for s in agent_steps] == \
-        [(e["prompt_tokens"], e["completion_tokens"]) for e in replied]
+    assert [(s["metrics"]["prompt_tokens"], s["metrics"]["completion_tokens"]) for s in agent_steps] == [
+        (e["prompt_tokens"], e["completion_tokens"]) for e in replied
+    ]
     assert doc["final_metrics"]["total_prompt_tokens"] == sum(e["prompt_tokens"] for e in replied)
     assert doc["final_metrics"]["extra"]["status"] == "completed"
 
@@ -105,6 +122,7 @@ def test_replay_of_an_atif_document_reruns_the_session(example_batch, export, tm
 
 # -- SFT -------------------------------------------------------------------------------------------
 
+
 def test_sft_turns_are_the_prompts_the_server_got_token_for_token(eventful_run, export, tiny_gemma_dir):
     from transformers import AutoTokenizer
 
@@ -132,8 +150,9 @@ def test_sft_turns_are_the_prompts_the_server_got_token_for_token(eventful_run, 
 
 
 def test_sft_assistant_turns_parse_with_the_action_schema_and_drops_are_weight_0(eventful_run, export):
-    done, path = export(str(eventful_run.trajectory), "--format", "sft", "--assistant", "pretty",
-                        "--drop-rejected", "--drop-denied")
+    done, path = export(
+        str(eventful_run.trajectory), "--format", "sft", "--assistant", "pretty", "--drop-rejected", "--drop-denied"
+    )
     assert done.returncode == 0, done.stderr
     (conversation,) = json_lines(path)
     assistant = [m for m in conversation["messages"] if m["role"] == "assistant"]
@@ -191,6 +210,7 @@ def test_an_eval_live_folder_is_an_input_and_its_summary_says_which_runs_passed(
 
 # -- replay records --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("which", ["examples", "eventful"])
 def test_replay_records_score_100_against_the_runs_own_replies(which, example_batch, eventful_run, export, tmp_path):
     trajectories = sorted(example_batch.glob("*.jsonl")) if which == "examples" else [eventful_run.trajectory]
@@ -201,8 +221,17 @@ def test_replay_records_score_100_against_the_runs_own_replies(which, example_ba
     replies_path = tmp_path / "replies.jsonl"
     replies_path.write_text("".join(json.dumps({"reply": r}) + "\n" for r in replies))
     out = tmp_path / "scored"
-    scored = termagent("eval", "replay", str(records_path), "--engine", "replay", "--replay", str(replies_path),
-                       "--output-dir", str(out))
+    scored = termagent(
+        "eval",
+        "replay",
+        str(records_path),
+        "--engine",
+        "replay",
+        "--replay",
+        str(replies_path),
+        "--output-dir",
+        str(out),
+    )
     assert scored.returncode == 0, scored.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == len(replies) > 0
@@ -223,6 +252,7 @@ def test_replay_records_drop_denied_steps_on_request(eventful_run, export):
 
 
 # -- what cannot be exported whole -------------------------------------------------------------------
+
 
 def test_a_killed_run_exports_its_complete_steps_and_says_what_was_dropped(killed_run, export):
     events = json_lines(killed_run)
@@ -285,8 +315,16 @@ def test_damaged_events_are_an_error_and_unknown_ones_are_counted(example_batch,
 def test_replay_refuses_another_agents_atif_document_without_echoing_its_escapes(tmp_path):
     foreign = tmp_path / "foreign.json"
     agent = {"name": "evil\x1b]52;c;eA==\x07", "version": "1"}
-    foreign.write_text(json.dumps({"schema_version": "ATIF-v1.7", "agent": agent, "extra": {},
-                                   "steps": [{"step_id": 1, "source": "user", "message": "hi"}]}))
+    foreign.write_text(
+        json.dumps(
+            {
+                "schema_version": "ATIF-v1.7",
+                "agent": agent,
+                "extra": {},
+                "steps": [{"step_id": 1, "source": "user", "message": "hi"}],
+            }
+        )
+    )
     done = termagent("replay", str(foreign), "--headless")
     assert done.returncode == 2 and "ATIF document of another agent" in done.stderr
     assert "\x1b" not in done.stderr and "Traceback" not in done.stderr
