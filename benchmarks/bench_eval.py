@@ -53,13 +53,18 @@ def main() -> None:
             score_reply(record, Completion(reply, 0, 0, 0.0))
     row_rate = steps / (time.perf_counter() - started)
 
-    print(json.dumps({
-        "steps": steps,
-        "card_metrics_steps_per_s": round(metrics_rate),
-        "full_row_steps_per_s": round(row_rate),  # + termagent's parser and schema validation
-        "target_steps_per_s": 2000,
-        "meets_target": metrics_rate >= 2000,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "steps": steps,
+                "card_metrics_steps_per_s": round(metrics_rate),
+                "full_row_steps_per_s": round(row_rate),  # + termagent's parser and schema validation
+                "target_steps_per_s": 2000,
+                "meets_target": metrics_rate >= 2000,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

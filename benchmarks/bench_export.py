@@ -33,8 +33,12 @@ REPEATS = 5
 
 def record_examples(workdir: Path) -> Path:
     folder = workdir / "examples"
-    subprocess.run([TERMAGENT, "batch", str(EXAMPLES / "tasks.yaml"), "--parallel", "2", "--output-dir", str(folder)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [TERMAGENT, "batch", str(EXAMPLES / "tasks.yaml"), "--parallel", "2", "--output-dir", str(folder)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return folder
 
 
@@ -44,9 +48,23 @@ def record_long_run(workdir: Path) -> Path:
     replies.write_text("".join(json.dumps({"reply": json.dumps(step, indent=2)}) + "\n" for _ in range(LONG_RUN_STEPS)))
     folder = workdir / "long"
     folder.mkdir()
-    subprocess.run([TERMAGENT, "--headless", "--policy", "sandboxed-auto", "--replay", str(replies),
-                    "--max-steps", str(LONG_RUN_STEPS), "--trajectory", str(folder / "long.jsonl"), "keep going"],
-                   capture_output=True, timeout=1200)  # ends at the step limit: exit status 1
+    subprocess.run(
+        [
+            TERMAGENT,
+            "--headless",
+            "--policy",
+            "sandboxed-auto",
+            "--replay",
+            str(replies),
+            "--max-steps",
+            str(LONG_RUN_STEPS),
+            "--trajectory",
+            str(folder / "long.jsonl"),
+            "keep going",
+        ],
+        capture_output=True,
+        timeout=1200,
+    )  # ends at the step limit: exit status 1
     return folder / "long.jsonl"
 
 

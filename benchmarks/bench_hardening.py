@@ -17,9 +17,16 @@ from termagent.agent.cast import PlaybackFilter
 from termagent.text_safety import json_line, printable
 
 # A typical output event: a screenful of shell output with colours, and some non-ASCII.
-OUTPUT = ("\x1b[01;34mdirectory\x1b[0m  file.txt  naïve.py  测试\n" * 40)
-EVENT = {"type": "output_observed", "step": 3, "keystrokes": "ls --color\n", "finished": True, "exit_status": 0,
-         "output": OUTPUT, "elapsed": 0.05}
+OUTPUT = "\x1b[01;34mdirectory\x1b[0m  file.txt  naïve.py  测试\n" * 40
+EVENT = {
+    "type": "output_observed",
+    "step": 3,
+    "keystrokes": "ls --color\n",
+    "finished": True,
+    "exit_status": 0,
+    "output": OUTPUT,
+    "elapsed": 0.05,
+}
 ASCII_EVENT = EVENT | {"output": OUTPUT.replace("naïve.py  测试", "naive.py  test")}
 FLOOD = ("\x1b[32my\x1b[0m\r\n" * 20_000) + "\x1b]0;title\x07"
 WRITE = "cp -r /usr/lib /root/copy && rm -rf /root/copy; echo copied\n"
@@ -33,8 +40,10 @@ def views() -> None:
     for name, event in (("ASCII", ASCII_EVENT), ("non-ASCII", EVENT)):
         plain = per_call_us(lambda event=event: json.dumps(event, ensure_ascii=False), 2000)
         escaped = per_call_us(lambda event=event: json_line(event), 2000)
-        print(f"JSON line of a 2.4 KB {name} output event: json.dumps {plain:.1f} us, json_line {escaped:.1f} us "
-              f"(ratio {escaped / plain:.2f})")
+        print(
+            f"JSON line of a 2.4 KB {name} output event: json.dumps {plain:.1f} us, json_line {escaped:.1f} us "
+            f"(ratio {escaped / plain:.2f})"
+        )
     print(f"printable() of the same output: {per_call_us(lambda: printable(OUTPUT), 2000):.1f} us")
     seconds = per_call_us(lambda: PlaybackFilter().feed(FLOOD), 5) / 1e6
     print(f"cast filter: {len(FLOOD) / seconds / 2**20:.0f} MiB/s on coloured flood output")
@@ -52,8 +61,10 @@ def watchdog(runs: int) -> None:
         empty = [_timed(watch.used) for _ in range(20)]
         watched.shell.run("mkdir /root/many && cd /root/many && seq 5000 | xargs touch && cd /app\n", 60)
         many = [_timed(watch.used) for _ in range(20)]
-        print(f"measuring the writable layer: {statistics.median(empty) * 1000:.1f} ms empty, "
-              f"{statistics.median(many) * 1000:.1f} ms with 5,000 files")
+        print(
+            f"measuring the writable layer: {statistics.median(empty) * 1000:.1f} ms empty, "
+            f"{statistics.median(many) * 1000:.1f} ms with 5,000 files"
+        )
         times: dict[str, list[float]] = {"watched": [], "unwatched": []}
         for _ in range(runs):  # alternated, so that a busy moment hits both alike
             for name, sandbox in (("watched", watched), ("unwatched", unwatched)):

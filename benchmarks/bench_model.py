@@ -29,7 +29,18 @@ from termagent.model.parse import parse_reply  # noqa: E402
 from termagent.model.schema import validate_action  # noqa: E402
 
 TASK_VERBS = ["Compile", "Debug", "Install", "Count", "Fix", "Archive", "Serve", "Search", "Rename", "Benchmark"]
-TASK_OBJECTS = ["main.c", "the logs", "numpy", "the tests", "a web app", "/etc", "the photos", "a CSV file", "git history", "the database"]
+TASK_OBJECTS = [
+    "main.c",
+    "the logs",
+    "numpy",
+    "the tests",
+    "a web app",
+    "/etc",
+    "the photos",
+    "a CSV file",
+    "git history",
+    "the database",
+]
 
 
 def _tasks(count: int) -> list[str]:
@@ -69,7 +80,15 @@ def bench_valid_rate(model_dir: Path, replies: int, unconstrained_max_tokens: in
 
 def real_looking_corpus(size: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
-    commands = ["ls -la\n", "cd /app && make\n", "python3 -m pytest -q\n", "cat README.md\n", "C-c", "", "grep -rn TODO src/\n"]
+    commands = [
+        "ls -la\n",
+        "cd /app && make\n",
+        "python3 -m pytest -q\n",
+        "cat README.md\n",
+        "C-c",
+        "",
+        "grep -rn TODO src/\n",
+    ]
     replies = []
     for i in range(size):
         action = {

@@ -77,15 +77,30 @@ def main() -> None:
 
     allowed_bypasses = sum(policy.judge(k).decision is Decision.ALLOW for k in bypasses)
     allowed = sum(policy.judge(k).decision is Decision.ALLOW for k in read_only)
-    print(f"policy {policy.name}: loaded in {load_ms:.1f} ms ({len(policy.rules)} rules, {len(policy.programs)} option tables, examples checked)")
+    print(
+        f"policy {policy.name}: loaded in {load_ms:.1f} ms "
+        f"({len(policy.rules)} rules, {len(policy.programs)} option tables, examples checked)"
+    )
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{len(decisions)} judgments of {len(samples)} keystroke strings ({args.rounds} rounds), one core:")
-    print(f"  decision        p50 {p50:.3f} ms   p99 {p99:.3f} ms   max {decisions[-1]:.3f} ms   (targets: p50 <= 0.2 ms, p99 <= 1 ms)")
-    print(f"  decision (CPU)  p50 {statistics.median(cpu):.3f} ms   p99 {percentile(cpu, 0.99):.3f} ms   (the thread's CPU time: without the waits of a busy machine)")
+    print(
+        f"  decision        p50 {p50:.3f} ms   p99 {p99:.3f} ms   max {decisions[-1]:.3f} ms"
+        "   (targets: p50 <= 0.2 ms, p99 <= 1 ms)"
+    )
+    print(
+        f"  decision (CPU)  p50 {statistics.median(cpu):.3f} ms   p99 {percentile(cpu, 0.99):.3f} ms"
+        "   (the thread's CPU time: without the waits of a busy machine)"
+    )
     print(f"  tree-sitter     p50 {parse_p50:.3f} ms   p99 {parse_p99:.3f} ms   (parse of the same line alone)")
-    print(f"  decision / parse of the same line: median {statistics.median(ratios):.1f}x   (p50 ratio {p50 / parse_p50:.1f}x)")
+    print(
+        f"  decision / parse of the same line: median {statistics.median(ratios):.1f}x"
+        f"   (p50 ratio {p50 / parse_p50:.1f}x)"
+    )
     print(f"bypass attempts allowed:     {allowed_bypasses}/{len(bypasses)}   (target 0)")
-    print(f"read-only commands allowed:  {allowed}/{len(read_only)} ({100 * allowed / len(read_only):.1f}%)   (target >= 90%)")
+    print(
+        f"read-only commands allowed:  {allowed}/{len(read_only)} ({100 * allowed / len(read_only):.1f}%)"
+        "   (target >= 90%)"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=16)
     args = parser.parse_args()
-    base = RunConfig(task="", engine=EngineOptions(), sandbox=SandboxSpec(), policy="sandboxed-auto",
-                     limits=AgentLimits(max_steps=10))
+    base = RunConfig(
+        task="",
+        engine=EngineOptions(),
+        sandbox=SandboxSpec(),
+        policy="sandboxed-auto",
+        limits=AgentLimits(max_steps=10),
+    )
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as scratch:
         folder = Path(scratch)
         tasks = load_batch(example_batch(folder / "tasks.yaml", args.tasks))
@@ -66,40 +71,53 @@ def main() -> None:
             import ray
 
             started = time.monotonic()
-            local = run_batch(base, tasks, parallel=2, output_dir=folder / "local", shared_engine=None,
-                              on_done=lambda report: None)
+            local = run_batch(
+                base, tasks, parallel=2, output_dir=folder / "local", shared_engine=None, on_done=lambda report: None
+            )
             local_wall = time.monotonic() - started
 
             connect_started = time.monotonic()
             ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=False)
             connect = time.monotonic() - connect_started
-            jobs = [Job(task.name, lambda trajectory, task=task: run_batch_task(base, task, trajectory))
-                    for task in tasks]
+            jobs = [
+                Job(task.name, lambda trajectory, task=task: run_batch_task(base, task, trajectory)) for task in tasks
+            ]
             submitted, started = time.time(), time.monotonic()
-            remote = run_on_ray(jobs, address=cluster.address, slots=2, output_dir=folder / "ray",
-                                run_id=new_run_id(), on_done=lambda report: None)
+            remote = run_on_ray(
+                jobs,
+                address=cluster.address,
+                slots=2,
+                output_dir=folder / "ray",
+                run_id=new_run_id(),
+                on_done=lambda report: None,
+            )
             ray_wall = time.monotonic() - started
         finally:
             cluster.stop()
     first, gaps = overheads_ms(remote, submitted)
     task_wall = statistics.median(report.wall_time for report in local + remote)
-    print(json.dumps({
-        "tasks": len(tasks),
-        "passed_local": sum(r.passed for r in local),
-        "passed_ray": sum(r.passed for r in remote),
-        "nodes_used": len({r.node for r in remote}),
-        "local_parallel2_wall_s": round(local_wall, 2),
-        "ray_two_nodes_wall_s": round(ray_wall, 2),
-        "ray_connect_s": round(connect, 2),
-        "throughput_ratio_ray_over_local": round(local_wall / ray_wall, 3),
-        "median_task_wall_s": round(task_wall, 2),
-        "ray_overhead_ms_median": round(statistics.median(gaps), 1),
-        "ray_overhead_ms_p90": round(statistics.quantiles(gaps, n=10)[-1], 1),
-        "ray_overhead_ms_max": round(max(gaps), 1),
-        "ray_overhead_ms_first_task_per_node": [round(gap) for gap in first],
-        "overhead_pct_of_median_task": round(100 * statistics.median(gaps) / 1000 / task_wall, 1),
-        "target_pct": 10,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "tasks": len(tasks),
+                "passed_local": sum(r.passed for r in local),
+                "passed_ray": sum(r.passed for r in remote),
+                "nodes_used": len({r.node for r in remote}),
+                "local_parallel2_wall_s": round(local_wall, 2),
+                "ray_two_nodes_wall_s": round(ray_wall, 2),
+                "ray_connect_s": round(connect, 2),
+                "throughput_ratio_ray_over_local": round(local_wall / ray_wall, 3),
+                "median_task_wall_s": round(task_wall, 2),
+                "ray_overhead_ms_median": round(statistics.median(gaps), 1),
+                "ray_overhead_ms_p90": round(statistics.quantiles(gaps, n=10)[-1], 1),
+                "ray_overhead_ms_max": round(max(gaps), 1),
+                "ray_overhead_ms_first_task_per_node": [round(gap) for gap in first],
+                "overhead_pct_of_median_task": round(100 * statistics.median(gaps) / 1000 / task_wall, 1),
+                "target_pct": 10,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -33,17 +33,36 @@ from termagent.sandbox.terminal import Terminal
 
 # 30 quick commands as a model would send them, with the durations it typically declares.
 SESSION = [
-    ("mkdir -p /app/project && cd /app/project\n", 0.5), ("pwd\n", 0.5), ("ls -la\n", 0.5),
-    ("echo 'print(1)' > main.py\n", 0.5), ("cat main.py\n", 0.5), ("python3 main.py\n", 1.0),
-    ("git init -q .\n", 1.0), ("git status --short\n", 0.5), ("seq 1 50 > numbers.txt\n", 0.5),
-    ("wc -l numbers.txt\n", 0.5), ("head -3 numbers.txt\n", 0.5), ("tail -3 numbers.txt\n", 0.5),
-    ("grep -c 1 numbers.txt\n", 0.5), ("sort -r numbers.txt | head -2\n", 0.5),
-    ("awk '{s+=$1} END {print s}' numbers.txt\n", 1.0), ("sed -n 5p numbers.txt\n", 0.5),
-    ("find . -name '*.txt'\n", 1.0), ("tar czf n.tgz numbers.txt\n", 1.0), ("ls -l n.tgz | wc -l\n", 0.5),
-    ("gzip -t n.tgz && echo ok\n", 0.5), ("python3 -c 'print(sum(range(10)))'\n", 1.0),
-    ("cp numbers.txt copy.txt\n", 0.5), ("diff numbers.txt copy.txt && echo same\n", 0.5),
-    ("rm copy.txt\n", 0.5), ("ls\n", 0.5), ("echo done > status\n", 0.5), ("cat status\n", 0.5),
-    ("cd /app\n", 0.5), ("ls project | wc -l\n", 0.5), ("echo finished\n", 2.5),
+    ("mkdir -p /app/project && cd /app/project\n", 0.5),
+    ("pwd\n", 0.5),
+    ("ls -la\n", 0.5),
+    ("echo 'print(1)' > main.py\n", 0.5),
+    ("cat main.py\n", 0.5),
+    ("python3 main.py\n", 1.0),
+    ("git init -q .\n", 1.0),
+    ("git status --short\n", 0.5),
+    ("seq 1 50 > numbers.txt\n", 0.5),
+    ("wc -l numbers.txt\n", 0.5),
+    ("head -3 numbers.txt\n", 0.5),
+    ("tail -3 numbers.txt\n", 0.5),
+    ("grep -c 1 numbers.txt\n", 0.5),
+    ("sort -r numbers.txt | head -2\n", 0.5),
+    ("awk '{s+=$1} END {print s}' numbers.txt\n", 1.0),
+    ("sed -n 5p numbers.txt\n", 0.5),
+    ("find . -name '*.txt'\n", 1.0),
+    ("tar czf n.tgz numbers.txt\n", 1.0),
+    ("ls -l n.tgz | wc -l\n", 0.5),
+    ("gzip -t n.tgz && echo ok\n", 0.5),
+    ("python3 -c 'print(sum(range(10)))'\n", 1.0),
+    ("cp numbers.txt copy.txt\n", 0.5),
+    ("diff numbers.txt copy.txt && echo same\n", 0.5),
+    ("rm copy.txt\n", 0.5),
+    ("ls\n", 0.5),
+    ("echo done > status\n", 0.5),
+    ("cat status\n", 0.5),
+    ("cd /app\n", 0.5),
+    ("ls project | wc -l\n", 0.5),
+    ("echo finished\n", 2.5),
 ]
 
 
@@ -61,10 +80,14 @@ def cold_start_and_teardown(client, runs: int) -> None:
         began = time.perf_counter()
         sandbox.close()
         teardowns.append(time.perf_counter() - began)
-    print(f"cold start to first prompt: p50 {median_ms(starts)} (min {min(starts)*1000:.0f}, "
-          f"max {max(starts)*1000:.0f}) over {runs}")
-    print(f"teardown:                   p50 {median_ms(teardowns)} (min {min(teardowns)*1000:.0f}, "
-          f"max {max(teardowns)*1000:.0f})")
+    print(
+        f"cold start to first prompt: p50 {median_ms(starts)} (min {min(starts) * 1000:.0f}, "
+        f"max {max(starts) * 1000:.0f}) over {runs}"
+    )
+    print(
+        f"teardown:                   p50 {median_ms(teardowns)} (min {min(teardowns) * 1000:.0f}, "
+        f"max {max(teardowns) * 1000:.0f})"
+    )
 
 
 def play_session(client, wait_full_duration: bool) -> tuple[float, str]:
@@ -84,9 +107,11 @@ def early_return(client) -> None:
     declared = sum(duration for _, duration in SESSION)
     fast, fast_screen = play_session(client, wait_full_duration=False)
     slow, slow_screen = play_session(client, wait_full_duration=True)
-    print(f"early return: {len(SESSION)} commands, declared {declared:.1f} s; early return {fast:.2f} s "
-          f"({fast / declared:.1%} of declared), full waits {slow:.2f} s; "
-          f"same final screen: {fast_screen == slow_screen}")
+    print(
+        f"early return: {len(SESSION)} commands, declared {declared:.1f} s; early return {fast:.2f} s "
+        f"({fast / declared:.1%} of declared), full waits {slow:.2f} s; "
+        f"same final screen: {fast_screen == slow_screen}"
+    )
 
 
 def per_command_overhead(client, count: int = 300) -> None:
@@ -99,8 +124,10 @@ def per_command_overhead(client, count: int = 300) -> None:
             samples.append(time.perf_counter() - began)
             assert result.finished
         samples.sort()
-        print(f"per-command overhead (`:` builtin, {count} runs): p50 {median_ms(samples)}, "
-              f"p90 {samples[int(len(samples) * 0.9)] * 1000:.1f} ms")
+        print(
+            f"per-command overhead (`:` builtin, {count} runs): p50 {median_ms(samples)}, "
+            f"p90 {samples[int(len(samples) * 0.9)] * 1000:.1f} ms"
+        )
 
 
 def attach_methods(client, runs: int) -> None:
@@ -112,13 +139,19 @@ def attach_methods(client, runs: int) -> None:
             sandbox.shell.restart()
             sdk.append(time.perf_counter() - began)
             began = time.perf_counter()
-            child = pexpect.spawn("docker", ["exec", "-it", sandbox.container.id, "bash", "--norc", "-i"],
-                                  dimensions=(40, 160), env={"PS1": "READY$ "})
+            child = pexpect.spawn(
+                "docker",
+                ["exec", "-it", sandbox.container.id, "bash", "--norc", "-i"],
+                dimensions=(40, 160),
+                env={"PS1": "READY$ "},
+            )
             child.expect(re.compile(rb"[#$] $"), timeout=20)
             cli.append(time.perf_counter() - began)
             child.close(force=True)
-        print(f"attach to first prompt: SDK exec socket + fdspawn p50 {median_ms(sdk)}; "
-              f"pexpect.spawn('docker exec -it') p50 {median_ms(cli)}")
+        print(
+            f"attach to first prompt: SDK exec socket + fdspawn p50 {median_ms(sdk)}; "
+            f"pexpect.spawn('docker exec -it') p50 {median_ms(cli)}"
+        )
 
 
 # -- under pressure (issue 12), termagent against tmux --------------------------------------------
@@ -133,13 +166,23 @@ class TmuxShell:
 
     def __init__(self, container_id: str) -> None:
         self.socket = f"termagent-bench-{os.getpid()}-{time.monotonic_ns()}"
-        self._tmux("new-session", "-d", "-x", "160", "-y", "40", "-s", "main",
-                   f"docker exec -it -e PS1='{TMUX_PROMPT} ' {container_id} bash --norc --noprofile -i")
+        self._tmux(
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "40",
+            "-s",
+            "main",
+            f"docker exec -it -e PS1='{TMUX_PROMPT} ' {container_id} bash --norc --noprofile -i",
+        )
         self.wait(TmuxShell.at_prompt, 30)
 
     def _tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              timeout=60, check=False).stdout
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=60, check=False
+        ).stdout
 
     def send(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", "main", *keys)
@@ -210,9 +253,11 @@ def ctrl_c_after_flood(client, runs: int) -> None:
             finally:
                 tmux.close()
         label = "one core busy" if busy else "idle"
-        print(f"C-c to prompt after {FLOOD_SECONDS} s of yes ({label}, {runs} runs): termagent p50 "
-              f"{median_ms(ours)} (max {max(ours) * 1000:.0f}), tmux p50 {median_ms(theirs)}; "
-              f"ratio {statistics.median(ours) / statistics.median(theirs):.2f}")
+        print(
+            f"C-c to prompt after {FLOOD_SECONDS} s of yes ({label}, {runs} runs): termagent p50 "
+            f"{median_ms(ours)} (max {max(ours) * 1000:.0f}), tmux p50 {median_ms(theirs)}; "
+            f"ratio {statistics.median(ours) / statistics.median(theirs):.2f}"
+        )
 
 
 def plain_output_throughput(client) -> None:
@@ -221,7 +266,7 @@ def plain_output_throughput(client) -> None:
     terminal = Terminal()
     began, cpu_began = time.perf_counter(), time.process_time()
     for start in range(0, len(text), 1 << 20):
-        terminal.feed(text[start:start + (1 << 20)])
+        terminal.feed(text[start : start + (1 << 20)])
     emulator = len(text) / (time.perf_counter() - began) / 1e6
     emulator_cpu = len(text) / (time.process_time() - cpu_began) / 1e6
     with Sandbox(SandboxSpec(), client=client) as sandbox:
@@ -235,15 +280,21 @@ def plain_output_throughput(client) -> None:
             tmux.wait(TmuxShell.at_prompt, 30)
             began = time.perf_counter()
             tmux.send(command + "; echo END-OF-OUTPUT", "Enter")
-            tmux.wait(lambda screen: "END-OF-OUTPUT" in screen.replace("echo END-OF-OUTPUT", "")
-                      and TmuxShell.at_prompt(screen), 600)
+            tmux.wait(
+                lambda screen: (
+                    "END-OF-OUTPUT" in screen.replace("echo END-OF-OUTPUT", "") and TmuxShell.at_prompt(screen)
+                ),
+                600,
+            )
             theirs = time.perf_counter() - began
         finally:
             tmux.close()
-    print(f"plain output, {PLAIN_BYTES / 1e6:.0f} MB: termagent {PLAIN_BYTES / ours / 1e6:.1f} MB/s end to end "
-          f"(its emulator alone {emulator:.0f} MB/s, {emulator_cpu:.0f} MB per CPU second), "
-          f"tmux {PLAIN_BYTES / theirs / 1e6:.1f} MB/s; "
-          f"time ratio termagent/tmux {ours / theirs:.2f}")
+    print(
+        f"plain output, {PLAIN_BYTES / 1e6:.0f} MB: termagent {PLAIN_BYTES / ours / 1e6:.1f} MB/s end to end "
+        f"(its emulator alone {emulator:.0f} MB/s, {emulator_cpu:.0f} MB per CPU second), "
+        f"tmux {PLAIN_BYTES / theirs / 1e6:.1f} MB/s; "
+        f"time ratio termagent/tmux {ours / theirs:.2f}"
+    )
 
 
 def big_heredoc(client) -> None:
@@ -272,9 +323,11 @@ def big_heredoc(client) -> None:
             theirs_intact = digest in tmux.screen()
         finally:
             tmux.close()
-    print(f"1 MiB here-document ({len(command.encode()):,} bytes, {len(lines):,} lines): termagent {ours:.1f} s "
-          f"(intact: {ours_intact}), tmux send-keys {theirs:.1f} s (intact: {theirs_intact}); "
-          f"ratio {ours / theirs:.2f}")
+    print(
+        f"1 MiB here-document ({len(command.encode()):,} bytes, {len(lines):,} lines): termagent {ours:.1f} s "
+        f"(intact: {ours_intact}), tmux send-keys {theirs:.1f} s (intact: {theirs_intact}); "
+        f"ratio {ours / theirs:.2f}"
+    )
 
 
 def main() -> None:

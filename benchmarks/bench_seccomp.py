@@ -22,8 +22,9 @@ OPTIONS = {"docker-default": ["no-new-privileges"], "termagent": ["no-new-privil
 
 
 def start(client, options: list[str]):
-    return client.containers.run(DEFAULT_IMAGE, ["sleep", "infinity"], detach=True, network_mode="none",
-                                 cap_drop=["ALL"], security_opt=options)
+    return client.containers.run(
+        DEFAULT_IMAGE, ["sleep", "infinity"], detach=True, network_mode="none", cap_drop=["ALL"], security_opt=options
+    )
 
 
 def main() -> None:
@@ -49,12 +50,16 @@ def main() -> None:
     # The median of each run's own ratio too: a busy machine moves both sides of a run together.
     paired = statistics.median(ours / base for base, ours in zip(*calls.values(), strict=True))
     base, ours = (statistics.median(calls[name]) for name in OPTIONS)
-    print(f"system calls/s (dd bs=1, {CALLS:,} calls, median of {runs}): Docker default {base:,.0f}, "
-          f"termagent {ours:,.0f} (ratio {ours / base:.3f}; median per-run ratio {paired:.3f})")
+    print(
+        f"system calls/s (dd bs=1, {CALLS:,} calls, median of {runs}): Docker default {base:,.0f}, "
+        f"termagent {ours:,.0f} (ratio {ours / base:.3f}; median per-run ratio {paired:.3f})"
+    )
     paired = statistics.median(ours / base for base, ours in zip(*starts.values(), strict=True))
     base, ours = (statistics.median(starts[name]) for name in OPTIONS)
-    print(f"container start (create+start, median of {runs}): Docker default {base * 1000:.0f} ms, "
-          f"termagent {ours * 1000:.0f} ms (ratio {ours / base:.3f}; median per-run ratio {paired:.3f})")
+    print(
+        f"container start (create+start, median of {runs}): Docker default {base * 1000:.0f} ms, "
+        f"termagent {ours * 1000:.0f} ms (ratio {ours / base:.3f}; median per-run ratio {paired:.3f})"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ def full_screen(frame: int) -> str:
     """40 lines of 160 columns, every cell different from the last frame, in 8 colours."""
     lines = []
     for row in range(40):
-        cells = "".join(f"\x1b[3{(row + col + frame) % 8}m{chr(33 + (row * 7 + col + frame) % 90)}"
-                        for col in range(160))
+        cells = "".join(
+            f"\x1b[3{(row + col + frame) % 8}m{chr(33 + (row * 7 + col + frame) % 90)}" for col in range(160)
+        )
         lines.append(f"\x1b[{row + 1};1H{cells}")
     return "".join(lines) + "\x1b[0m"
 
@@ -87,8 +88,9 @@ def flood_round(tmp: Path) -> dict[str, list[float]]:
     from termagent.sandbox import DEFAULT_IMAGE
     from termagent.tui.app import TermagentApp
 
-    config = replay_config(write_replies(tmp / "replies.jsonl", FLOOD_REPLIES), DEFAULT_IMAGE, tmp,
-                           task="Flood the terminal")
+    config = replay_config(
+        write_replies(tmp / "replies.jsonl", FLOOD_REPLIES), DEFAULT_IMAGE, tmp, task="Flood the terminal"
+    )
     pressed: dict[str, float] = {}
 
     async def scenario() -> list[float]:
@@ -113,8 +115,10 @@ def flood_round(tmp: Path) -> dict[str, list[float]]:
 
     latencies = asyncio.run(scenario())
     records = [json.loads(line) for line in config.trajectory.read_text().splitlines()]
-    times = {kind: [r["time"] for r in records if r["type"] == kind]
-             for kind in ("output_observed", "interrupted", "run_finished")}
+    times = {
+        kind: [r["time"] for r in records if r["type"] == kind]
+        for kind in ("output_observed", "interrupted", "run_finished")
+    }
     if len(times["output_observed"]) != 2 or len(times["interrupted"]) != 1:
         raise SystemExit(f"unexpected run: {[r['type'] for r in records]}")
     return {

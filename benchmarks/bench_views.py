@@ -23,9 +23,19 @@ from termagent.tui.step_log import describe as step_log_line
 from termagent.views.event_lines import TextLines
 
 KEYSTROKES = "printf 'Hello\\n' > /app/hello.txt\n" * 4 + "\x1b[A\t\u202e\U0001f600"
-EVENT = Event(EventType.OUTPUT_OBSERVED, 3, {"keystrokes": KEYSTROKES, "finished": True, "exit_status": 0,
-                                             "foreground": None, "elapsed": 0.05, "stopped": None,
-                                             "output": "\x1b[01;34mdirectory\x1b[0m  file.txt  naïve.py\n" * 40})
+EVENT = Event(
+    EventType.OUTPUT_OBSERVED,
+    3,
+    {
+        "keystrokes": KEYSTROKES,
+        "finished": True,
+        "exit_status": 0,
+        "foreground": None,
+        "elapsed": 0.05,
+        "stopped": None,
+        "output": "\x1b[01;34mdirectory\x1b[0m  file.txt  naïve.py\n" * 40,
+    },
+)
 
 
 def loop_escape(text: str) -> str:
@@ -68,10 +78,14 @@ def main() -> None:
         text_view.append(per_call_us(lambda: sink(EVENT), 2000))
         tui.append(per_call_us(lambda: step_log_line(EVENT), 2000))
     ratios = [b / a for a, b in zip(loop, codec, strict=True)]
-    print(f"escape {len(KEYSTROKES)} characters of keystrokes: loop {statistics.median(loop):.2f} us, "
-          f"unicode_escape {statistics.median(codec):.2f} us (median ratio {statistics.median(ratios):.2f})")
-    print(f"one output event: text view {statistics.median(text_view):.1f} us, "
-          f"TUI step log line {statistics.median(tui):.1f} us")
+    print(
+        f"escape {len(KEYSTROKES)} characters of keystrokes: loop {statistics.median(loop):.2f} us, "
+        f"unicode_escape {statistics.median(codec):.2f} us (median ratio {statistics.median(ratios):.2f})"
+    )
+    print(
+        f"one output event: text view {statistics.median(text_view):.1f} us, "
+        f"TUI step log line {statistics.median(tui):.1f} us"
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "run.jsonl"
         path.write_text("".join(json.dumps(EVENT.to_json(), ensure_ascii=False) + "\n" for _ in range(2000)))

@@ -50,13 +50,19 @@ def one_run(client, spec: SandboxSpec, files: int, order: int) -> tuple[dict[str
         make_tree(root, files)
         with Workspace(root) as workspace, Sandbox(spec, client=client) as sandbox:
             times = {STEPS[0]: timed(lambda: workspace.populate(sandbox.container))[0]}
-            sandbox.shell.run("cd /app && for d in d000 d001; do echo '# more' >> $d/f00.py; done && rm d002/f01.py"
-                              " && echo new > new.txt\n", duration=10)
+            sandbox.shell.run(
+                "cd /app && for d in d000 d001; do echo '# more' >> $d/f00.py; done && rm d002/f01.py"
+                " && echo new > new.txt\n",
+                duration=10,
+            )
             copy_target = Path(scratch) / "docker-cp"
 
             def docker_cp() -> None:
-                subprocess.run(["docker", "cp", f"{sandbox.container.id}:/app", str(copy_target)], check=True,
-                               stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    ["docker", "cp", f"{sandbox.container.id}:/app", str(copy_target)],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
 
             # Alternate which goes first, so neither always meets a cold page cache.
             if order % 2:
@@ -82,11 +88,15 @@ def main() -> None:
     for step in STEPS:
         values = [times[step] for times, _ in results]
         medians[step] = statistics.median(values)
-        print(f"{step:<20} p50 {medians[step] * 1000:7.1f} ms  "
-              f"(min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f}) over {args.runs} runs")
+        print(
+            f"{step:<20} p50 {medians[step] * 1000:7.1f} ms  "
+            f"(min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f}) over {args.runs} runs"
+        )
     ratios = [times[STEPS[1]] / times[STEPS[2]] for times, _ in results]
-    print(f"collect / docker cp  {medians[STEPS[1]] / medians[STEPS[2]]:.2f}x of the medians "
-          f"(per run p50 {statistics.median(ratios):.2f}x, target <= 1.5x)")
+    print(
+        f"collect / docker cp  {medians[STEPS[1]] / medians[STEPS[2]]:.2f}x of the medians "
+        f"(per run p50 {statistics.median(ratios):.2f}x, target <= 1.5x)"
+    )
     print(f"{args.files} files, profile {args.profile}, {results[0][1]} changes collected")
 
 

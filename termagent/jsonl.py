@@ -22,8 +22,9 @@ from termagent.text_safety import without_lone_surrogates
 STDIN = "-"
 
 
-def read_json_lines(path: str | Path, what: str, *, each: str = "a JSON line",
-                    on_cut_end: Callable[[int], None] | None = None) -> Iterator[tuple[str, Any]]:
+def read_json_lines(
+    path: str | Path, what: str, *, each: str = "a JSON line", on_cut_end: Callable[[int], None] | None = None
+) -> Iterator[tuple[str, Any]]:
     """Each non-empty line's value of the file `path` ("-": standard input), with its place
     ("path:line") for messages. `what` names the file in errors, `each` what a line should be;
     `on_cut_end(line number)` hears of a last line cut mid-write (without it, that is an error)."""
@@ -34,8 +35,14 @@ def read_json_lines(path: str | Path, what: str, *, each: str = "a JSON line",
         yield from json_lines(stream, str(path), what, each=each, on_cut_end=on_cut_end)
 
 
-def json_lines(lines: Iterable[bytes], source: str, what: str, *, each: str = "a JSON line",
-               on_cut_end: Callable[[int], None] | None = None) -> Iterator[tuple[str, Any]]:
+def json_lines(
+    lines: Iterable[bytes],
+    source: str,
+    what: str,
+    *,
+    each: str = "a JSON line",
+    on_cut_end: Callable[[int], None] | None = None,
+) -> Iterator[tuple[str, Any]]:
     """`read_json_lines` over lines of bytes already open (a binary file splits only at \\n:
     JSON strings may hold raw U+2028 and the like, which str.splitlines would split at)."""
     damaged: tuple[TermagentError, int] | None = None  # the last line read, if it could not be
@@ -67,8 +74,10 @@ def _value(raw: bytes, place: str, what: str, each: str) -> Any:
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise TermagentError(f"{place}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})",
-                             hint=f"the {what} must be UTF-8 JSON lines") from error
+        raise TermagentError(
+            f"{place}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})",
+            hint=f"the {what} must be UTF-8 JSON lines",
+        ) from error
     try:
         return without_lone_surrogates(json.loads(line))
     except ValueError as error:

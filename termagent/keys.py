@@ -17,8 +17,23 @@ import yaml
 KEYS_FILE = Path(__file__).with_name("keys.yaml")
 # C-<char> for the characters that have a control code besides letters (as xterm sends them).
 _CONTROL_PUNCTUATION = {
-    "@": 0, " ": 0, "2": 0, "[": 27, "3": 27, "\\": 28, "4": 28, "]": 29, "5": 29,
-    "^": 30, "6": 30, "_": 31, "-": 31, "7": 31, "/": 31, "?": 127, "8": 127,
+    "@": 0,
+    " ": 0,
+    "2": 0,
+    "[": 27,
+    "3": 27,
+    "\\": 28,
+    "4": 28,
+    "]": 29,
+    "5": 29,
+    "^": 30,
+    "6": 30,
+    "_": 31,
+    "-": 31,
+    "7": 31,
+    "/": 31,
+    "?": 127,
+    "8": 127,
 }
 # xterm's form for a cursor, editing or function key with Shift/Alt/Ctrl: ESC [ 1 ; m X or ESC [ n ; m ~
 _MODIFIABLE = re.compile(r"\x1b(?:\[|O)(\d*)([A-Z~])")

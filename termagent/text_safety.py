@@ -31,6 +31,7 @@ def is_safe(char: str) -> bool:
 
 def _escaping(escape: Callable[[str], str]) -> Callable[[re.Match[str]], str]:
     """A substitution for runs of characters: safe ones kept, the others through `escape`."""
+
     @functools.lru_cache(maxsize=4096)  # the same runs come again and again (ESC, accents, ...)
     def one_run(run: str) -> str:
         if all(map(is_safe, run)):
@@ -79,7 +80,7 @@ def _json_escape(char: str) -> str:
     if code < 0x10000:
         return f"\\u{code:04x}"
     code -= 0x10000  # JSON spells characters beyond the BMP as a surrogate pair
-    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 _JSON_ESCAPE_RUN = _escaping(_json_escape)

@@ -55,8 +55,11 @@ def no_leftover_containers(docker_client):
     from termagent.sandbox.lifecycle import LABEL, OWNER_LABEL, owner_identity
 
     yield
-    mine = [c["Id"] for c in docker_client.api.containers(all=True, filters={"label": LABEL})
-            if (c.get("Labels") or {}).get(OWNER_LABEL) == owner_identity()]
+    mine = [
+        c["Id"]
+        for c in docker_client.api.containers(all=True, filters={"label": LABEL})
+        if (c.get("Labels") or {}).get(OWNER_LABEL) == owner_identity()
+    ]
     for container_id in mine:
         docker_client.api.remove_container(container_id, force=True)
     assert not mine, f"sandbox containers left behind: {mine}"

@@ -12,6 +12,7 @@ async def until(pilot, condition: Callable[[], bool], seconds: float = 240) -> N
     while not condition():
         if time.monotonic() > deadline:
             code = condition.__code__
-            raise AssertionError(f"the app never reached the state of {code.co_filename}:{code.co_firstlineno} "
-                                 f"within {seconds} s")
+            raise AssertionError(
+                f"the app never reached the state of {code.co_filename}:{code.co_firstlineno} within {seconds} s"
+            )
         await pilot.pause(0.02)

@@ -24,26 +24,56 @@ SAMPLES = {
     EventType.CONTEXT_COMPACTED: {"note": HOSTILE},
     EventType.ACTION_PARSED: {"analysis": HOSTILE, "plan": HOSTILE, "commands": [], "task_complete": True},
     EventType.PARSE_WARNING: {"warning": HOSTILE},
-    EventType.POLICY_DECIDED: {"keystrokes": "echo hi\\x1b[A\\n", "decision": "deny", "rule": "r", "reason": HOSTILE,
-                               "commands": [], "foreground": None},
-    EventType.APPROVAL_ANSWERED: {"keystrokes": "k", "answer": "deny-with-message", "approver": "person",
-                                  "message": HOSTILE, "edited": None, "note": None},
+    EventType.POLICY_DECIDED: {
+        "keystrokes": "echo hi\\x1b[A\\n",
+        "decision": "deny",
+        "rule": "r",
+        "reason": HOSTILE,
+        "commands": [],
+        "foreground": None,
+    },
+    EventType.APPROVAL_ANSWERED: {
+        "keystrokes": "k",
+        "answer": "deny-with-message",
+        "approver": "person",
+        "message": HOSTILE,
+        "edited": None,
+        "note": None,
+    },
     EventType.COMMAND_SKIPPED: {"keystrokes": KEYS, "reason": HOSTILE},
     EventType.KEYSTROKES_SENT: {"keystrokes": KEYS, "duration": 1.0, "edited": True},
-    EventType.OUTPUT_OBSERVED: {"keystrokes": KEYS, "finished": False, "exit_status": None, "foreground": HOSTILE,
-                                "elapsed": 1.5, "output": HOSTILE + "\nline two", "stopped": STOPPED},
+    EventType.OUTPUT_OBSERVED: {
+        "keystrokes": KEYS,
+        "finished": False,
+        "exit_status": None,
+        "foreground": HOSTILE,
+        "elapsed": 1.5,
+        "output": HOSTILE + "\nline two",
+        "stopped": STOPPED,
+    },
     EventType.INTERRUPTED: {"finished": True},
     EventType.COMPLETION_CLAIMED: {},
     EventType.COMPLETION_CONFIRMED: {},
     EventType.WORKSPACE_CHANGED: {"counts": {}, "summary": HOSTILE, "diff": "+" + HOSTILE},
     EventType.WORKSPACE_APPLIED: {"summary": HOSTILE, "conflicts": [HOSTILE]},
     EventType.ERROR: {"message": "warning: " + HOSTILE, "hint": HOSTILE},
-    EventType.RUN_FINISHED: {"status": "completed", "steps": 2, "elapsed": 3.5, "prompt_tokens": 10,
-                             "completion_tokens": 2, "message": HOSTILE},
+    EventType.RUN_FINISHED: {
+        "status": "completed",
+        "steps": 2,
+        "elapsed": 3.5,
+        "prompt_tokens": 10,
+        "completion_tokens": 2,
+        "message": HOSTILE,
+    },
 }
 # Shown by views of their own (the streaming reply, the terminal, the approval dialog).
-NOT_LINES = {EventType.STEP_STARTED, EventType.MODEL_TOKEN, EventType.MODEL_REPLIED, EventType.TERMINAL_OUTPUT,
-             EventType.APPROVAL_ASKED}
+NOT_LINES = {
+    EventType.STEP_STARTED,
+    EventType.MODEL_TOKEN,
+    EventType.MODEL_REPLIED,
+    EventType.TERMINAL_OUTPUT,
+    EventType.APPROVAL_ASKED,
+}
 
 
 def test_every_event_type_is_described_or_deliberately_left_to_another_view():

@@ -58,7 +58,12 @@ def test_a_missing_file_is_an_error_naming_it(tmp_path):
 
 
 def test_policy_check_batch_reads_standard_input_through_the_reader():
-    done = subprocess.run([TERMAGENT, "policy", "check", "--batch", "-"], input='"ls\\n"\n\n[1]\n',
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [TERMAGENT, "policy", "check", "--batch", "-"],
+        input='"ls\\n"\n\n[1]\n',
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "-:3: expected a JSON string, got list" in done.stderr
     assert json.loads(done.stdout.splitlines()[0])["decision"] == "allow"

@@ -7,8 +7,23 @@ import pytest
 
 from termagent.text_safety import escape_for_display, is_safe, json_line, printable, without_lone_surrogates
 
-HOSTILE = ["\x1b", "\x07", "\x7f", "\x85", "\x9b", "\x9d", "\u202e", "\u2066", "\u200b", "\u2028", "\ufeff",
-           "\ud800", "\U000e0041", "\U000f0000", "\u0378"]  # ... tag character, private use, unassigned
+HOSTILE = [
+    "\x1b",
+    "\x07",
+    "\x7f",
+    "\x85",
+    "\x9b",
+    "\x9d",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\u2028",
+    "\ufeff",
+    "\ud800",
+    "\U000e0041",
+    "\U000f0000",
+    "\u0378",
+]  # ... tag character, private use, unassigned
 VISIBLE = ["a", "é", "测", "\U0001f600", "\\", '"']
 
 
@@ -30,8 +45,9 @@ def test_visible_text_stays_readable():
 def test_json_line_round_trips_random_text():
     chooser = random.Random(10)
     for _ in range(200):
-        text = "".join(chr(chooser.choice([chooser.randrange(0x20, 0x7f), chooser.randrange(0, 0x110000)]))
-                       for _ in range(20))
+        text = "".join(
+            chr(chooser.choice([chooser.randrange(0x20, 0x7F), chooser.randrange(0, 0x110000)])) for _ in range(20)
+        )
         line = json_line({"text": text})
         assert json.loads(line) == {"text": text}
         assert all(is_safe(char) for char in line)
@@ -40,7 +56,8 @@ def test_json_line_round_trips_random_text():
 
 def test_lone_surrogates_become_replacement_characters_in_json_data():
     assert without_lone_surrogates({"a\udc80": ["x\ud800", 1, {"k": "\udfff"}]}) == {
-        "a\ufffd": ["x\ufffd", 1, {"k": "\ufffd"}]}
+        "a\ufffd": ["x\ufffd", 1, {"k": "\ufffd"}]
+    }
     assert without_lone_surrogates("\U0001f600") == "\U0001f600"
 
 

@@ -28,14 +28,28 @@ class TmuxTerminal:
         self.tmux("kill-server")
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["tmux", "-L", self.socket, "-f", str(self.config), *args],
-                              capture_output=True, text=True, timeout=30, check=False)
+        return subprocess.run(
+            ["tmux", "-L", self.socket, "-f", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
 
     def start(self, command: str) -> None:
         """Run `command` (a shell command line) in a new session; $COLUMNS/$LINES of the test
         process are kept out, so the program sees only the terminal's own size."""
-        self.tmux("new-session", "-d", "-x", str(self.width), "-y", str(self.height), "-s", "main",
-                  f"env -u COLUMNS -u LINES {command}")
+        self.tmux(
+            "new-session",
+            "-d",
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+            "-s",
+            "main",
+            f"env -u COLUMNS -u LINES {command}",
+        )
 
     def send_keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", "main", *keys)

@@ -17,17 +17,24 @@ from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_fr
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "batch", help="run many tasks headless, N at a time",
+        "batch",
+        help="run many tasks headless, N at a time",
         description="Runs each task of TASKS.yaml headless in its own sandbox. Exit status 0 when every task "
-                    "passed (its check, or completion when it has none), 1 otherwise, 2 on a bad batch file.")
+        "passed (its check, or completion when it has none), 1 otherwise, 2 on a bad batch file.",
+    )
     parser.add_argument("tasks_file", metavar="TASKS.yaml", type=Path)
-    parser.add_argument("--parallel", type=int, default=1,
-                        help="tasks at a time (default: 1); with --ray and no ADDRESS, the local cluster's slots")
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        help="tasks at a time (default: 1); with --ray and no ADDRESS, the local cluster's slots",
+    )
     add_ray_arguments(parser)
     parser.add_argument("--output-dir", type=Path, help="trajectories and report (default: batch-<time>/)")
     parser.add_argument("--policy", default="sandboxed-auto", help="default policy for tasks (default: %(default)s)")
-    parser.add_argument("--approve", choices=["deny", "allow"], default="deny",
-                        help="what `ask` becomes (default: deny)")
+    parser.add_argument(
+        "--approve", choices=["deny", "allow"], default="deny", help="what `ask` becomes (default: deny)"
+    )
     parser.add_argument("--max-steps", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=None, help="per-task wall-clock limit in seconds")
     add_engine_arguments(parser)
@@ -50,10 +57,15 @@ def batch(args: argparse.Namespace) -> int:
 
     tasks = load_batch(args.tasks_file)
     output_dir = args.output_dir or Path(f"batch-{time.strftime('%Y%m%d-%H%M%S')}")
-    base = RunConfig(task="", engine=options_from_args(args), sandbox=sandbox_spec_from_args(args),
-                     policy=args.policy, approve=args.approve,
-                     limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
-                     instructions=instructions_from_args(args))
+    base = RunConfig(
+        task="",
+        engine=options_from_args(args),
+        sandbox=sandbox_spec_from_args(args),
+        policy=args.policy,
+        approve=args.approve,
+        limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
+        instructions=instructions_from_args(args),
+    )
     console = Console(stderr=True)
     shared_engine = None
     run_id = new_run_id() if args.ray is not None else None
@@ -67,25 +79,45 @@ def batch(args: argparse.Namespace) -> int:
         console.print(choice.reason)
     started = time.monotonic()
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=False) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
             where = f"{args.parallel} at a time" if args.ray is None else f"on Ray ({args.ray or 'local cluster'})"
             bar = progress.add_task(f"batch of {len(tasks)}, {where}", total=len(tasks))
 
             def done(report) -> None:
                 progress.advance(bar)
-                progress.console.print(f"{'PASS' if report.passed else 'FAIL'} {report.name}: {report.status}, "
-                                       f"{report.steps} steps, {report.wall_time:.1f}s"
-                                       + (f" ({report.error})" if report.error else ""))
+                progress.console.print(
+                    f"{'PASS' if report.passed else 'FAIL'} {report.name}: {report.status}, "
+                    f"{report.steps} steps, {report.wall_time:.1f}s" + (f" ({report.error})" if report.error else "")
+                )
 
-            if args.ray is not None:
+            if run_id is not None:  # made for a Ray run only
                 shared_dir = output_dir if args.shared_output_dir else None
-                reports = run_on_ray(jobs, address=args.ray or None, slots=args.parallel, output_dir=output_dir,
-                                     run_id=run_id, on_done=done, shared_dir=shared_dir,
-                                     on_cancel=lambda count: console.print(f"cancelled {count} Ray task(s)"))
+                reports = run_on_ray(
+                    jobs,
+                    address=args.ray or None,
+                    slots=args.parallel,
+                    output_dir=output_dir,
+                    run_id=run_id,
+                    on_done=done,
+                    shared_dir=shared_dir,
+                    on_cancel=lambda count: console.print(f"cancelled {count} Ray task(s)"),
+                )
             else:
-                reports = run_batch(base, tasks, parallel=args.parallel, output_dir=output_dir,
-                                    shared_engine=shared_engine, on_done=done)
+                reports = run_batch(
+                    base,
+                    tasks,
+                    parallel=args.parallel,
+                    output_dir=output_dir,
+                    shared_engine=shared_engine,
+                    on_done=done,
+                )
     finally:
         if shared_engine is not None:
             shared_engine.close()
@@ -94,14 +126,27 @@ def batch(args: argparse.Namespace) -> int:
     for column in ("task", "status", "check", "steps", "time (s)", "tokens", "denials", "parse failures"):
         table.add_column(column)
     for r in reports:
-        table.add_row(r.name, r.status, r.check or "-", str(r.steps), f"{r.wall_time:.1f}",
-                      str(r.prompt_tokens + r.completion_tokens), str(r.policy_denials), str(r.parse_failures))
+        table.add_row(
+            r.name,
+            r.status,
+            r.check or "-",
+            str(r.steps),
+            f"{r.wall_time:.1f}",
+            str(r.prompt_tokens + r.completion_tokens),
+            str(r.policy_denials),
+            str(r.parse_failures),
+        )
     Console().print(table)
     report_path = output_dir / "report.json"
-    summary = {"tasks": len(reports), "passed": sum(r.passed for r in reports), "wall_time": round(wall, 3),
-               "parallel": args.parallel, "ray": args.ray, "run_id": run_id,
-               "results": [dataclasses.asdict(r) | {"passed": r.passed} for r in reports]}
+    summary = {
+        "tasks": len(reports),
+        "passed": sum(r.passed for r in reports),
+        "wall_time": round(wall, 3),
+        "parallel": args.parallel,
+        "ray": args.ray,
+        "run_id": run_id,
+        "results": [dataclasses.asdict(r) | {"passed": r.passed} for r in reports],
+    }
     report_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     console.print(f"report: {report_path}")
     return 0 if all(r.passed for r in reports) else 1
-

@@ -13,50 +13,76 @@ from termagent.errors import EXIT_NOT_COMPLETED, ConfigurationError
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("eval", help="evaluate a model: replay scoring, or tasks in the sandbox",
-                                   description="Evaluate a model the way its card did (replay), or on tasks "
-                                               "run in the sandbox (live).")
+    parser = subparsers.add_parser(
+        "eval",
+        help="evaluate a model: replay scoring, or tasks in the sandbox",
+        description="Evaluate a model the way its card did (replay), or on tasks run in the sandbox (live).",
+    )
     commands = parser.add_subparsers(dest="eval_command", metavar="SUBCOMMAND", required=True)
 
     replay = commands.add_parser(
-        "replay", help="score next-step predictions against recorded references (the card's tb2-lite eval)",
+        "replay",
+        help="score next-step predictions against recorded references (the card's tb2-lite eval)",
         description="Ask the engine for every step of DATA (JSONL replay records) and score each reply with "
-                    "the card's metrics. Writes steps.jsonl and summary.json into --output-dir.")
+        "the card's metrics. Writes steps.jsonl and summary.json into --output-dir.",
+    )
     replay.add_argument("data", metavar="DATA.jsonl", help="replay records (see docs/eval.md)")
     replay.add_argument("--output-dir", type=Path, default=Path("eval-replay"), help="(default: %(default)s)")
     replay.add_argument("--limit", type=int, default=None, help="only the first N records")
     replay.add_argument("--resume", action="store_true", help="keep steps already scored in --output-dir")
-    replay.add_argument("--concurrency", type=int, default=None,
-                        help="requests in flight at once, for the openai engine (a vLLM server batches "
-                             "them); other engines take one at a time (default: as many as the server runs "
-                             "at once: 16 for vLLM, its slots for llama-server, 1 for llama-cpp-python)")
-    replay.add_argument("--prompt", choices=("termagent", "record"), default="termagent",
-                        help="instructions of the first turn: termagent's own (or --prompt-template), or the "
-                             "record's, as the card evaluated (default: %(default)s)")
+    replay.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="requests in flight at once, for the openai engine (a vLLM server batches "
+        "them); other engines take one at a time (default: as many as the server runs "
+        "at once: 16 for vLLM, its slots for llama-server, 1 for llama-cpp-python)",
+    )
+    replay.add_argument(
+        "--prompt",
+        choices=("termagent", "record"),
+        default="termagent",
+        help="instructions of the first turn: termagent's own (or --prompt-template), or the "
+        "record's, as the card evaluated (default: %(default)s)",
+    )
     add_engine_arguments(replay)
     replay.set_defaults(handler=_replay)
 
     live = commands.add_parser(
-        "live", help="run tasks in the sandbox and check them",
+        "live",
+        help="run tasks in the sandbox and check them",
         description="Run each task of TASKS (a task folder, or a folder of them: termagent's layout or "
-                    "Terminal-Bench's) in a fresh sandbox, then its check; report pass rate and costs.")
+        "Terminal-Bench's) in a fresh sandbox, then its check; report pass rate and costs.",
+    )
     live.add_argument("tasks", metavar="TASKS", type=Path)
-    live.add_argument("--oracle", action="store_true",
-                      help="type each task's own solution script instead of asking a model (proves the harness)")
+    live.add_argument(
+        "--oracle",
+        action="store_true",
+        help="type each task's own solution script instead of asking a model (proves the harness)",
+    )
     live.add_argument("--output-dir", type=Path, default=Path("eval-live"), help="(default: %(default)s)")
     live.add_argument("--limit", type=int, default=None, help="only the first N tasks")
-    live.add_argument("--parallel", type=int, default=1,
-                      help="tasks at a time, each in its own sandbox (default: 1; the replay engine's "
-                           "replies are shared in order, so keep 1 with it); with --ray and no ADDRESS, the "
-                           "local cluster's slots")
+    live.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        help="tasks at a time, each in its own sandbox (default: 1; the replay engine's "
+        "replies are shared in order, so keep 1 with it); with --ray and no ADDRESS, the "
+        "local cluster's slots",
+    )
     add_ray_arguments(live)
     agent = live.add_argument_group("agent (without --oracle)")
     agent.add_argument("--policy", default="sandboxed-auto", help="(default: %(default)s)")
-    agent.add_argument("--approve", choices=["deny", "allow"], default="deny",
-                       help="what `ask` becomes (default: deny)")
+    agent.add_argument(
+        "--approve", choices=["deny", "allow"], default="deny", help="what `ask` becomes (default: deny)"
+    )
     agent.add_argument("--max-steps", type=int, default=50, help="(default: %(default)s)")
-    agent.add_argument("--timeout", type=float, default=None,
-                       help="per-task wall-clock limit in seconds (default: the task's, else none)")
+    agent.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="per-task wall-clock limit in seconds (default: the task's, else none)",
+    )
     add_sandbox_arguments(live)
     add_engine_arguments(live)
     live.set_defaults(handler=_live)
@@ -82,13 +108,24 @@ def _replay(args: argparse.Namespace) -> int:
     errors.print(choice.reason, highlight=False)
     engine = choice.engine
     try:
-        with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=errors, transient=True) as progress:
+        with Progress(
+            "{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=errors,
+            transient=True,
+        ) as progress:
             bar = progress.add_task("steps", total=len(records))
-            run = run_replay(records, engine, args.output_dir / "steps.jsonl", instructions=instructions,
-                             resume=args.resume,
-                             concurrency=args.concurrency or getattr(engine, "parallel_requests", 1),
-                             on_steps=lambda done: progress.advance(bar, done))
+            run = run_replay(
+                records,
+                engine,
+                args.output_dir / "steps.jsonl",
+                instructions=instructions,
+                resume=args.resume,
+                concurrency=args.concurrency or getattr(engine, "parallel_requests", 1),
+                on_steps=lambda done: progress.advance(bar, done),
+            )
     finally:
         engine.close()
     summary = replay_summary(run, data=str(args.data), engine=engine.name, model=engine.model, prompt=args.prompt)
@@ -129,9 +166,15 @@ def _live(args: argparse.Namespace) -> int:
         from termagent.cli.engine_options import options_from_args
         from termagent.model.engines.base import shared
 
-        base = RunConfig(task="", engine=options_from_args(args), sandbox=spec, policy=args.policy,
-                         approve=args.approve, limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
-                         instructions=instructions_from_args(args))
+        base = RunConfig(
+            task="",
+            engine=options_from_args(args),
+            sandbox=spec,
+            policy=args.policy,
+            approve=args.approve,
+            limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
+            instructions=instructions_from_args(args),
+        )
         if args.ray is not None:  # each worker builds its own engine
             base = dataclasses.replace(base, engine=remote_engine_options(base.engine))
         else:
@@ -142,8 +185,11 @@ def _live(args: argparse.Namespace) -> int:
     started = time.monotonic()
 
     def announce(report) -> None:
-        errors.print(f"{'PASS' if report.passed else 'FAIL'} {report.name}: {report.status}, {report.steps} steps, "
-                     f"{report.wall_time:.1f}s" + (f" ({report.error})" if report.error else ""), highlight=False)
+        errors.print(
+            f"{'PASS' if report.passed else 'FAIL'} {report.name}: {report.status}, {report.steps} steps, "
+            f"{report.wall_time:.1f}s" + (f" ({report.error})" if report.error else ""),
+            highlight=False,
+        )
 
     def one(task):
         report = run_one(task, args.output_dir / f"{task.name}.jsonl")
@@ -154,13 +200,21 @@ def _live(args: argparse.Namespace) -> int:
         if args.ray is not None:
             jobs = [Job(task.name, functools.partial(run_one, task)) for task in tasks]
             with errors.status(f"{len(tasks)} task(s) on Ray ({args.ray or 'local cluster'})"):
-                reports = run_on_ray(jobs, address=args.ray or None, slots=args.parallel,
-                                     output_dir=args.output_dir, run_id=new_run_id(), on_done=announce,
-                                     shared_dir=args.output_dir if args.shared_output_dir else None,
-                                     on_cancel=lambda count: errors.print(f"cancelled {count} Ray task(s)"))
+                reports = run_on_ray(
+                    jobs,
+                    address=args.ray or None,
+                    slots=args.parallel,
+                    output_dir=args.output_dir,
+                    run_id=new_run_id(),
+                    on_done=announce,
+                    shared_dir=args.output_dir if args.shared_output_dir else None,
+                    on_cancel=lambda count: errors.print(f"cancelled {count} Ray task(s)"),
+                )
         else:
-            with errors.status(f"{len(tasks)} task(s), {args.parallel} at a time"), \
-                    ThreadPoolExecutor(max(1, args.parallel), thread_name_prefix="termagent-eval") as pool:
+            with (
+                errors.status(f"{len(tasks)} task(s), {args.parallel} at a time"),
+                ThreadPoolExecutor(max(1, args.parallel), thread_name_prefix="termagent-eval") as pool,
+            ):
                 reports = list(pool.map(one, tasks))
     finally:
         if engine is not None:

@@ -37,8 +37,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     parser.add_argument("--version", action="version", version=f"termagent {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands = {name: importlib.import_module(module_name).register(subparsers)
-                for name, module_name in SUBCOMMAND_MODULES.items()}
+    commands = {
+        name: importlib.import_module(module_name).register(subparsers)
+        for name, module_name in SUBCOMMAND_MODULES.items()
+    }
     return parser, commands
 
 

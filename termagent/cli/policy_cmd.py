@@ -23,12 +23,25 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Judge one keystroke string (as the model would send it; use $'...' for \\n) "
         "or, with --batch, one JSON string per input line. Exit status 0 whatever the decision.",
     )
-    check.add_argument("--policy", metavar="NAME_OR_FILE", help="a shipped policy name or a file (default: your policy file if it exists, else `default`)")
-    check.add_argument("--foreground", default="shell", metavar="shell|PROGRAM", help="what holds the terminal (default: shell)")
-    check.add_argument("--uncertain", action="store_true",
-                       help="judge as if it were not sure who holds the terminal (as a command line and as a program's input)")
+    check.add_argument(
+        "--policy",
+        metavar="NAME_OR_FILE",
+        help="a shipped policy name or a file (default: your policy file if it exists, else `default`)",
+    )
+    check.add_argument(
+        "--foreground", default="shell", metavar="shell|PROGRAM", help="what holds the terminal (default: shell)"
+    )
+    check.add_argument(
+        "--uncertain",
+        action="store_true",
+        help="judge as if it were not sure who holds the terminal (as a command line and as a program's input)",
+    )
     check.add_argument("--json", action="store_true", help="print a JSON object")
-    check.add_argument("--batch", metavar="FILE", help="judge one JSON string per line of FILE (- for stdin); prints one JSON object per line")
+    check.add_argument(
+        "--batch",
+        metavar="FILE",
+        help="judge one JSON string per line of FILE (- for stdin); prints one JSON object per line",
+    )
     check.add_argument("keystrokes", nargs="?", help="the keystrokes to judge")
     check.set_defaults(handler=run_check)
     return parser
@@ -49,12 +62,17 @@ def run_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(verdict.to_json()))
         return 0
-    print(f"decision: {verdict.decision}\nrule:     {verdict.rule}\nreason:   {verdict.reason}\nkeys:     {verdict.keystrokes}\npolicy:   {policy.name} ({policy.source})")
+    print(
+        f"decision: {verdict.decision}\nrule:     {verdict.rule}\nreason:   {verdict.reason}\n"
+        f"keys:     {verdict.keystrokes}\npolicy:   {policy.name} ({policy.source})"
+    )
     print("commands: " + (" ; ".join(verdict.commands) if verdict.commands else "(none)"))
     if verdict.findings:
         print("found:")
         for finding in verdict.findings:
-            print(f"  {finding.decision!s:5}  {finding.rule:28} {escape_for_display(finding.command or finding.reason)}")
+            print(
+                f"  {finding.decision!s:5}  {finding.rule:28} {escape_for_display(finding.command or finding.reason)}"
+            )
     return 0
 
 

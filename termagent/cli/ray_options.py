@@ -7,10 +7,19 @@ import argparse
 
 def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("Ray cluster (docs/ray.md)")
-    group.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                       help="run each task as a Ray task on a node with the termagent_sandbox resource; ADDRESS "
-                            "as ray.init takes it (HOST:PORT, or auto for the cluster of this node); without "
-                            "one, a local cluster with --parallel slots")
-    group.add_argument("--shared-output-dir", action="store_true",
-                       help="with --ray: every node mounts --output-dir at the same path, so workers write "
-                            "trajectories there instead of sending them back")
+    group.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="run each task as a Ray task on a node with the termagent_sandbox resource; ADDRESS "
+        "as ray.init takes it (HOST:PORT, or auto for the cluster of this node); without "
+        "one, a local cluster with --parallel slots",
+    )
+    group.add_argument(
+        "--shared-output-dir",
+        action="store_true",
+        help="with --ray: every node mounts --output-dir at the same path, so workers write "
+        "trajectories there instead of sending them back",
+    )

@@ -15,11 +15,13 @@ from termagent.errors import TermagentError
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "replay", help="re-run a recorded trajectory's replies in a fresh sandbox",
+        "replay",
+        help="re-run a recorded trajectory's replies in a fresh sandbox",
         description="Replays the model replies recorded in TRAJECTORY (a termagent trajectory file, or an ATIF "
-                    "document from `termagent export --format atif`) through "
-                    "the policy and a fresh sandbox. With --to-replies FILE, only writes them as a reply file "
-                    "for `--replay FILE` (one JSON object per line, the raw reply under \"reply\").")
+        "document from `termagent export --format atif`) through "
+        "the policy and a fresh sandbox. With --to-replies FILE, only writes them as a reply file "
+        'for `--replay FILE` (one JSON object per line, the raw reply under "reply").',
+    )
     parser.add_argument("trajectory_file", metavar="TRAJECTORY", type=Path)
     parser.add_argument("--to-replies", type=Path, metavar="FILE", help="write the replies and stop")
     add_run_arguments(parser, with_task=False)
@@ -63,7 +65,9 @@ def _recorded(path: Path) -> tuple[str, str | None, list[str]]:
     started = next((r for r in records if r.get("type") == EventType.RUN_STARTED and r.get("task")), None)
     replies = [reply["reply"] for reply in replies_of(records)]
     if started is None or not replies:
-        raise TermagentError(f"{path} holds no recorded run (no task or no model replies)",
-                             hint="pass a file written by `termagent --trajectory FILE`, or an ATIF document "
-                                  "from `termagent export --format atif`")
+        raise TermagentError(
+            f"{path} holds no recorded run (no task or no model replies)",
+            hint="pass a file written by `termagent --trajectory FILE`, or an ATIF document "
+            "from `termagent export --format atif`",
+        )
     return started["task"], started.get("policy"), replies

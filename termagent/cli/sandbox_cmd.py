@@ -11,8 +11,11 @@ from termagent.errors import TermagentError
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("sandbox", help="build, try and clean up the sandbox",
-                                   description="Build, try and clean up termagent's Docker sandbox.")
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="build, try and clean up the sandbox",
+        description="Build, try and clean up termagent's Docker sandbox.",
+    )
     commands = parser.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND", required=True)
 
     shell = commands.add_parser("shell", help="an interactive shell in a fresh sandbox, removed on exit")
@@ -20,19 +23,28 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     shell.set_defaults(handler=_shell)
 
     run = commands.add_parser(
-        "run", help="send keystrokes to a fresh sandbox as the model would, print what it observes",
+        "run",
+        help="send keystrokes to a fresh sandbox as the model would, print what it observes",
         description="Each KEYSTROKES argument is one command's keystrokes: literal text (end it with a "
-                    "newline to run it: use $'...' in bash) or a whole tmux key name such as C-c.")
+        "newline to run it: use $'...' in bash) or a whole tmux key name such as C-c.",
+    )
     add_sandbox_arguments(run)
-    run.add_argument("--duration", type=float, default=1.0,
-                     help="each command's upper bound in seconds (default 1.0); it returns early when done")
+    run.add_argument(
+        "--duration",
+        type=float,
+        default=1.0,
+        help="each command's upper bound in seconds (default 1.0); it returns early when done",
+    )
     run.add_argument("--json", action="store_true", help="one JSON object per command, then the screen")
     run.add_argument("keystrokes", nargs="+", metavar="KEYSTROKES")
     run.set_defaults(handler=_run)
 
     build = commands.add_parser("build", help="build the default sandbox image (cached)")
-    build.add_argument("--offline", action="store_true",
-                       help="no registry: make the root filesystem with debootstrap from Debian's archive")
+    build.add_argument(
+        "--offline",
+        action="store_true",
+        help="no registry: make the root filesystem with debootstrap from Debian's archive",
+    )
     build.add_argument("--mirror", help="Debian mirror for --offline")
     build.add_argument("--force", action="store_true", help="rebuild even when the image is up to date")
     build.set_defaults(handler=_build)
@@ -49,8 +61,10 @@ def _shell(args: argparse.Namespace) -> int:
     from termagent.sandbox.lifecycle import sigterm_as_exit
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise TermagentError("`termagent sandbox shell` needs a terminal.",
-                             hint="Use `termagent sandbox run KEYSTROKES...` from scripts.")
+        raise TermagentError(
+            "`termagent sandbox shell` needs a terminal.",
+            hint="Use `termagent sandbox run KEYSTROKES...` from scripts.",
+        )
     with sigterm_as_exit(), Sandbox(sandbox_spec_from_args(args)) as sandbox:
         _print_warnings(sandbox.shell.warnings)
         sys.stdout.write(sandbox.shell.screen_text())
@@ -94,14 +108,16 @@ def _build(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     with console.status("building the sandbox image") as status:
+
         def progress(message: str) -> None:
             if console.is_terminal:
                 status.update(message)
             else:
                 console.print(message, highlight=False)
 
-        image = build_image(connect(), offline=args.offline, progress=progress,
-                            mirror=args.mirror or DEFAULT_MIRROR, force=args.force)
+        image = build_image(
+            connect(), offline=args.offline, progress=progress, mirror=args.mirror or DEFAULT_MIRROR, force=args.force
+        )
     console.print(f"sandbox image ready: {image}")
     return 0
 

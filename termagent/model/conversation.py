@@ -63,7 +63,7 @@ class Conversation:
             "Your previous reply could not be used:\n"
             f"{problems}\n"
             "Reply again with a single JSON object with the fields analysis, plan, commands "
-            "(a list of {\"keystrokes\": ..., \"duration\": ...}) and task_complete.",
+            '(a list of {"keystrokes": ..., "duration": ...}) and task_complete.',
         )
 
     def add_user(self, text: str) -> None:

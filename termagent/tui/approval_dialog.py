@@ -4,9 +4,11 @@ stray Enter never allows anything."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
@@ -55,7 +57,8 @@ class ApprovalDialog(ModalScreen[Reply]):
     ApprovalDialog Button { min-width: 10; margin-right: 1; }
     ApprovalDialog Input { display: none; margin-top: 1; }
     """
-    BINDINGS = [Binding(key, f"answer('{key}')", label, show=False) for key, _, label in CHOICES] + [
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(key, f"answer('{key}')", label, show=False) for key, _, label in CHOICES),
         Binding("escape", "deny", "deny", show=False),
     ]
 
@@ -71,9 +74,12 @@ class ApprovalDialog(ModalScreen[Reply]):
             box.border_title = "approval needed"
             yield Static(describe_request(self.request), id="request")
             with Horizontal(id="buttons"):
-                for key, answer, label in CHOICES:
-                    yield Button(Text(label), id=f"answer-{answer.value}",
-                                 variant="error" if answer is Answer.DENY else "default")
+                for _key, answer, label in CHOICES:
+                    yield Button(
+                        Text(label),
+                        id=f"answer-{answer.value}",
+                        variant="error" if answer is Answer.DENY else "default",
+                    )
             yield Label("", id="prompt")
             yield Input(id="text")
 
@@ -89,8 +95,12 @@ class ApprovalDialog(ModalScreen[Reply]):
         if answer is Answer.DENY_WITH_MESSAGE:
             self._ask_for_text(answer, "message to the model (Enter sends, Escape denies without it):", "")
         elif answer is Answer.EDIT:
-            self._ask_for_text(answer, r"edit the keystrokes (\n Enter, \t Tab, \e or \x1b Escape; Enter submits, "
-                                       "Escape denies):", escape_for_display(self.request.keystrokes))
+            self._ask_for_text(
+                answer,
+                r"edit the keystrokes (\n Enter, \t Tab, \e or \x1b Escape; Enter submits, "
+                "Escape denies):",
+                escape_for_display(self.request.keystrokes),
+            )
         else:
             self.dismiss(Reply(answer))
 

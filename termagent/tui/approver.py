@@ -4,6 +4,7 @@ wait early (the app closing, a stop) answers DENY: an unanswered request never r
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -52,7 +53,5 @@ class TuiApprover:
 
 
 def _offer(answers: queue.Queue[Reply], reply: Reply) -> None:
-    try:
+    with contextlib.suppress(queue.Full):  # already answered (e.g. the dialog and a stop raced): the first wins
         answers.put_nowait(reply)
-    except queue.Full:  # already answered (e.g. the dialog and a stop raced): the first wins
-        pass

@@ -76,9 +76,12 @@ class HeldBackDialog(ModalScreen[ApplyAnswer]):
         self.held = changes.held
 
     def compose(self) -> ComposeResult:
-        rows = [f"{len(self.held)} change(s) were held back: git runs these files' contents as programs "
-                "(hooks, fsmonitor, filters) on your next git command. Apply them only if you wrote "
-                "them yourself or have read every line.", ""]
+        rows = [
+            f"{len(self.held)} change(s) were held back: git runs these files' contents as programs "
+            "(hooks, fsmonitor, filters) on your next git command. Apply them only if you wrote "
+            "them yourself or have read every line.",
+            "",
+        ]
         rows += [f"{change.status:<12} {shown(change.path)}\n    why: {change.held}" for change in self.held]
         with Vertical() as box:
             box.border_title = "ALSO apply the held-back changes?"

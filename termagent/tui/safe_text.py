@@ -46,15 +46,24 @@ def _colour(name: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _cell_style(fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strikethrough: bool,
-                reverse: bool) -> Style:
-    return Style(color=_colour(fg), bgcolor=_colour(bg), bold=bold or None, italic=italics or None,
-                 underline=underscore or None, strike=strikethrough or None, reverse=reverse or None)
+def _cell_style(
+    fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strikethrough: bool, reverse: bool
+) -> Style:
+    return Style(
+        color=_colour(fg),
+        bgcolor=_colour(bg),
+        bold=bold or None,
+        italic=italics or None,
+        underline=underscore or None,
+        strike=strikethrough or None,
+        reverse=reverse or None,
+    )
 
 
 def _style_of(char: pyte.screens.Char, cursor: bool) -> Style:
-    return _cell_style(char.fg, char.bg, char.bold, char.italics, char.underscore, char.strikethrough,
-                       char.reverse != cursor)
+    return _cell_style(
+        char.fg, char.bg, char.bold, char.italics, char.underscore, char.strikethrough, char.reverse != cursor
+    )
 
 
 def screen_row(screen: pyte.Screen, y: int, cursor_x: int | None = None) -> Strip:

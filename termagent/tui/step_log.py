@@ -17,9 +17,21 @@ STREAM_TAIL = 4000  # characters of a streaming reply kept on screen
 
 # The step log's look for each kind of segment (views/event_text.py names them).
 STYLES = {
-    "label": "bold", "command": "bold", "answer": "bold", KEYSTROKES: "dim", "note": "dim",
-    "allow": "green", "ask": "yellow", "deny": "bold red", "ok": "green", "failed": "red",
-    "warning": "yellow", "error": "red", "limit": "bold red", "completion": "cyan", "complete": "bold cyan",
+    "label": "bold",
+    "command": "bold",
+    "answer": "bold",
+    KEYSTROKES: "dim",
+    "note": "dim",
+    "allow": "green",
+    "ask": "yellow",
+    "deny": "bold red",
+    "ok": "green",
+    "failed": "red",
+    "warning": "yellow",
+    "error": "red",
+    "limit": "bold red",
+    "completion": "cyan",
+    "complete": "bold cyan",
 }
 # The terminal pane shows the output; the changes dialog shows the diff.
 _LEFT_OUT = frozenset({OUTPUT, DIFF})
@@ -27,10 +39,16 @@ _LEFT_OUT = frozenset({OUTPUT, DIFF})
 
 def render(description: Description) -> Text:
     """Segments as Rich text: each escaped (safe_text never parses markup) in its style."""
-    return Text.assemble(*(
-        safe_text(escape_for_display(segment.text) if segment.style == KEYSTROKES else segment.text,
-                  STYLES.get(segment.style, ""))
-        for segment in description if segment.style not in _LEFT_OUT))
+    return Text.assemble(
+        *(
+            safe_text(
+                escape_for_display(segment.text) if segment.style == KEYSTROKES else segment.text,
+                STYLES.get(segment.style, ""),
+            )
+            for segment in description
+            if segment.style not in _LEFT_OUT
+        )
+    )
 
 
 def describe(event: Event) -> Text | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+from pyte.screens import Char, StaticDefaultDict
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -53,7 +54,11 @@ class ScreenMirror:
             screen = self._screen
             for y, cells in changes.rows.items():
                 if 0 <= y < self.lines:
-                    screen.buffer[y] = dict(enumerate(cells[:self.columns]))
+                    row: StaticDefaultDict[int, Char] = StaticDefaultDict(
+                        screen.default_char
+                    )  # the type pyte gives every row
+                    row.update(enumerate(cells[: self.columns]))
+                    screen.buffer[y] = row
                     screen.dirty.add(y)
             screen.cursor.x, screen.cursor.y, screen.cursor.hidden = changes.cursor
             screen.scrollback.extend(changes.scrolled)
