@@ -225,9 +225,17 @@ class TermagentApp(App[RunResult | None]):
         if isinstance(self.screen, ApprovalDialog):
             self.screen.action_deny()
         if isinstance(self.screen, (ChangesDialog, HeldBackDialog)):
-            self.screen.dismiss(ApplyAnswer.KEEP)  # nobody said yes: the changes stay in staging only
+            self._keep_changes(self.screen)  # nobody said yes: the changes stay out
         self.approver.deny_pending()
         self.status_bar.set_state("stopping after the current command")
+
+    def _keep_changes(self, dialog: ChangesDialog | HeldBackDialog) -> None:
+        if self.screen is not dialog:
+            return  # answered meanwhile
+        if not dialog.is_mounted:  # only just pushed: dismissed once it has mounted
+            self.set_timer(0.05, lambda: self._keep_changes(dialog))
+            return
+        dialog.dismiss(ApplyAnswer.KEEP)
 
     def action_trajectory(self) -> None:
         self.push_screen(TrajectoryScreen(self.config.trajectory))
