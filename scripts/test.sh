@@ -28,7 +28,7 @@ if (( stress )); then
   done
   trap 'kill "${busy[@]}" 2>/dev/null || true' EXIT
   echo "test.sh --stress: two busy loops (pids ${busy[*]}) keep two cores busy while the suite runs" >&2
-  .venv/bin/python -m pytest -q -p no:cacheprovider "$@"  # not exec: the trap ends the busy loops
+  .venv/bin/python -m pytest -q -p no:cacheprovider --durations=30 "$@"  # not exec: the trap ends the busy loops
 else
-  exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+  exec .venv/bin/python -m pytest -q -p no:cacheprovider --durations=30 "$@"
 fi
