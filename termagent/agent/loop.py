@@ -95,6 +95,10 @@ class Agent:
         self._step = 0
         self.gate = Gate(policy, _AnnouncingApprover(approver, self._announce_approval), self._policy_event)
         self._pending_line: str | None = ""
+        # Who holds the terminal is known for sure only once a command (or an interrupt) is seen
+        # to end at a confirmed prompt; until then keystrokes are judged both as a command line
+        # and as a program's input (docs/policies.md).
+        self._terminal_unsure = False
         self._commands_sent = 0
         # The number of the command an interrupt was asked for: a request counts for that
         # command only, never for the next one.
@@ -237,7 +241,7 @@ class Agent:
             if self._stop_requested:
                 break
             state = TerminalState(foreground=None if self.shell.at_prompt else self.shell.foreground(),
-                                  pending_line=self._pending_line)
+                                  pending_line=self._pending_line, uncertain=self._terminal_unsure)
             outcome = self.gate.review(command.keystrokes, state)
             if not outcome.allowed:
                 notes.append(_prompt("commands_not_run").format(
@@ -261,6 +265,7 @@ class Agent:
                 notes.extend(self._skip(commands[index + 1:], "an earlier command was not run"))
                 break
             self._pending_line = next_state(outcome.send, state).pending_line
+            self._terminal_unsure = not result.finished
             if result.stopped is not None:  # the sandbox stopped the command at one of its limits
                 notes.append(_prompt("limit_reached").format(**dataclasses.asdict(result.stopped)))
             if self._interrupt_wanted():
@@ -268,12 +273,14 @@ class Agent:
                 after = self.shell.interrupt()
                 self._send(EventType.INTERRUPTED, finished=after.finished)
                 self._pending_line = ""
+                self._terminal_unsure = not after.finished
                 notes.append("[termagent] The person interrupted this command.")
                 notes.extend(self._skip(commands[index + 1:], "the person interrupted the command before"))
                 break
             if not result.alive:
-                self.shell.restart()
+                self.shell.restart()  # waits for the new shell's first prompt
                 self._pending_line = ""
+                self._terminal_unsure = False
                 self._send(EventType.ERROR, message="the sandbox shell ended; a new one was started")
                 notes.extend(filter(None, [result.lost, _prompt("shell_restarted")]))
         return notes
