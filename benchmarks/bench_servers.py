@@ -35,10 +35,18 @@ from termagent.model.parse import parse_reply  # noqa: E402
 from termagent.model.schema import validate_action  # noqa: E402
 from termagent.model.step import BadRepliesError, next_action  # noqa: E402
 
-TASKS = ["Create /app/hello.txt containing hello", "Show the disk usage of /var", "Count the lines of /etc/passwd",
-         "Find every Python file under /app", "Print the current date", "List running processes",
-         "Make a directory /app/build and enter it", "Compress /var/log into /tmp/logs.tar.gz",
-         "Show the last 20 lines of /var/log/syslog", "Find files larger than 10 MB under /"]
+TASKS = [
+    "Create /app/hello.txt containing hello",
+    "Show the disk usage of /var",
+    "Count the lines of /etc/passwd",
+    "Find every Python file under /app",
+    "Print the current date",
+    "List running processes",
+    "Make a directory /app/build and enter it",
+    "Compress /var/log into /tmp/logs.tar.gz",
+    "Show the last 20 lines of /var/log/syslog",
+    "Find files larger than 10 MB under /",
+]
 SCREEN = "".join(f"root@sandbox:/app# ls build{n}\nmain.c util.c Makefile README.md\n" for n in range(6))
 _PREFIX = re.compile(r"(\d+) prefix-match hit, (?:remaining )?(\d+) prompt tokens to eval")
 
@@ -67,8 +75,11 @@ def bench_replies(label: str, engine: Engine, replies: int) -> None:
         seconds.append(completion.elapsed)
         strict += _strict_valid(completion.text)
         lenient += parse_reply(completion.text).ok
-    print(f"{label}: {replies} replies, strict json+schema {100 * strict / replies:.0f}%, lenient parser "
-          f"{100 * lenient / replies:.0f}% usable, median {statistics.median(seconds):.2f} s/reply", flush=True)
+    print(
+        f"{label}: {replies} replies, strict json+schema {100 * strict / replies:.0f}%, lenient parser "
+        f"{100 * lenient / replies:.0f}% usable, median {statistics.median(seconds):.2f} s/reply",
+        flush=True,
+    )
 
 
 def bench_session(label: str, engine: Engine, steps: int, server_log: Path | None) -> None:
@@ -93,11 +104,20 @@ def bench_session(label: str, engine: Engine, steps: int, server_log: Path | Non
         conversation.add_observation(SCREEN)
     if not seconds:
         return
-    cache = (f", prefix-cache hit step 1 {100 * hits[0]:.0f}% / step {len(hits)} {100 * hits[-1]:.0f}% "
-             f"(median of steps 2+: {100 * statistics.median(hits[1:] or hits):.0f}%)") if hits else ""
+    cache = (
+        (
+            f", prefix-cache hit step 1 {100 * hits[0]:.0f}% / step {len(hits)} {100 * hits[-1]:.0f}% "
+            f"(median of steps 2+: {100 * statistics.median(hits[1:] or hits):.0f}%)"
+        )
+        if hits
+        else ""
+    )
     estimated = " (estimated: no usage in the stream)" if outcome.attempts[-1].completion.tokens_estimated else ""
-    print(f"{label}: {len(seconds)}-step session, median {statistics.median(seconds):.2f} s/step, prompt tokens "
-          f"step 1 {prompt_tokens[0]} / step {len(prompt_tokens)} {prompt_tokens[-1]}{estimated}{cache}", flush=True)
+    print(
+        f"{label}: {len(seconds)}-step session, median {statistics.median(seconds):.2f} s/step, prompt tokens "
+        f"step 1 {prompt_tokens[0]} / step {len(prompt_tokens)} {prompt_tokens[-1]}{estimated}{cache}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -105,8 +125,12 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--max-tokens", type=int, default=256, help="reply budget on the server")
-    parser.add_argument("--transformers-max-tokens", type=int, default=64,
-                        help="reply budget in-process (CPU decoding in float32 is slow)")
+    parser.add_argument(
+        "--transformers-max-tokens",
+        type=int,
+        default=64,
+        help="reply budget in-process (CPU decoding in float32 is slow)",
+    )
     parser.add_argument("--engines", default="transformers,llama-cpp-python")
     args = parser.parse_args()
     gguf = _gguf()
@@ -128,8 +152,10 @@ def bench_transformers(gguf: Path, args: argparse.Namespace) -> None:
     print(f"transformers in-process: GGUF loaded in {time.perf_counter() - started:.1f} s", flush=True)
     for constrained in (True, False):
         engine.settings = DecodingSettings(max_tokens=args.transformers_max_tokens, constrained=constrained)
-        label = (f"transformers in-process, {'constrained' if constrained else 'unconstrained'} "
-                 f"(max_tokens {args.transformers_max_tokens})")
+        label = (
+            f"transformers in-process, {'constrained' if constrained else 'unconstrained'} "
+            f"(max_tokens {args.transformers_max_tokens})"
+        )
         bench_replies(label, engine, args.replies)
         bench_session(label, engine, args.steps, None)
     engine.close()
@@ -146,10 +172,15 @@ def bench_llama_cpp_python(gguf: Path, args: argparse.Namespace) -> None:
         log = Path(scratch) / "server.log"
         with LlamaCppServer(gguf, log) as server:
             for constrained in (True, False):
-                label = (f"llama-cpp-python server, {'constrained' if constrained else 'unconstrained'} "
-                         f"(max_tokens {args.max_tokens})")
-                engine = OpenAIServerEngine(ALIAS, base_url=server.base_url, settings=DecodingSettings(
-                    max_tokens=args.max_tokens, constrained=constrained))
+                label = (
+                    f"llama-cpp-python server, {'constrained' if constrained else 'unconstrained'} "
+                    f"(max_tokens {args.max_tokens})"
+                )
+                engine = OpenAIServerEngine(
+                    ALIAS,
+                    base_url=server.base_url,
+                    settings=DecodingSettings(max_tokens=args.max_tokens, constrained=constrained),
+                )
                 if constrained:
                     print(f"llama-cpp-python server: {engine.describe()}", flush=True)
                 bench_replies(label, engine, args.replies)

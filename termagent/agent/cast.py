@@ -33,9 +33,18 @@ _CHARSET_INTRODUCERS = frozenset("()*+#")
 _STRING_INTRODUCERS = frozenset("PX^_]")
 # C1 controls: the string and CSI introducers and ST become their ESC forms (and are judged as
 # such); the others, none of which draws, are dropped.
-_C1 = {code: None for code in range(0x80, 0xa0)} | {
-    0x90: "\x1bP", 0x98: "\x1bX", 0x9b: "\x1b[", 0x9c: "\x1b\\", 0x9d: "\x1b]", 0x9e: "\x1b^", 0x9f: "\x1b_"}
+_C1 = {code: None for code in range(0x80, 0xA0)} | {
+    0x90: "\x1bP",
+    0x98: "\x1bX",
+    0x9B: "\x1b[",
+    0x9C: "\x1b\\",
+    0x9D: "\x1b]",
+    0x9E: "\x1b^",
+    0x9F: "\x1b_",
+}
 _MAX_SEQUENCE = 256  # a sequence longer than this is not a real one: dropped
+
+
 # ESC not followed by a plain drawing CSI (digits and separators only): the only places that
 # need a look; the rest is copied as it is, at the regular expression engine's speed.
 def _one_of(characters: frozenset[str]) -> str:
@@ -43,8 +52,11 @@ def _one_of(characters: frozenset[str]) -> str:
 
 
 _NEEDS_A_LOOK = re.compile(rf"\x1b(?!\[[0-9;:]*{_one_of(_DRAWING_CSI_FINALS)})")
-_SEQUENCE = re.compile(rf"\x1b(?:\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])|({_one_of(_STRING_INTRODUCERS)})"
-                       rf"|({_one_of(_CHARSET_INTRODUCERS)})(.)|(.))", re.DOTALL)
+_SEQUENCE = re.compile(
+    rf"\x1b(?:\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])|({_one_of(_STRING_INTRODUCERS)})"
+    rf"|({_one_of(_CHARSET_INTRODUCERS)})(.)|(.))",
+    re.DOTALL,
+)
 _CSI_SO_FAR = re.compile(r"\x1b\[[\x20-\x3f]*")
 _STRING_END = re.compile(r"\x07|\x1b\\")
 
@@ -87,10 +99,10 @@ class PlaybackFilter:
             if look is None:
                 out.append(data[index:])
                 break
-            out.append(data[index:look.start()])
+            out.append(data[index : look.start()])
             index = self._sequence(data, look.start(), out)
             if index is None:  # cut off: the rest comes with the next piece
-                held = data[look.start():]
+                held = data[look.start() :]
                 self._held = held if len(held) <= _MAX_SEQUENCE else ""
                 break
         return "".join(out)
@@ -125,8 +137,13 @@ class CastRecorder:
         self._file = path.open("w", encoding="utf-8")
         self._started = time.monotonic()
         self._filter = PlaybackFilter()
-        header = {"version": 2, "width": columns, "height": lines, "timestamp": int(time.time()),
-                  "env": {"TERM": "xterm-256color", "SHELL": "/bin/bash"}}
+        header = {
+            "version": 2,
+            "width": columns,
+            "height": lines,
+            "timestamp": int(time.time()),
+            "env": {"TERM": "xterm-256color", "SHELL": "/bin/bash"},
+        }
         self._file.write(json.dumps(header) + "\n")
 
     def __call__(self, event: Event) -> None:

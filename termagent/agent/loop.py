@@ -88,8 +88,17 @@ class _AnnouncingApprover:
 
 
 class Agent:
-    def __init__(self, engine: Engine, shell: Shell, policy: Policy, approver: Approver, emit: EventSink, *,
-                 limits: AgentLimits = AgentLimits(), instructions: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        shell: Shell,
+        policy: Policy,
+        approver: Approver,
+        emit: EventSink,
+        *,
+        limits: AgentLimits = AgentLimits(),
+        instructions: str | None = None,
+    ) -> None:
         self.engine, self.shell, self.limits, self.instructions = engine, shell, limits, instructions
         self._emit = emit
         self._step = 0
@@ -149,19 +158,35 @@ class Agent:
         self._deadline = started + self.limits.timeout if self.limits.timeout else None
         tokens = [0, 0]
         # Live views draw from the session's screen changes; recordings use the text.
-        self.shell.on_output = lambda text: self._send(EventType.TERMINAL_OUTPUT, text=text,
-                                                       screen=self.shell.screen_changes())
-        self._send(EventType.RUN_STARTED, task=task, engine=self.engine.name, model=self.engine.model,
-                   policy=self.gate.base.name, max_steps=self.limits.max_steps, timeout=self.limits.timeout,
-                   note=note)
+        self.shell.on_output = lambda text: self._send(
+            EventType.TERMINAL_OUTPUT, text=text, screen=self.shell.screen_changes()
+        )
+        self._send(
+            EventType.RUN_STARTED,
+            task=task,
+            engine=self.engine.name,
+            model=self.engine.model,
+            policy=self.gate.base.name,
+            max_steps=self.limits.max_steps,
+            timeout=self.limits.timeout,
+            note=note,
+        )
         # Live views and recordings start from what the terminal already shows.
-        self._send(EventType.TERMINAL_OUTPUT, text=self.shell.redraw_text(),
-                   screen=self.shell.screen_changes(everything=True))
+        self._send(
+            EventType.TERMINAL_OUTPUT, text=self.shell.redraw_text(), screen=self.shell.screen_changes(everything=True)
+        )
 
         def finish(status: RunStatus, message: str = "") -> RunResult:
             result = RunResult(status, self._step, round(time.monotonic() - started, 3), tokens[0], tokens[1], message)
-            self._send(EventType.RUN_FINISHED, status=str(status), steps=result.steps, elapsed=result.elapsed,
-                       prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, message=message)
+            self._send(
+                EventType.RUN_FINISHED,
+                status=str(status),
+                steps=result.steps,
+                elapsed=result.elapsed,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                message=message,
+            )
             return result
 
         try:
@@ -182,8 +207,9 @@ class Agent:
                 notes = self._run_commands(action.commands)
                 if not action.commands and not self.shell.at_prompt:
                     # An empty command list means "wait and look again": nothing is typed.
-                    self.shell.run("", min(_EMPTY_WAIT, self._time_left(default=_EMPTY_WAIT)),
-                                   should_stop=self._should_stop)
+                    self.shell.run(
+                        "", min(_EMPTY_WAIT, self._time_left(default=_EMPTY_WAIT)), should_stop=self._should_stop
+                    )
                 if action.task_complete and claimed:
                     self._send(EventType.COMPLETION_CONFIRMED)
                     return finish(RunStatus.COMPLETED, "the model confirmed that the task is complete")
@@ -216,16 +242,26 @@ class Agent:
             completion = attempt.completion
             tokens[0] += completion.prompt_tokens
             tokens[1] += completion.completion_tokens
-            self._send(EventType.MODEL_REPLIED, prompt_new_part=new_part, raw=completion.text,
-                       prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
-                       elapsed=round(completion.elapsed, 4), finish_reason=completion.finish_reason,
-                       tokens_estimated=completion.tokens_estimated)
+            self._send(
+                EventType.MODEL_REPLIED,
+                prompt_new_part=new_part,
+                raw=completion.text,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                elapsed=round(completion.elapsed, 4),
+                finish_reason=completion.finish_reason,
+                tokens_estimated=completion.tokens_estimated,
+            )
             if attempt.result.action is None:
                 self._send(EventType.REPLY_REJECTED, errors=list(attempt.result.errors))
 
-        outcome = next_action(self.engine, conversation, max_bad_replies=self.limits.max_bad_replies,
-                              on_token=lambda text: self._send(EventType.MODEL_TOKEN, text=text),
-                              on_attempt=replied)
+        outcome = next_action(
+            self.engine,
+            conversation,
+            max_bad_replies=self.limits.max_bad_replies,
+            on_token=lambda text: self._send(EventType.MODEL_TOKEN, text=text),
+            on_attempt=replied,
+        )
         for compaction in outcome.compactions:
             self._send(EventType.CONTEXT_COMPACTED, **dataclasses.asdict(compaction), note=compaction.describe())
         action, warnings = outcome.action, outcome.attempts[-1].result.warnings
@@ -240,13 +276,19 @@ class Agent:
         for index, command in enumerate(commands):
             if self._stop_requested:
                 break
-            state = TerminalState(foreground=None if self.shell.at_prompt else self.shell.foreground(),
-                                  pending_line=self._pending_line, uncertain=self._terminal_unsure)
+            state = TerminalState(
+                foreground=None if self.shell.at_prompt else self.shell.foreground(),
+                pending_line=self._pending_line,
+                uncertain=self._terminal_unsure,
+            )
             outcome = self.gate.review(command.keystrokes, state)
             if not outcome.allowed:
-                notes.append(_prompt("commands_not_run").format(
-                    keystrokes=escape_for_display(command.keystrokes), reason=outcome.feedback))
-                notes.extend(self._skip(commands[index + 1:], "an earlier command was not run"))
+                notes.append(
+                    _prompt("commands_not_run").format(
+                        keystrokes=escape_for_display(command.keystrokes), reason=outcome.feedback
+                    )
+                )
+                notes.extend(self._skip(commands[index + 1 :], "an earlier command was not run"))
                 break
             # A pause holds here, with nothing typed; a stop (pressed while paused, or while the
             # person was answering) is checked last, right before typing.
@@ -255,14 +297,17 @@ class Agent:
                 break
             duration = min(command.duration, self._time_left(default=command.duration))
             self._commands_sent += 1
-            self._send(EventType.KEYSTROKES_SENT, keystrokes=outcome.send, duration=duration,
-                       edited=outcome.send != command.keystrokes)
-            result = self.shell.run(outcome.send, duration,
-                                    should_stop=self._should_stop)
+            self._send(
+                EventType.KEYSTROKES_SENT,
+                keystrokes=outcome.send,
+                duration=duration,
+                edited=outcome.send != command.keystrokes,
+            )
+            result = self.shell.run(outcome.send, duration, should_stop=self._should_stop)
             self._send(EventType.OUTPUT_OBSERVED, **result.to_dict())
             if result.refused is not None:  # too big to type: nothing was, and the model is told why
                 notes.append(result.refused)
-                notes.extend(self._skip(commands[index + 1:], "an earlier command was not run"))
+                notes.extend(self._skip(commands[index + 1 :], "an earlier command was not run"))
                 break
             self._pending_line = next_state(outcome.send, state).pending_line
             self._terminal_unsure = not result.finished
@@ -275,7 +320,7 @@ class Agent:
                 self._pending_line = ""
                 self._terminal_unsure = not after.finished
                 notes.append("[termagent] The person interrupted this command.")
-                notes.extend(self._skip(commands[index + 1:], "the person interrupted the command before"))
+                notes.extend(self._skip(commands[index + 1 :], "the person interrupted the command before"))
                 break
             if not result.alive:
                 self.shell.restart()  # waits for the new shell's first prompt
@@ -315,9 +360,14 @@ class Agent:
 
     def _announce_approval(self, request: ApprovalRequest) -> None:
         verdict = request.verdict
-        self._send(EventType.APPROVAL_ASKED, keystrokes=escape_for_display(request.keystrokes),
-                   rule=verdict.rule, reason=verdict.reason, foreground=request.state.foreground,
-                   can_remember=request.can_remember)
+        self._send(
+            EventType.APPROVAL_ASKED,
+            keystrokes=escape_for_display(request.keystrokes),
+            rule=verdict.rule,
+            reason=verdict.reason,
+            foreground=request.state.foreground,
+            can_remember=request.can_remember,
+        )
 
 
 def _notes(notes: list[str]) -> str:

@@ -42,10 +42,17 @@ class RunConfig:
 ChangesApprover = Callable[[WorkspaceChanges], ApplyAnswer | bool]
 
 
-def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = None,
-              engine: Engine | None = None, on_agent: Callable[[Agent], None] | None = None,
-              after_run: Callable[[Sandbox, RunResult], None] | None = None,
-              approve_changes: ChangesApprover | None = None, ctrl_c_interrupts: bool = False) -> RunResult:
+def run_agent(
+    config: RunConfig,
+    view: EventSink,
+    *,
+    person: Approver | None = None,
+    engine: Engine | None = None,
+    on_agent: Callable[[Agent], None] | None = None,
+    after_run: Callable[[Sandbox, RunResult], None] | None = None,
+    approve_changes: ChangesApprover | None = None,
+    ctrl_c_interrupts: bool = False,
+) -> RunResult:
     """Run one task to its end. Configuration and environment errors raise TermagentError
     before anything runs; `after_run` sees the sandbox before it is removed (e.g. to run a
     check); a copied-in workspace's changes are applied when `approve_changes` says so (without
@@ -87,8 +94,15 @@ def run_agent(config: RunConfig, view: EventSink, *, person: Approver | None = N
                 fan_out(*sinks)(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
             for warning in sandbox.shell.warnings:
                 view(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
-            agent = Agent(engine, sandbox.shell, policy, approver, fan_out(*sinks),
-                          limits=config.limits, instructions=config.instructions)
+            agent = Agent(
+                engine,
+                sandbox.shell,
+                policy,
+                approver,
+                fan_out(*sinks),
+                limits=config.limits,
+                instructions=config.instructions,
+            )
             signals.agent = agent
             if on_agent is not None:
                 on_agent(agent)
@@ -105,10 +119,20 @@ def _review_changes(workspace: Workspace, sandbox: Sandbox, emit: EventSink, app
     changes = workspace.collect(sandbox.container)
     if not changes:
         return
-    emit(Event(EventType.WORKSPACE_CHANGED, 0, {"counts": changes.counts(), "summary": changes.summary(),
-                                                "diff": "".join(changes.diff())}))
+    emit(
+        Event(
+            EventType.WORKSPACE_CHANGED,
+            0,
+            {"counts": changes.counts(), "summary": changes.summary(), "diff": "".join(changes.diff())},
+        )
+    )
     answer = approve(changes)
     if answer:
         applied = workspace.apply(changes, include_held=answer is ApplyAnswer.APPLY_ALL)
-        emit(Event(EventType.WORKSPACE_APPLIED, 0, {"summary": applied.summary(),
-                                                    "conflicts": [f"{c.path}: {c.reason}" for c in applied.conflicts]}))
+        emit(
+            Event(
+                EventType.WORKSPACE_APPLIED,
+                0,
+                {"summary": applied.summary(), "conflicts": [f"{c.path}: {c.reason}" for c in applied.conflicts]},
+            )
+        )

@@ -91,7 +91,8 @@ class RunSignals:
         now, agent = time.monotonic(), self.agent
         again = self._last_press is not None and (
             now - self._last_press[0] < DOUBLE_PRESS_SECONDS
-            or (agent is not None and agent.commands_sent == self._last_press[1]))
+            or (agent is not None and agent.commands_sent == self._last_press[1])
+        )
         if agent is None or again or self.ended:
             self.end("stopped by the person (Ctrl-C twice)")
             return

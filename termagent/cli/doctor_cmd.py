@@ -71,8 +71,7 @@ def _engine(args: argparse.Namespace) -> str:
 
     if args.replay or args.engine == "replay":
         if not args.replay or not Path(args.replay).is_file():
-            raise TermagentError(f"no replay file {args.replay!r}",
-                                 hint="pass --replay FILE (JSONL of {\"reply\": ...})")
+            raise TermagentError(f"no replay file {args.replay!r}", hint='pass --replay FILE (JSONL of {"reply": ...})')
         return f"replay of {args.replay}"
     if args.engine in ("auto", "openai"):
         if server_listening(args.base_url):
@@ -83,17 +82,21 @@ def _engine(args: argparse.Namespace) -> str:
     if args.engine in ("auto", "vllm") and has_vllm and gpu_present():
         return f"vllm in-process with a GPU (no server at {args.base_url})"
     if args.engine == "vllm":
-        raise TermagentError("vllm needs a CUDA GPU and `pip install 'termagent[vllm]'`",
-                             hint=f"or run the model elsewhere and pass --base-url (now {args.base_url})")
+        raise TermagentError(
+            "vllm needs a CUDA GPU and `pip install 'termagent[vllm]'`",
+            hint=f"or run the model elsewhere and pass --base-url (now {args.base_url})",
+        )
     if importlib.util.find_spec("transformers") is None:
-        raise TermagentError(f"no model server at {args.base_url} and transformers is not installed",
-                             hint=f"start a server with `vllm serve {args.model}`, "
-                                  "or pip install 'termagent[transformers]'")
+        raise TermagentError(
+            f"no model server at {args.base_url} and transformers is not installed",
+            hint=f"start a server with `vllm serve {args.model}`, or pip install 'termagent[transformers]'",
+        )
     if not _weights_on_disk(args.model):
         raise TermagentError(
             f"no model server at {args.base_url}, and the weights of {args.model} are not on this machine",
             hint=f"start a server (`vllm serve {args.model}`), or download the model first "
-                 f"(`huggingface-cli download {args.model}`), or pass --model LOCAL_DIR")
+            f"(`huggingface-cli download {args.model}`), or pass --model LOCAL_DIR",
+        )
     return f"transformers in-process would load {args.model} (no server at {args.base_url}; slow on a CPU)"
 
 
@@ -103,17 +106,25 @@ def _server(options) -> str:
     from termagent.model.conversation import Conversation
     from termagent.model.engines.openai_server import OpenAIServerEngine
 
-    engine = OpenAIServerEngine(options.model, base_url=options.base_url, api_key=options.api_key,
-                                settings=options.settings, max_model_len=options.max_model_len, probe=True,
-                                on_wait=lambda message: print(f"        {message}", flush=True))
+    engine = OpenAIServerEngine(
+        options.model,
+        base_url=options.base_url,
+        api_key=options.api_key,
+        settings=options.settings,
+        max_model_len=options.max_model_len,
+        probe=True,
+        on_wait=lambda message: print(f"        {message}", flush=True),
+    )
     try:
         if options.settings.constrained and engine.dialect is None:
             raise TermagentError(engine.warnings[0], hint="or pass --no-constrained to accept lenient parsing")
         tokens = engine.count_tokens(Conversation("print the date", "$ ").messages)
         request = "a one-token constrained request answered" if engine.dialect else "constrained decoding not asked"
         warnings = "".join(f"\n        warning: {warning}" for warning in engine.warnings)
-        return f"{engine.describe()}; {options.model} is served; {request}; a first prompt counts {tokens} tokens" \
+        return (
+            f"{engine.describe()}; {options.model} is served; {request}; a first prompt counts {tokens} tokens"
             + warnings
+        )
     finally:
         engine.close()
 

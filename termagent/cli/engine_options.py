@@ -27,22 +27,28 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         help="where the model runs; auto: the server at --base-url if one listens (a busy one is waited "
         "for), else in-process vLLM (with a GPU), else transformers (default: auto)",
     )
-    group.add_argument("--model", default=SEED_MODEL,
-                       help="model id, local folder or .gguf file (default: %(default)s)")
+    group.add_argument(
+        "--model", default=SEED_MODEL, help="model id, local folder or .gguf file (default: %(default)s)"
+    )
     group.add_argument("--base-url", default=DEFAULT_BASE_URL, help="OpenAI-compatible server (default: %(default)s)")
     group.add_argument("--api-key", default=None, help="API key for the server, if it wants one")
     group.add_argument("--replay", metavar="FILE", default=None, help='replay recorded replies (JSONL, {"reply": ...})')
     group.add_argument("--temperature", type=float, default=_CARD.temperature, help="(default: %(default)s)")
     group.add_argument("--top-p", type=float, default=_CARD.top_p, help="(default: %(default)s)")
-    group.add_argument("--max-tokens", type=int, default=_CARD.max_tokens,
-                       help="reply length limit (default: %(default)s)")
     group.add_argument(
-        "--max-model-len", type=int, default=None,
-        help="context length in tokens (default: what the engine or server reports, else its stated default)"
+        "--max-tokens", type=int, default=_CARD.max_tokens, help="reply length limit (default: %(default)s)"
     )
     group.add_argument(
-        "--prompt-template", metavar="FILE", default=None,
-        help="instructions for the model, replacing the built-in ones"
+        "--max-model-len",
+        type=int,
+        default=None,
+        help="context length in tokens (default: what the engine or server reports, else its stated default)",
+    )
+    group.add_argument(
+        "--prompt-template",
+        metavar="FILE",
+        default=None,
+        help="instructions for the model, replacing the built-in ones",
     )
     group.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="vllm engine (default: %(default)s)")
     group.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm engine (default: %(default)s)")

@@ -18,10 +18,12 @@ from termagent.workspace.changes import ApplyAnswer
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "run", help="run the agent on a task (the default: `termagent \"TASK\"`)",
+        "run",
+        help='run the agent on a task (the default: `termagent "TASK"`)',
         description="Run the agent on TASK. Exit status: 0 completed and confirmed, 1 not completed "
-                    "(step limit, time limit, model gave up), 2 configuration or environment error, 130 interrupted "
-                    "(Ctrl-C twice, SIGTERM, or SIGHUP when the terminal closes).")
+        "(step limit, time limit, model gave up), 2 configuration or environment error, 130 interrupted "
+        "(Ctrl-C twice, SIGTERM, or SIGHUP when the terminal closes).",
+    )
     add_run_arguments(parser)
     parser.set_defaults(handler=run)
     return parser
@@ -36,10 +38,15 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_task: bool = True
     mode.add_argument("--json", action="store_true", help="headless: print events as JSON lines")
     mode.add_argument("--config", help="config file (default: ~/.config/termagent/config.yaml)")
     policy = parser.add_argument_group("policy")
-    policy.add_argument("--policy", default=None,
-                        help="policy name or file (default: your policy file, else `default`)")
-    policy.add_argument("--approve", choices=["ask", "deny", "allow"], default=None,
-                        help="what an `ask` becomes without a person (headless default: deny; never overrides a deny)")
+    policy.add_argument(
+        "--policy", default=None, help="policy name or file (default: your policy file, else `default`)"
+    )
+    policy.add_argument(
+        "--approve",
+        choices=["ask", "deny", "allow"],
+        default=None,
+        help="what an `ask` becomes without a person (headless default: deny; never overrides a deny)",
+    )
     limits = parser.add_argument_group("limits and records")
     limits.add_argument("--max-steps", type=int, default=50, help="(default: %(default)s)")
     limits.add_argument("--timeout", type=float, default=None, help="wall-clock limit in seconds")
@@ -71,8 +78,10 @@ def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     settings = {key.replace("-", "_"): value for key, value in values.items()} if isinstance(values, dict) else None
     if settings is None or not set(settings) <= known:
         unknown = sorted(set(settings or {"(not a mapping)": 0}) - known)
-        raise ConfigurationError(f"config file {path}: unknown setting(s) {', '.join(unknown)}",
-                             hint="settings are the long option names, e.g. `engine: openai`, `max-steps: 30`.")
+        raise ConfigurationError(
+            f"config file {path}: unknown setting(s) {', '.join(unknown)}",
+            hint="settings are the long option names, e.g. `engine: openai`, `max-steps: 30`.",
+        )
     parser.set_defaults(**settings)
 
 
@@ -124,8 +133,10 @@ def _ask_to_apply(changes) -> ApplyAnswer:
         return ApplyAnswer.KEEP
     if not changes.held:
         return ApplyAnswer.APPLY
-    answer = input(f"ALSO apply the {len(changes.held)} HELD-BACK change(s) listed above (git data and hooks: "
-                   "programs your next git command may run)? Type 'apply git' to apply them: ")
+    answer = input(
+        f"ALSO apply the {len(changes.held)} HELD-BACK change(s) listed above (git data and hooks: "
+        "programs your next git command may run)? Type 'apply git' to apply them: "
+    )
     return ApplyAnswer.APPLY_ALL if answer.strip().lower() == "apply git" else ApplyAnswer.APPLY
 
 

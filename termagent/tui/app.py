@@ -43,9 +43,15 @@ ERROR_NOTICE_SECONDS = 30
 class Runner(Protocol):
     """`run_agent`'s signature: how the app starts a run (tests give it a scripted one)."""
 
-    def __call__(self, config: RunConfig, view: EventSink, *, person: Approver | None = None,
-                 on_agent: Callable[[Agent], None] | None = None,
-                 approve_changes: Callable[[WorkspaceChanges], ApplyAnswer | bool] | None = None) -> RunResult: ...
+    def __call__(
+        self,
+        config: RunConfig,
+        view: EventSink,
+        *,
+        person: Approver | None = None,
+        on_agent: Callable[[Agent], None] | None = None,
+        approve_changes: Callable[[WorkspaceChanges], ApplyAnswer | bool] | None = None,
+    ) -> RunResult: ...
 
 
 class TermagentApp(App[RunResult | None]):
@@ -66,8 +72,9 @@ class TermagentApp(App[RunResult | None]):
         Binding("q", "quit", "quit"),
     ]
 
-    def __init__(self, config: RunConfig, *, runner: Runner = run_agent,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, config: RunConfig, *, runner: Runner = run_agent, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__()
         self.config = dataclasses.replace(config, trajectory=config.trajectory or default_trajectory_path())
         self.runner, self.clock = runner, clock
@@ -123,8 +130,13 @@ class TermagentApp(App[RunResult | None]):
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _run(self, config: RunConfig) -> None:
         try:
-            result = self.runner(config, self._sink, person=self.approver, on_agent=self._set_agent,
-                                 approve_changes=self._approve_changes)
+            result = self.runner(
+                config,
+                self._sink,
+                person=self.approver,
+                on_agent=self._set_agent,
+                approve_changes=self._approve_changes,
+            )
         except TermagentError as error:
             result = self._failed(error.message, error.hint)
         except Exception as error:  # the environment failed (Docker, ...): a notice, not a traceback
@@ -172,8 +184,13 @@ class TermagentApp(App[RunResult | None]):
             self.status_bar.follow(event)
             if event.type is EventType.ERROR:
                 hint = event.data.get("hint")
-                self.notify(printable(event.data["message"] + (f"\n{hint}" if hint else "")), title="error",
-                            severity="error", timeout=ERROR_NOTICE_SECONDS, markup=False)
+                self.notify(
+                    printable(event.data["message"] + (f"\n{hint}" if hint else "")),
+                    title="error",
+                    severity="error",
+                    timeout=ERROR_NOTICE_SECONDS,
+                    markup=False,
+                )
 
     def _open_dialog(self, request: ApprovalRequest, answer: Callable[[Reply], None]) -> None:
         self.drain_events()

@@ -30,8 +30,10 @@ _MODAL_CSS = """
 def summary_text(result: RunResult, trajectory: Path | None) -> Text:
     lines = [
         Text.assemble(("run ", "bold"), (str(result.status), "bold reverse"), " · ") + safe_text(result.message),
-        Text(f"{result.steps} steps · {result.elapsed:.1f} s · "
-             f"{result.prompt_tokens} prompt + {result.completion_tokens} completion tokens"),
+        Text(
+            f"{result.steps} steps · {result.elapsed:.1f} s · "
+            f"{result.prompt_tokens} prompt + {result.completion_tokens} completion tokens"
+        ),
     ]
     if trajectory is not None:
         lines.append(safe_text(f"trajectory: {trajectory}", "dim"))

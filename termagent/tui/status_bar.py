@@ -65,14 +65,17 @@ class StatusBar(Static):
 
     def show(self) -> None:
         s, p = self.status, self.profile
-        if s.elapsed is not None:
-            elapsed = s.elapsed
-        else:
+        elapsed = s.elapsed
+        if elapsed is None:
             elapsed = 0.0 if s.started is None else self.clock() - s.started
         limits = f"{p.memory} · {p.cpus:g} cpu · {p.pids_limit} pids" + (" · read-only" if p.read_only else "")
-        self.update(Text.assemble(
-            safe_text(f"{s.engine} {s.model}", "bold"),
-            f" │ step {s.step}/{s.max_steps} │ tokens {s.prompt_tokens}+{s.completion_tokens} │ {_clock(elapsed)} │ ",
-            safe_text(f"sandbox {p.name} · network {p.network} · {limits}"),
-            " │ ", (s.state, "reverse" if s.state != "running" else "bold green"),
-        ))
+        self.update(
+            Text.assemble(
+                safe_text(f"{s.engine} {s.model}", "bold"),
+                f" │ step {s.step}/{s.max_steps} │ tokens {s.prompt_tokens}+{s.completion_tokens}"
+                f" │ {_clock(elapsed)} │ ",
+                safe_text(f"sandbox {p.name} · network {p.network} · {limits}"),
+                " │ ",
+                (s.state, "reverse" if s.state != "running" else "bold green"),
+            )
+        )

@@ -9,6 +9,7 @@ import pytest
 @pytest.fixture
 def replies_file(tmp_path):
     """Write replies (dicts become pretty JSON, strings stay raw) as a replay file; returns its path."""
+
     def write(*replies) -> Path:
         path = tmp_path / "replies.jsonl"
         with path.open("w") as handle:

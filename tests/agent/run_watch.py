@@ -55,5 +55,8 @@ def owner_prefix(pid: int) -> str:
 
 
 def containers_of(docker_client, prefix: str) -> list[str]:
-    return [c["Id"] for c in docker_client.api.containers(all=True, filters={"label": LABEL})
-            if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
+    return [
+        c["Id"]
+        for c in docker_client.api.containers(all=True, filters={"label": LABEL})
+        if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)
+    ]

@@ -7,13 +7,55 @@ import pytest
 
 from termagent.agent.cast import PlaybackFilter
 
-DRAWS = ["plain text\r\n", "\x1b[31m", "\x1b[0m", "\x1b[1;32;44m", "\x1b[38;2;1;2;3m", "\x1b[10;20H", "\x1b[2J",
-         "\x1b[K", "\x1b[?25l", "\x1b[?1049h", "\x1b[?1049l", "\x1b[3A", "\x1b7", "\x1b8", "\x1bM", "\x1b(0", "\x1b(B",
-         "\x1b[5 q", "\x1b[1;24r", "ünïcode ✓"]
-ACTS = ["\x1b]52;c;cHduZWQ=\x07", "\x1b]0;title\x1b\\", "\x1b]8;;http://evil/\x1b\\", "\x1bP+q544e\x1b\\",
-        "\x1b_apc\x1b\\", "\x1b^pm\x1b\\", "\x1bXsos\x1b\\", "\x1b[6n", "\x1b[5n", "\x1b[c", "\x1b[>c", "\x1b[=c",
-        "\x1b[18t", "\x1b[?1000h", "\x1b[?2004h", "\x1b[?1h", "\x1b[>4;1m", "\x1b[?u", "\x1b=", "\x1bZ", "\x1b[?1$p",
-        "\x9d0;title\x9c", "\x9b6n", "\x90dcs\x9c", "\x1b[5i"]
+DRAWS = [
+    "plain text\r\n",
+    "\x1b[31m",
+    "\x1b[0m",
+    "\x1b[1;32;44m",
+    "\x1b[38;2;1;2;3m",
+    "\x1b[10;20H",
+    "\x1b[2J",
+    "\x1b[K",
+    "\x1b[?25l",
+    "\x1b[?1049h",
+    "\x1b[?1049l",
+    "\x1b[3A",
+    "\x1b7",
+    "\x1b8",
+    "\x1bM",
+    "\x1b(0",
+    "\x1b(B",
+    "\x1b[5 q",
+    "\x1b[1;24r",
+    "ünïcode ✓",
+]
+ACTS = [
+    "\x1b]52;c;cHduZWQ=\x07",
+    "\x1b]0;title\x1b\\",
+    "\x1b]8;;http://evil/\x1b\\",
+    "\x1bP+q544e\x1b\\",
+    "\x1b_apc\x1b\\",
+    "\x1b^pm\x1b\\",
+    "\x1bXsos\x1b\\",
+    "\x1b[6n",
+    "\x1b[5n",
+    "\x1b[c",
+    "\x1b[>c",
+    "\x1b[=c",
+    "\x1b[18t",
+    "\x1b[?1000h",
+    "\x1b[?2004h",
+    "\x1b[?1h",
+    "\x1b[>4;1m",
+    "\x1b[?u",
+    "\x1b=",
+    "\x1bZ",
+    "\x1b[?1$p",
+    "\x9d0;title\x9c",
+    "\x9b6n",
+    "\x90dcs\x9c",
+    "\x1b[5i",
+]
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -13,8 +13,9 @@ HELLO_TASK = "Create /app/hello.txt containing the line 'Hello, termagent!'"
 
 
 def termagent(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([TERMAGENT, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [TERMAGENT, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
 
 
 def test_config_file_sets_defaults_and_flags_win(tmp_path):
@@ -22,8 +23,9 @@ def test_config_file_sets_defaults_and_flags_win(tmp_path):
     config.write_text("policy: no-such-policy-from-config\nmax-steps: 3\n")
     completed = termagent("--headless", "--config", str(config), "--replay", "x.jsonl", "task")
     assert completed.returncode == 2 and "no-such-policy-from-config" in completed.stderr
-    completed = termagent("--headless", "--config", str(config), "--policy", "no-such-flag-policy",
-                          "--replay", "x.jsonl", "task")
+    completed = termagent(
+        "--headless", "--config", str(config), "--policy", "no-such-flag-policy", "--replay", "x.jsonl", "task"
+    )
     assert completed.returncode == 2 and "no-such-flag-policy" in completed.stderr
 
 
@@ -39,8 +41,16 @@ def test_config_file_in_xdg_config_home_and_unknown_settings(tmp_path):
 def test_doctor_reports_each_check_and_what_to_do(sandbox_image):
     ok = termagent("doctor", "--replay", str(EXAMPLES / "hello-file" / "replies.jsonl"))
     assert ok.returncode == 0 and ok.stdout.count("  ok  ") == 4, ok.stdout
-    broken = termagent("doctor", "--engine", "openai", "--base-url", "http://127.0.0.1:9/v1", "--policy", "nope",
-                       env={"DOCKER_HOST": "unix:///tmp/no-such-docker.sock"})
+    broken = termagent(
+        "doctor",
+        "--engine",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--policy",
+        "nope",
+        env={"DOCKER_HOST": "unix:///tmp/no-such-docker.sock"},
+    )
     assert broken.returncode == 2 and broken.stdout.count("FAIL") == 4
     assert "vllm serve" in broken.stdout and "fix:" in broken.stdout
 
@@ -48,8 +58,18 @@ def test_doctor_reports_each_check_and_what_to_do(sandbox_image):
 @pytest.mark.docker
 def test_cast_recording_and_replay_of_a_trajectory(sandbox_image, tmp_path):
     trajectory, cast = tmp_path / "run.jsonl", tmp_path / "run.cast"
-    first = termagent("--headless", "--policy", "sandboxed-auto", "--replay", str(EXAMPLES / "hello-file" / "replies.jsonl"),
-                      "--trajectory", str(trajectory), "--cast", str(cast), HELLO_TASK)
+    first = termagent(
+        "--headless",
+        "--policy",
+        "sandboxed-auto",
+        "--replay",
+        str(EXAMPLES / "hello-file" / "replies.jsonl"),
+        "--trajectory",
+        str(trajectory),
+        "--cast",
+        str(cast),
+        HELLO_TASK,
+    )
     assert first.returncode == 0, first.stderr
     header, *frames = [json.loads(line) for line in cast.read_text().splitlines()]
     assert header["version"] == 2 and (header["width"], header["height"]) == (160, 40)

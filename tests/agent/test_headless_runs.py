@@ -31,8 +31,12 @@ def events(trajectory: Path) -> list[dict]:
 
 
 def test_every_example_passes_its_check(sandbox_image, tmp_path):
-    completed = subprocess.run([TERMAGENT, "batch", str(EXAMPLES / "tasks.yaml"), "--parallel", "2",
-                                "--output-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [TERMAGENT, "batch", str(EXAMPLES / "tasks.yaml"), "--parallel", "2", "--output-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["passed"] == report["tasks"] >= 2
@@ -40,11 +44,24 @@ def test_every_example_passes_its_check(sandbox_image, tmp_path):
 
 
 def test_completion_needs_confirmation_and_exits_0(sandbox_image, replies_file, tmp_path):
-    replies = replies_file(action([("echo one\n", 30)]), action(complete=True), action([("echo two\n", 30)]),
-                           action(complete=True), action(complete=True))
+    replies = replies_file(
+        action([("echo one\n", 30)]),
+        action(complete=True),
+        action([("echo two\n", 30)]),
+        action(complete=True),
+        action(complete=True),
+    )
     trajectory = tmp_path / "t.jsonl"
-    completed = run_headless("--json", "--policy", "sandboxed-auto", "--replay", str(replies),
-                             "--trajectory", str(trajectory), "say one then two")
+    completed = run_headless(
+        "--json",
+        "--policy",
+        "sandboxed-auto",
+        "--replay",
+        str(replies),
+        "--trajectory",
+        str(trajectory),
+        "say one then two",
+    )
     assert completed.returncode == 0, completed.stderr
     types = [e["type"] for e in events(trajectory)]
     # The first claim is withdrawn by the next reply (false), so two more `true` are needed.
@@ -55,8 +72,12 @@ def test_completion_needs_confirmation_and_exits_0(sandbox_image, replies_file, 
 
 
 def test_denied_command_is_not_sent_and_the_rest_are_skipped(sandbox_image, replies_file, tmp_path):
-    replies = replies_file(action([("touch /app/made-it\n", 30), ("ls /app\n", 30)]),
-                           action([("ls /app\n", 30)]), action(complete=True), action(complete=True))
+    replies = replies_file(
+        action([("touch /app/made-it\n", 30), ("ls /app\n", 30)]),
+        action([("ls /app\n", 30)]),
+        action(complete=True),
+        action(complete=True),
+    )
     trajectory = tmp_path / "t.jsonl"
     completed = run_headless("--policy", "default", "--replay", str(replies), "--trajectory", str(trajectory), "try")
     assert completed.returncode == 0, completed.stderr
@@ -70,13 +91,16 @@ def test_denied_command_is_not_sent_and_the_rest_are_skipped(sandbox_image, repl
     assert "made-it" not in observed[0]["output"]
 
 
-@pytest.mark.parametrize("case, extra, expected", [
-    ("max steps", ["--max-steps", "2"], 1),
-    ("timeout", ["--timeout", "2"], 1),
-    ("gave up", [], 1),
-    ("bad policy", ["--policy", "no-such-policy"], 2),
-    ("no model server", ["--engine", "openai", "--base-url", "http://127.0.0.1:9/v1"], 2),
-])
+@pytest.mark.parametrize(
+    "case, extra, expected",
+    [
+        ("max steps", ["--max-steps", "2"], 1),
+        ("timeout", ["--timeout", "2"], 1),
+        ("gave up", [], 1),
+        ("bad policy", ["--policy", "no-such-policy"], 2),
+        ("no model server", ["--engine", "openai", "--base-url", "http://127.0.0.1:9/v1"], 2),
+    ],
+)
 def test_exit_statuses(sandbox_image, replies_file, case, extra, expected):
     if case == "gave up":
         replies = replies_file("no json here", "{broken", "still nothing")
@@ -91,9 +115,23 @@ def test_exit_statuses(sandbox_image, replies_file, case, extra, expected):
 
 
 def _start(replies: Path, trajectory: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([TERMAGENT, "--headless", "--policy", "sandboxed-auto", "--replay", str(replies),
-                             "--trajectory", str(trajectory), *extra, "wait a while"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            TERMAGENT,
+            "--headless",
+            "--policy",
+            "sandboxed-auto",
+            "--replay",
+            str(replies),
+            "--trajectory",
+            str(trajectory),
+            *extra,
+            "wait a while",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 SLEEP = "sleep 100\n"
@@ -142,8 +180,9 @@ def test_ctrl_c_much_later_interrupts_the_next_command_again(sandbox_image, repl
     process.send_signal(signal.SIGINT)
     first_press = time.monotonic()
     # The next command is running, and the presses are not close together.
-    wait_for_records(trajectory, lambda found: sent(found, SLEEP) == 2
-                     and time.monotonic() - first_press > DOUBLE_PRESS_SECONDS)
+    wait_for_records(
+        trajectory, lambda found: sent(found, SLEEP) == 2 and time.monotonic() - first_press > DOUBLE_PRESS_SECONDS
+    )
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=WAIT)
     assert process.returncode == 0  # the run went on to its completion
@@ -152,7 +191,8 @@ def test_ctrl_c_much_later_interrupts_the_next_command_again(sandbox_image, repl
 
 
 def test_kill_9_leaves_a_parseable_trajectory_and_no_container_after_next_start(
-        sandbox_image, replies_file, tmp_path, docker_client):
+    sandbox_image, replies_file, tmp_path, docker_client
+):
     steps = [action([(f"echo step {n}; sleep 0.2\n", 1)]) for n in range(30)]
     replies = replies_file(*steps)
     trajectory = tmp_path / "killed.jsonl"
@@ -166,8 +206,14 @@ def test_kill_9_leaves_a_parseable_trajectory_and_no_container_after_next_start(
     lines = trajectory.read_text().splitlines()
     assert lines and all(json.loads(line) for line in lines)
     prefix = owner_identity(process.pid).rsplit(":", 1)[0] + ":"
-    orphaned = lambda: [c["Id"] for c in docker_client.api.containers(all=True, filters={"label": LABEL})  # noqa: E731
-                        if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)]
+
+    def orphaned() -> list[str]:
+        return [
+            c["Id"]
+            for c in docker_client.api.containers(all=True, filters={"label": LABEL})
+            if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)
+        ]
+
     assert len(orphaned()) == 1
     run_headless("--replay", str(replies_file(action(complete=True), action(complete=True))), "next run")
     assert orphaned() == []
@@ -176,9 +222,22 @@ def test_kill_9_leaves_a_parseable_trajectory_and_no_container_after_next_start(
 @pytest.mark.timeout(1800)  # a CPU model on a busy machine
 def test_tiny_local_model_with_constrained_decoding_runs_to_the_step_limit(sandbox_image, tiny_gemma_dir, tmp_path):
     trajectory = tmp_path / "tiny.jsonl"
-    completed = run_headless("--engine", "transformers", "--model", str(tiny_gemma_dir), "--max-steps", "3",
-                             "--max-tokens", "160", "--policy", "default", "--trajectory", str(trajectory),
-                             "Create /app/hello.txt containing the line 'Hello, termagent!'", timeout=1500)
+    completed = run_headless(
+        "--engine",
+        "transformers",
+        "--model",
+        str(tiny_gemma_dir),
+        "--max-steps",
+        "3",
+        "--max-tokens",
+        "160",
+        "--policy",
+        "default",
+        "--trajectory",
+        str(trajectory),
+        "Create /app/hello.txt containing the line 'Hello, termagent!'",
+        timeout=1500,
+    )
     assert completed.returncode in (0, 1), completed.stdout + completed.stderr
     records = events(trajectory)
     assert records[-1]["type"] == "run_finished"
@@ -193,9 +252,18 @@ def test_workspace_changes_are_applied_only_with_apply(sandbox_image, tmp_path, 
     shutil.copytree(EXAMPLES / "fix-test" / "workspace", workspace)
     before = (workspace / "calc.py").read_text()
     trajectory = tmp_path / "t.jsonl"
-    completed = run_headless("--policy", "sandboxed-auto", "--replay", str(EXAMPLES / "fix-test" / "replies.jsonl"),
-                             "--workspace", str(workspace), "--trajectory", str(trajectory),
-                             *(["--apply"] if apply else []), "fix the failing test")
+    completed = run_headless(
+        "--policy",
+        "sandboxed-auto",
+        "--replay",
+        str(EXAMPLES / "fix-test" / "replies.jsonl"),
+        "--workspace",
+        str(workspace),
+        "--trajectory",
+        str(trajectory),
+        *(["--apply"] if apply else []),
+        "fix the failing test",
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "+    return a + b" in completed.stdout
     types = [record["type"] for record in events(trajectory)]

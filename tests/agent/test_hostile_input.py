@@ -15,8 +15,11 @@ pytestmark = pytest.mark.docker
 
 
 def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    completed = subprocess.run([TERMAGENT, "--headless", "--approve", "allow", "--policy", "sandboxed-auto", *args],
-                               capture_output=True, timeout=timeout)
+    completed = subprocess.run(
+        [TERMAGENT, "--headless", "--approve", "allow", "--policy", "sandboxed-auto", *args],
+        capture_output=True,
+        timeout=timeout,
+    )
     assert b"Traceback" not in completed.stderr, completed.stderr.decode("utf-8", "replace")
     return completed
 
@@ -27,8 +30,11 @@ def _records(trajectory: Path) -> list[dict]:
 
 def test_a_disk_stop_is_reported_to_the_model_and_in_the_view(sandbox_image, replies_file, tmp_path):
     trajectory = tmp_path / "run.jsonl"
-    replies = replies_file(action([("dd if=/dev/zero of=/root/fill bs=1M count=2048\n", 120)]),
-                           action(complete=True), action(complete=True))
+    replies = replies_file(
+        action([("dd if=/dev/zero of=/root/fill bs=1M count=2048\n", 120)]),
+        action(complete=True),
+        action(complete=True),
+    )
     completed = _run("--disk", "256m", "--replay", str(replies), "--trajectory", str(trajectory), "fill the disk")
     assert completed.returncode == 0
     records = _records(trajectory)
@@ -50,13 +56,17 @@ def test_a_replay_file_that_is_not_utf8_is_a_clear_error(sandbox_image, tmp_path
 
 
 def test_lone_surrogates_in_replies_and_keystrokes_are_typed_and_shown_as_replacements(
-        sandbox_image, replies_file, tmp_path):
+    sandbox_image, replies_file, tmp_path
+):
     trajectory = tmp_path / "run.jsonl"
     # One surrogate in the reply text itself, one as a JSON escape inside the action.
     first = json.dumps(action([("echo a\ud800b\n", 3)], analysis="x\udfffy"))
     replies = tmp_path / "replies.jsonl"
-    lines = [{"reply": "\ud83d" + first}, {"reply": json.dumps(action(complete=True))},
-             {"reply": json.dumps(action(complete=True))}]
+    lines = [
+        {"reply": "\ud83d" + first},
+        {"reply": json.dumps(action(complete=True))},
+        {"reply": json.dumps(action(complete=True))},
+    ]
     replies.write_text("".join(json.dumps(line) + "\n" for line in lines))
     completed = _run("--json", "--replay", str(replies), "--trajectory", str(trajectory), "task")
     assert completed.returncode == 0
@@ -88,10 +98,22 @@ def test_a_server_reply_with_lone_surrogates_is_typed_and_shown_as_replacements(
 
     trajectory = tmp_path / "run.jsonl"
     # The server's JSON escapes carry the surrogates: around the reply, and inside its strings.
-    stub_server.state.replies = ["\ud83d" + json.dumps(action([("echo a\udc00b\n", 3)], plan="p\ud800")),
-                                 json.dumps(action(complete=True)), json.dumps(action(complete=True))]
-    completed = _run("--engine", "openai", "--base-url", stub_server.base_url, "--model", MODEL,
-                     "--trajectory", str(trajectory), "task")
+    stub_server.state.replies = [
+        "\ud83d" + json.dumps(action([("echo a\udc00b\n", 3)], plan="p\ud800")),
+        json.dumps(action(complete=True)),
+        json.dumps(action(complete=True)),
+    ]
+    completed = _run(
+        "--engine",
+        "openai",
+        "--base-url",
+        stub_server.base_url,
+        "--model",
+        MODEL,
+        "--trajectory",
+        str(trajectory),
+        "task",
+    )
     assert completed.returncode == 0, completed.stderr.decode("utf-8", "replace")
     records = _records(trajectory)
     assert next(r for r in records if r["type"] == "keystrokes_sent")["keystrokes"] == "echo a\ufffdb\n"

@@ -26,24 +26,35 @@ HOSTILE = "\x1b]0;owned\x07\x1b[2J\x9b31m\u202eevil\u200b\ud800"
 # strings, cursor and device queries; then colour, a cursor move, C1 CSI, a bidi override and
 # bytes that are not UTF-8.
 # The payloads are split by '' so that the command's own echo does not spell them.
-PRINT_SEQUENCES = (r"printf '\033]52;c;cHdu''ZWQ=\007\033]2;ti''tle\033\\\033]8;;http://ev''il/\033\\link\033]8;;\033\\"
-                   r"\033P+q54''4e\033\\\033_a''pc\033\\\033^pm\033\\\033Xsos\033\\\033[6n\033[c\033[>c\033[18t"
-                   r"\033[31mRED\033[0m\033[3;7HMOVED\302\233 2J\342\200\256rtl\377\376 end\n'" "\n")
-MAKE_FILES = (r"""printf 'line \033]52;c;eA==\007 \302\233 \342\200\256\n' """
-              r"""> "/app/$(printf 'x\033[2Jy\342\200\256z')"; """
-              r"""touch "/app/$(printf 'bad\377name')"; ls /app""" "\n")
+PRINT_SEQUENCES = (
+    r"printf '\033]52;c;cHdu''ZWQ=\007\033]2;ti''tle\033\\\033]8;;http://ev''il/\033\\link\033]8;;\033\\"
+    r"\033P+q54''4e\033\\\033_a''pc\033\\\033^pm\033\\\033Xsos\033\\\033[6n\033[c\033[>c\033[18t"
+    r"\033[31mRED\033[0m\033[3;7HMOVED\302\233 2J\342\200\256rtl\377\376 end\n'"
+    "\n"
+)
+MAKE_FILES = (
+    r"""printf 'line \033]52;c;eA==\007 \302\233 \342\200\256\n' """
+    r"""> "/app/$(printf 'x\033[2Jy\342\200\256z')"; """
+    r"""touch "/app/$(printf 'bad\377name')"; ls /app"""
+    "\n"
+)
 FORBIDDEN = ("\x1b", "\x9b", "\x9d", "\u202e", "\u200b")
 
 
 def _replies(replies_file) -> Path:
     return replies_file(
         action([(PRINT_SEQUENCES, 5), (MAKE_FILES, 5)], analysis=HOSTILE, plan=f"plan {HOSTILE}"),
-        action(complete=True, analysis=HOSTILE), action(complete=True, plan=HOSTILE))
+        action(complete=True, analysis=HOSTILE),
+        action(complete=True, plan=HOSTILE),
+    )
 
 
 def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([TERMAGENT, "--headless", "--approve", "allow", "--policy", "sandboxed-auto", *args,
-                           "look around"], capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [TERMAGENT, "--headless", "--approve", "allow", "--policy", "sandboxed-auto", *args, "look around"],
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 def _assert_only_visible(text: str) -> None:
@@ -60,8 +71,9 @@ def workspace(tmp_path_factory) -> Path:
 
 def test_headless_text_escapes_the_model_the_sandbox_and_file_names(sandbox_image, replies_file, workspace, tmp_path):
     trajectory = tmp_path / "run.jsonl"
-    completed = _run("--replay", str(_replies(replies_file)), "--workspace", str(workspace),
-                     "--trajectory", str(trajectory))
+    completed = _run(
+        "--replay", str(_replies(replies_file)), "--workspace", str(workspace), "--trajectory", str(trajectory)
+    )
     stdout = completed.stdout.decode("utf-8")  # strict: anything but UTF-8 fails here
     assert completed.returncode == 0, completed.stderr.decode("utf-8", "replace")
     assert b"Traceback" not in completed.stderr
@@ -104,8 +116,26 @@ def test_a_cast_keeps_drawing_and_drops_what_acts_on_the_player(sandbox_image, r
     assert json.loads(lines[0])["version"] == 2
     played = "".join(json.loads(line)[2] for line in lines[1:])
     assert "\x1b[31mRED\x1b[0m" in played and "\x1b[3;7HMOVED" in played and "link" in played
-    for acting in ("\x1b]", "\x1bP", "\x1b_", "\x1b^", "\x1bX", "\x1b[6n", "\x1b[c", "\x1b[>c", "\x1b[18t",
-                   "cHduZWQ=", "title", "http://evil", "544e", "apc", "\x9b", "\x9c", "\x9d", "\x90"):
+    for acting in (
+        "\x1b]",
+        "\x1bP",
+        "\x1b_",
+        "\x1b^",
+        "\x1bX",
+        "\x1b[6n",
+        "\x1b[c",
+        "\x1b[>c",
+        "\x1b[18t",
+        "cHduZWQ=",
+        "title",
+        "http://evil",
+        "544e",
+        "apc",
+        "\x9b",
+        "\x9c",
+        "\x9d",
+        "\x90",
+    ):
         assert acting not in played, f"{acting!r} was recorded"
 
 
@@ -113,8 +143,10 @@ def test_a_cast_keeps_drawing_and_drops_what_acts_on_the_player(sandbox_image, r
 def test_no_tui_in_a_real_terminal_writes_nothing_raw(sandbox_image, replies_file, tmp_path):
     raw = tmp_path / "pane.bytes"
     replies = _replies(replies_file)
-    command = (f"sh -c 'read go; {TERMAGENT} --no-tui --approve allow --policy sandboxed-auto --replay {replies} "
-               f"look; echo EXIT=$?; sleep 60'")
+    command = (
+        f"sh -c 'read go; {TERMAGENT} --no-tui --approve allow --policy sandboxed-auto --replay {replies} "
+        f"look; echo EXIT=$?; sleep 60'"
+    )
     with TmuxTerminal(tmp_path) as terminal:
         terminal.start(command)
         # Everything the program writes to its terminal, byte for byte, from before it starts.
@@ -132,9 +164,11 @@ def test_no_tui_in_a_real_terminal_writes_nothing_raw(sandbox_image, replies_fil
 def test_the_tui_in_a_real_terminal_writes_nothing_hostile(sandbox_image, replies_file, tmp_path):
     raw = tmp_path / "pane.bytes"
     replies = _replies(replies_file)
-    command = (f"sh -c 'read go; env TERM=xterm-256color XDG_CONFIG_HOME={tmp_path} {TERMAGENT} --approve allow "
-               f"--policy sandboxed-auto --replay {replies} --trajectory {tmp_path / 'run.jsonl'} look; "
-               "echo EXIT=$?; sleep 60'")
+    command = (
+        f"sh -c 'read go; env TERM=xterm-256color XDG_CONFIG_HOME={tmp_path} {TERMAGENT} --approve allow "
+        f"--policy sandboxed-auto --replay {replies} --trajectory {tmp_path / 'run.jsonl'} look; "
+        "echo EXIT=$?; sleep 60'"
+    )
     with TmuxTerminal(tmp_path, config="set -g set-clipboard on\nset -g allow-rename on\n") as terminal:
         terminal.start(command)
         terminal.tmux("pipe-pane", "-t", "main", "-o", f"cat > {raw}")
@@ -146,8 +180,18 @@ def test_the_tui_in_a_real_terminal_writes_nothing_hostile(sandbox_image, replie
         terminal.wait_for("EXIT=", seconds=60)
     written = raw.read_bytes().decode("utf-8")
     # The TUI draws with escape sequences of its own; none of the hostile ones gets through.
-    for hostile in ("\x1b]0;owned", "\x1b]52;", "cHduZWQ=", "\x1b]8;;http://evil", "\x1b]2;title", "\x1bP+q",
-                    "\x1b_apc", "\x1b[6n", "\u202e", "\u200b"):
+    for hostile in (
+        "\x1b]0;owned",
+        "\x1b]52;",
+        "cHduZWQ=",
+        "\x1b]8;;http://evil",
+        "\x1b]2;title",
+        "\x1bP+q",
+        "\x1b_apc",
+        "\x1b[6n",
+        "\u202e",
+        "\u200b",
+    ):
         assert hostile not in written, f"{hostile!r} reached the terminal"
     assert not any("\x80" <= char <= "\x9f" for char in written), "a C1 control reached the terminal"
     assert "owned" not in title and "title" not in title

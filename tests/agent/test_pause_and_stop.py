@@ -46,8 +46,14 @@ def test_a_paused_command_is_typed_after_resume_and_never_after_stop(sandbox_fac
     replies = replies_file(action([(f"touch {marker}\n", 5)]), action(complete=True), action(complete=True))
     events: list[Event] = []
     person = PausingPerson()
-    agent = Agent(ReplayEngine(replies), sandbox.shell, load_policy("default"), person, events.append,
-                  limits=AgentLimits(max_steps=5))
+    agent = Agent(
+        ReplayEngine(replies),
+        sandbox.shell,
+        load_policy("default"),
+        person,
+        events.append,
+        limits=AgentLimits(max_steps=5),
+    )
     person.agent = agent
     results = []
     thread = threading.Thread(target=lambda: results.append(agent.run("touch a file")))
@@ -74,16 +80,27 @@ def test_a_paused_command_is_typed_after_resume_and_never_after_stop(sandbox_fac
 def test_a_model_that_gives_up_keeps_every_reply(sandbox_image, replies_file, tmp_path):
     replies = replies_file("no json here", "{broken", "still nothing")
     trajectory = tmp_path / "gave-up.jsonl"
-    completed = subprocess.run([TERMAGENT, "--headless", "--replay", str(replies), "--trajectory", str(trajectory),
-                                "a task"], capture_output=True, text=True, timeout=WAIT)
+    completed = subprocess.run(
+        [TERMAGENT, "--headless", "--replay", str(replies), "--trajectory", str(trajectory), "a task"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
     assert completed.returncode == 1, completed.stdout + completed.stderr
     records = [json.loads(line) for line in trajectory.read_text().splitlines()]
     types = [r["type"] for r in records]
     assert [r["raw"] for r in records if r["type"] == "model_replied"] == ["no json here", "{broken", "still nothing"]
     # Each reply is followed by its rejection, in the order they happened, before the give-up.
-    assert types[types.index("model_replied"):] == [
-        "model_replied", "reply_rejected", "model_replied", "reply_rejected", "model_replied", "reply_rejected",
-        "error", "run_finished"]
+    assert types[types.index("model_replied") :] == [
+        "model_replied",
+        "reply_rejected",
+        "model_replied",
+        "reply_rejected",
+        "model_replied",
+        "reply_rejected",
+        "error",
+        "run_finished",
+    ]
     assert all(r["errors"] for r in records if r["type"] == "reply_rejected")
     finished = records[-1]
     assert finished["status"] == "gave_up"

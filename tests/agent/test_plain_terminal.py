@@ -13,8 +13,10 @@ pytestmark = [pytest.mark.docker, needs_tmux, pytest.mark.timeout(900)]
 
 def test_plain_interface_asks_and_a_key_allows(sandbox_image, tmp_path):
     trajectory = tmp_path / "run.jsonl"
-    command = (f"{TERMAGENT} --no-tui --policy default --replay {EXAMPLES / 'hello-file' / 'replies.jsonl'} "
-               f"--trajectory {trajectory} 'Create /app/hello.txt'; echo EXIT=$?; sleep 30")
+    command = (
+        f"{TERMAGENT} --no-tui --policy default --replay {EXAMPLES / 'hello-file' / 'replies.jsonl'} "
+        f"--trajectory {trajectory} 'Create /app/hello.txt'; echo EXIT=$?; sleep 30"
+    )
     with TmuxTerminal(tmp_path) as terminal:
         terminal.start(command)
         terminal.wait_for("choice>")

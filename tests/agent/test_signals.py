@@ -26,8 +26,16 @@ def _in_tmux(terminal: TmuxTerminal, tmp_path, *args: str) -> int:
     """Start termagent in the tmux terminal (TMPDIR private to the test); returns its pid."""
     pid_file, tmp = tmp_path / "pid", tmp_path / "tmp"
     tmp.mkdir()
-    command = " ".join(["env", f"TMPDIR={tmp}", f"XDG_CONFIG_HOME={tmp_path / 'config'}", "TERM=xterm-256color",
-                        TERMAGENT, *map(shlex.quote, args)])
+    command = " ".join(
+        [
+            "env",
+            f"TMPDIR={tmp}",
+            f"XDG_CONFIG_HOME={tmp_path / 'config'}",
+            "TERM=xterm-256color",
+            TERMAGENT,
+            *map(shlex.quote, args),
+        ]
+    )
     terminal.start(f"sh -c {shlex.quote(f'echo $$ > {pid_file}; exec {command}')}")
     until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", "termagent's start")
     return int(pid_file.read_text())
@@ -51,8 +59,18 @@ def test_closing_the_terminal_while_a_command_runs(sandbox_image, docker_client,
     trajectory = tmp_path / "hup.jsonl"
     flags = ["--no-tui"] if interface == "--no-tui" else []
     with TmuxTerminal(tmp_path) as terminal:
-        pid = _in_tmux(terminal, tmp_path, *flags, "--policy", "sandboxed-auto", "--replay", str(replies),
-                       "--trajectory", str(trajectory), "wait a while")
+        pid = _in_tmux(
+            terminal,
+            tmp_path,
+            *flags,
+            "--policy",
+            "sandboxed-auto",
+            "--replay",
+            str(replies),
+            "--trajectory",
+            str(trajectory),
+            "wait a while",
+        )
         try:
             wait_for_records(trajectory, lambda found: sent(found, SLEEP) == 1)
         except AssertionError as error:
@@ -71,9 +89,20 @@ def test_closing_the_terminal_while_asked_to_apply_changes(sandbox_image, docker
     before = {p.name: p.read_bytes() for p in project.iterdir() if p.is_file()}
     trajectory = tmp_path / "hup.jsonl"
     with TmuxTerminal(tmp_path) as terminal:
-        pid = _in_tmux(terminal, tmp_path, "--no-tui", "--policy", "sandboxed-auto", "--replay",
-                       str(EXAMPLES / "fix-test" / "replies.jsonl"), "--workspace", str(project),
-                       "--trajectory", str(trajectory), "fix the failing test")
+        pid = _in_tmux(
+            terminal,
+            tmp_path,
+            "--no-tui",
+            "--policy",
+            "sandboxed-auto",
+            "--replay",
+            str(EXAMPLES / "fix-test" / "replies.jsonl"),
+            "--workspace",
+            str(project),
+            "--trajectory",
+            str(trajectory),
+            "fix the failing test",
+        )
         terminal.wait_for("Apply these changes", seconds=WAIT, history=500)
         assert any(p.name.startswith("termagent-changes-") for p in (tmp_path / "tmp").iterdir())  # staged
         terminal.tmux("kill-server")
@@ -90,10 +119,23 @@ def test_sigterm_while_a_command_runs(sandbox_image, docker_client, replies_file
     replies = replies_file(action([(SLEEP, 60)]), action(complete=True), action(complete=True))
     trajectory = tmp_path / "term.jsonl"
     (tmp_path / "tmp").mkdir()
-    process = subprocess.Popen([TERMAGENT, "--headless", "--policy", "sandboxed-auto", "--replay", str(replies),
-                                "--trajectory", str(trajectory), "wait a while"],
-                               env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            TERMAGENT,
+            "--headless",
+            "--policy",
+            "sandboxed-auto",
+            "--replay",
+            str(replies),
+            "--trajectory",
+            str(trajectory),
+            "wait a while",
+        ],
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for_records(trajectory, lambda found: sent(found, SLEEP) == 1)
     prefix = owner_prefix(process.pid)
     process.send_signal(signal.SIGTERM)

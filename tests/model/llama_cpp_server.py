@@ -22,8 +22,10 @@ START_SECONDS = 300.0
 def llama_cpp_missing() -> str | None:
     """Why the server cannot start here, or None."""
     if importlib.util.find_spec("llama_cpp") is None:
-        return ("llama-cpp-python is not installed: scripts/llama-server-wheel.sh builds it from source once "
-                "per machine and installs it (scripts/test.sh runs it)")
+        return (
+            "llama-cpp-python is not installed: scripts/llama-server-wheel.sh builds it from source once "
+            "per machine and installs it (scripts/test.sh runs it)"
+        )
     return None
 
 
@@ -40,9 +42,25 @@ class LlamaCppServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def __enter__(self) -> LlamaCppServer:
-        command = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf), "--model_alias", ALIAS,
-                   "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),
-                   "--n_threads", str(min(2, os.cpu_count() or 1)), "--verbose", "True"]
+        command = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(self.gguf),
+            "--model_alias",
+            ALIAS,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--n_threads",
+            str(min(2, os.cpu_count() or 1)),
+            "--verbose",
+            "True",
+        ]
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_SECONDS

@@ -30,8 +30,12 @@ OLLAMA_VERSION = "0.6.2"
 # Fields of a chat request that constrain its output, per flavor; any other such field gets a 400.
 _ACCEPTED = {
     "vllm": {("response_format", "json_schema"), ("structured_outputs", None)},
-    "llama-server": {("response_format", "json_schema"), ("response_format", "json_object"), ("json_schema", None),
-                     ("grammar", None)},
+    "llama-server": {
+        ("response_format", "json_schema"),
+        ("response_format", "json_object"),
+        ("json_schema", None),
+        ("grammar", None),
+    },
     "ollama": {("response_format", "json_schema"), ("response_format", "json_object")},
     "llama-cpp-python": {("response_format", "json_object"), ("response_format", "text")},
     "plain": set(),
@@ -81,8 +85,14 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 time.sleep(state.models_delay)
                 self._json(200, {"object": "list", "data": [_model_card(flavor)]})
             elif self.path == "/props" and flavor == "llama-server":
-                self._json(200, {"default_generation_settings": {"n_ctx": LLAMA_SERVER_N_CTX},
-                                 "total_slots": LLAMA_SERVER_SLOTS, "chat_template": "chatml"})
+                self._json(
+                    200,
+                    {
+                        "default_generation_settings": {"n_ctx": LLAMA_SERVER_N_CTX},
+                        "total_slots": LLAMA_SERVER_SLOTS,
+                        "chat_template": "chatml",
+                    },
+                )
             elif self.path == "/api/version" and flavor == "ollama":
                 self._json(200, {"version": OLLAMA_VERSION})
             else:
@@ -149,8 +159,14 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 return
             if state.flavor == "llama-server":  # its last chunk carries timings; cache_n: tokens reused
                 prompt_n = len(_fake_token_ids(_chatml(body["messages"])))
-                self._event(base | {"object": "chat.completion.chunk", "choices": [],
-                                    "timings": {"cache_n": prompt_n // 2, "prompt_n": prompt_n - prompt_n // 2}})
+                self._event(
+                    base
+                    | {
+                        "object": "chat.completion.chunk",
+                        "choices": [],
+                        "timings": {"cache_n": prompt_n // 2, "prompt_n": prompt_n - prompt_n // 2},
+                    }
+                )
             if state.stream_usage and state.flavor != "llama-cpp-python":
                 self._event(base | {"object": "chat.completion.chunk", "choices": [], "usage": usage})
             self.wfile.write(b"data: [DONE]\n\n")
@@ -173,8 +189,17 @@ def _model_card(flavor: str) -> dict[str, Any]:
     if flavor == "vllm":
         return card | {"owned_by": "vllm", "max_model_len": MAX_MODEL_LEN}
     if flavor == "llama-server":
-        return card | {"owned_by": "llamacpp", "meta": {"vocab_type": 2, "n_vocab": 49152, "n_ctx_train": 8192,
-                                                         "n_embd": 576, "n_params": 134515008, "size": 98346240}}
+        return card | {
+            "owned_by": "llamacpp",
+            "meta": {
+                "vocab_type": 2,
+                "n_vocab": 49152,
+                "n_ctx_train": 8192,
+                "n_embd": 576,
+                "n_params": 134515008,
+                "size": 98346240,
+            },
+        }
     if flavor == "ollama":
         return card | {"owned_by": "library"}
     if flavor == "llama-cpp-python":
@@ -208,15 +233,22 @@ def _refusal(state: ServerState, body: dict[str, Any]) -> dict[str, Any] | None:
         prompt_tokens = len(_fake_token_ids("".join(m["content"] for m in body["messages"])))
         requested = prompt_tokens + (body.get("max_tokens") or 0)
         if requested > LLAMA_CPP_PYTHON_N_CTX:
-            return {"message": f"This model's maximum context length is {LLAMA_CPP_PYTHON_N_CTX} tokens. However, "
-                    f"you requested {requested} tokens ({prompt_tokens} in the messages, {body.get('max_tokens')} "
-                    "in the completion). Please reduce the length of the messages or completion.",
-                    "type": "invalid_request_error"}
+            return {
+                "message": f"This model's maximum context length is {LLAMA_CPP_PYTHON_N_CTX} tokens. However, "
+                f"you requested {requested} tokens ({prompt_tokens} in the messages, {body.get('max_tokens')} "
+                "in the completion). Please reduce the length of the messages or completion.",
+                "type": "invalid_request_error",
+            }
     if state.flavor == "llama-server":
         prompt_tokens = len(_fake_token_ids(_chatml(body["messages"])))
         if prompt_tokens >= LLAMA_SERVER_N_CTX:
-            return {"code": 400, "message": "the request exceeds the available context size, try increasing it",
-                    "type": "exceed_context_size_error", "n_prompt_tokens": prompt_tokens, "n_ctx": LLAMA_SERVER_N_CTX}
+            return {
+                "code": 400,
+                "message": "the request exceeds the available context size, try increasing it",
+                "type": "exceed_context_size_error",
+                "n_prompt_tokens": prompt_tokens,
+                "n_ctx": LLAMA_SERVER_N_CTX,
+            }
     return None
 
 

@@ -46,7 +46,29 @@ def test_flag_defaults_are_the_card_settings_and_the_seed_model() -> None:
 
 def test_flags_reach_the_options() -> None:
     args = _parse(
-        ["--engine", "vllm", "--model", "m", "--base-url", "http://h:1/v1", "--api-key", "k", "--temperature", "0.3", "--top-p", "0.8", "--max-tokens", "64", "--max-model-len", "4096", "--gpu-memory-utilization", "0.5", "--tensor-parallel-size", "4", "--no-constrained"]
+        [
+            "--engine",
+            "vllm",
+            "--model",
+            "m",
+            "--base-url",
+            "http://h:1/v1",
+            "--api-key",
+            "k",
+            "--temperature",
+            "0.3",
+            "--top-p",
+            "0.8",
+            "--max-tokens",
+            "64",
+            "--max-model-len",
+            "4096",
+            "--gpu-memory-utilization",
+            "0.5",
+            "--tensor-parallel-size",
+            "4",
+            "--no-constrained",
+        ]
     )
     assert options_from_args(args) == EngineOptions(
         kind="vllm",
@@ -71,8 +93,9 @@ def test_auto_picks_the_server_when_it_answers(stub_server: StubServer) -> None:
     choice = engine_from_args(_parse(["--base-url", stub_server.base_url, "--model", MODEL]))
     assert choice.engine.name == "openai"
     assert choice.reason.startswith(f"engine: openai (a server listens at {stub_server.base_url})\n  vLLM at ")
-    assert "structured output: response_format json_schema; context: 4096 (max_model_len of /v1/models)" \
-        in choice.reason
+    assert (
+        "structured output: response_format json_schema; context: 4096 (max_model_len of /v1/models)" in choice.reason
+    )
 
 
 def test_auto_falls_back_to_transformers_without_a_server(closed_port_url: str, tiny_gemma_dir) -> None:

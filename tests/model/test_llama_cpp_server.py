@@ -23,8 +23,13 @@ from termagent.model.step import next_action
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(llama_cpp_missing() is not None, reason=str(llama_cpp_missing()))]
 MAX_TOKENS = 384  # a server grammar has no closing reserve: room to finish the JSON
-TASKS = ["Create /app/hello.txt containing hello", "Show the disk usage of /var",
-         "Find every Python file under /app and count its lines", "Print the current date", "List running processes"]
+TASKS = [
+    "Create /app/hello.txt containing hello",
+    "Show the disk usage of /var",
+    "Find every Python file under /app and count its lines",
+    "Print the current date",
+    "List running processes",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +39,23 @@ def server(tmp_path_factory):
 
 
 def _engine(server: LlamaCppServer, **settings) -> OpenAIServerEngine:
-    return OpenAIServerEngine(ALIAS, base_url=server.base_url,
-                              settings=DecodingSettings(**({"max_tokens": MAX_TOKENS} | settings)))
+    return OpenAIServerEngine(
+        ALIAS, base_url=server.base_url, settings=DecodingSettings(**({"max_tokens": MAX_TOKENS} | settings))
+    )
 
 
 def test_it_refuses_the_json_schema_dialect_termagent_used_to_send(server) -> None:
-    body = {"model": ALIAS, "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}],
-            "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": action_schema()}}}
-    request = urllib.request.Request(server.base_url + "/chat/completions", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    body = {
+        "model": ALIAS,
+        "max_tokens": 1,
+        "messages": [{"role": "user", "content": "hi"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": action_schema()}},
+    }
+    request = urllib.request.Request(
+        server.base_url + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=120)
     assert refused.value.code >= 400
@@ -84,16 +97,23 @@ def test_a_prompt_longer_than_its_context_is_compacted_and_retried(server) -> No
 
 
 def test_auto_finds_the_server(server) -> None:
-    choice = create_engine(EngineOptions(kind="auto", model=ALIAS, base_url=server.base_url,
-                                         settings=DecodingSettings(max_tokens=MAX_TOKENS)))
+    choice = create_engine(
+        EngineOptions(
+            kind="auto", model=ALIAS, base_url=server.base_url, settings=DecodingSettings(max_tokens=MAX_TOKENS)
+        )
+    )
     assert choice.engine.name == "openai" and choice.engine.server.name == "llama-cpp-python"
     assert choice.reason.startswith(f"engine: openai (a server listens at {server.base_url})")
     assert not choice.warnings
 
 
 def test_doctor_checks_the_real_server(server) -> None:
-    completed = subprocess.run([TERMAGENT, "doctor", "--engine", "openai", "--base-url", server.base_url,
-                                "--model", ALIAS], capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [TERMAGENT, "doctor", "--engine", "openai", "--base-url", server.base_url, "--model", ALIAS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     [line] = [line for line in completed.stdout.splitlines() if "model engine" in line]
     assert line.startswith("  ok    model engine: llama-cpp-python at "), completed.stdout
     assert "response_format json_object with a schema" in line and f"context: {N_CTX}" in line
@@ -102,9 +122,28 @@ def test_doctor_checks_the_real_server(server) -> None:
 
 def test_eval_replay_on_the_example_data(server, tmp_path) -> None:
     completed = subprocess.run(
-        [TERMAGENT, "eval", "replay", str(EXAMPLES / "replay" / "tb2_mini.jsonl"), "--engine", "openai",
-         "--base-url", server.base_url, "--model", ALIAS, "--max-tokens", str(MAX_TOKENS), "--limit", "4",
-         "--output-dir", str(tmp_path)], capture_output=True, text=True, timeout=1200)
+        [
+            TERMAGENT,
+            "eval",
+            "replay",
+            str(EXAMPLES / "replay" / "tb2_mini.jsonl"),
+            "--engine",
+            "openai",
+            "--base-url",
+            server.base_url,
+            "--model",
+            ALIAS,
+            "--max-tokens",
+            str(MAX_TOKENS),
+            "--limit",
+            "4",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert "Traceback" not in completed.stderr, completed.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     steps = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]

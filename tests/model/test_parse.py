@@ -98,7 +98,9 @@ def test_a_reply_cut_before_commands_is_an_error_not_a_guess() -> None:
 
 
 def test_duration_is_clamped_with_a_path_style_warning() -> None:
-    reply = json.dumps({**GOOD, "commands": [{"keystrokes": "sleep 100\n", "duration": 120}, {"keystrokes": "x", "duration": -1}]})
+    reply = json.dumps(
+        {**GOOD, "commands": [{"keystrokes": "sleep 100\n", "duration": 120}, {"keystrokes": "x", "duration": -1}]}
+    )
     result = parse_reply(reply)
     assert result.action is not None
     assert [c.duration for c in result.action.commands] == [60.0, 0.0]
@@ -119,8 +121,14 @@ def test_defaults_of_the_protocol_apply() -> None:
         ("<think>I will answer later", "the reply is empty after removing thinking"),
         ("I cannot help with that.", "no JSON object found in the reply"),
         ('{"answer": 42}', "the JSON in the reply is not an action object (expected keys analysis, plan, commands)"),
-        ('{"analysis": "a", "plan": "b", "commands": [{"duration": 1}]}', "$.commands[0].keystrokes: missing or not a string"),
-        ('{"analysis": "a", "plan": "b", "commands": [], "task_complete": "maybe"}', '$.task_complete: "maybe" is not a boolean'),
+        (
+            '{"analysis": "a", "plan": "b", "commands": [{"duration": 1}]}',
+            "$.commands[0].keystrokes: missing or not a string",
+        ),
+        (
+            '{"analysis": "a", "plan": "b", "commands": [], "task_complete": "maybe"}',
+            '$.task_complete: "maybe" is not a boolean',
+        ),
     ],
 )
 def test_unusable_replies_say_why(reply: str, error: str) -> None:
@@ -170,7 +178,8 @@ _json_values = st.recursive(
             "analysis": _json_values,
             "plan": _json_values,
             "commands": st.lists(
-                st.fixed_dictionaries({}, optional={"keystrokes": _json_values, "duration": _json_values}) | _json_values,
+                st.fixed_dictionaries({}, optional={"keystrokes": _json_values, "duration": _json_values})
+                | _json_values,
                 max_size=3,
             ),
             "task_complete": _json_values,

@@ -19,7 +19,7 @@ def test_any_reply_gives_an_action_or_errors_with_encodable_text():
     chooser = random.Random(7)
     for _ in range(300):
         junk = "".join(chr(chooser.randrange(0, 0x110000)) for _ in range(8))
-        escaped = "".join(f"\\u{chooser.randrange(0xd800, 0xe000):04x}" for _ in range(2))
+        escaped = "".join(f"\\u{chooser.randrange(0xD800, 0xE000):04x}" for _ in range(2))
         reply = f'{{"analysis": "{junk}{escaped}", "plan": "p", "commands": [{{"keystrokes": "{escaped}{junk}"}}]}}'
         result = parse_reply(reply)
         if result.action is not None:

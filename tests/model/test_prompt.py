@@ -60,8 +60,10 @@ def test_default_instructions_and_a_user_template(tmp_path) -> None:
     assert '"keystrokes"' in load_instructions() and "60" in load_instructions()
     template = tmp_path / "mine.txt"
     template.write_text("My own words.")
-    assert Conversation("t", "s", instructions=load_instructions(template)).messages[0]["content"].startswith(
-        "My own words.\n\nTask Description:\nt"
+    assert (
+        Conversation("t", "s", instructions=load_instructions(template))
+        .messages[0]["content"]
+        .startswith("My own words.\n\nTask Description:\nt")
     )
     with pytest.raises(TermagentError, match="cannot read the prompt template"):
         load_instructions(tmp_path / "missing.txt")
@@ -76,8 +78,10 @@ def test_gemma4_fallback_renders_the_turn_markers() -> None:
         f"<bos><|turn>user\n{first}<turn|>\n<|turn>model\n{REPLY}<turn|>\n"
         "<|turn>user\nNew Terminal Output:\no<turn|>\n<|turn>model\n"
     )
-    assert Gemma4Renderer(empty_thought_channel=True).render(conversation.messages).endswith(
-        "<|turn>model\n<|channel>thought\n<channel|>"
+    assert (
+        Gemma4Renderer(empty_thought_channel=True)
+        .render(conversation.messages)
+        .endswith("<|turn>model\n<|channel>thought\n<channel|>")
     )
 
 

@@ -187,19 +187,25 @@ def test_tokenizer_answer_shapes() -> None:
 
 def test_context_exceeded_wordings_of_each_server() -> None:
     vllm = {"message": "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens"}
-    llama = {"type": "exceed_context_size_error", "n_ctx": 1024, "message": "the request exceeds the available "
-             "context size, try increasing it"}
+    llama = {
+        "type": "exceed_context_size_error",
+        "n_ctx": 1024,
+        "message": "the request exceeds the available context size, try increasing it",
+    }
     assert context_exceeded(400, vllm) == (True, 2048)
     assert context_exceeded(400, llama) == (True, 1024)
     assert context_exceeded(400, {"message": "unsupported response_format"}) == (False, None)
     assert context_exceeded(503, vllm) == (False, None)
 
 
-
 @pytest.mark.parametrize("server", ["llama-server", "plain"], indirect=True)
 def test_doctor_makes_a_real_constrained_request_and_says_what_it_found(server: StubServer) -> None:
-    completed = subprocess.run([TERMAGENT, "doctor", "--engine", "openai", "--base-url", server.base_url,
-                                "--model", MODEL], capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [TERMAGENT, "doctor", "--engine", "openai", "--base-url", server.base_url, "--model", MODEL],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     [line] = [line for line in completed.stdout.splitlines() if "model engine" in line]
     assert "Traceback" not in completed.stderr
     if server.state.flavor == "llama-server":

@@ -91,7 +91,8 @@ def test_constrained_replies_of_the_real_model_are_all_valid_actions(engine, tas
 
 @pytest.mark.docker
 def test_a_headless_run_of_a_real_task_reaches_the_step_limit_with_only_valid_replies(
-        engine, sandbox_image, no_leftover_containers, tmp_path) -> None:
+    engine, sandbox_image, no_leftover_containers, tmp_path
+) -> None:
     from termagent.agent.events import EventType
     from termagent.agent.loop import AgentLimits
     from termagent.agent.runner import RunConfig, run_agent
@@ -108,11 +109,15 @@ def test_a_headless_run_of_a_real_task_reaches_the_step_limit_with_only_valid_re
         events.append(event)
         view(event)
 
-    config = RunConfig(task="Create /app/hello.txt containing the line 'Hello, termagent!'",
-                       engine=EngineOptions(kind="transformers"),
-                       sandbox=SandboxSpec(image=sandbox_image, profile=load_profile("default")),
-                       policy="sandboxed-auto", approve="deny", limits=AgentLimits(max_steps=2),
-                       trajectory=tmp_path / "run.jsonl")
+    config = RunConfig(
+        task="Create /app/hello.txt containing the line 'Hello, termagent!'",
+        engine=EngineOptions(kind="transformers"),
+        sandbox=SandboxSpec(image=sandbox_image, profile=load_profile("default")),
+        policy="sandboxed-auto",
+        approve="deny",
+        limits=AgentLimits(max_steps=2),
+        trajectory=tmp_path / "run.jsonl",
+    )
     result = run_agent(config, record, engine=engine)
     replies = [event.data["raw"] for event in events if event.type is EventType.MODEL_REPLIED]
     assert str(result.status) in ("max_steps", "completed"), shown.getvalue()

@@ -81,7 +81,9 @@ def test_streams_the_reply_and_counts_tokens_exactly(constrained: TransformersEn
     completion = constrained.complete(messages, on_token=pieces.append)
     assert len(pieces) > 1 and "".join(pieces) == completion.text
     tokenizer = AutoTokenizer.from_pretrained(tiny_gemma_dir)
-    rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, enable_thinking=False)
+    rendered = tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True, enable_thinking=False
+    )
     exact = len(tokenizer.encode(rendered, add_special_tokens=False))
     assert constrained.count_tokens(messages) == completion.prompt_tokens == exact
 
@@ -112,7 +114,7 @@ def test_string_state_follows_quotes_and_escapes() -> None:
     state = StringState()
     state.feed(b'{"a": "x\\"')
     assert (state.in_string, state.escaped) == (True, False)
-    state.feed(b'y\\')
+    state.feed(b"y\\")
     assert state.escaped
     state.feed(b'n", ')
     assert (state.in_string, state.escaped) == (False, False)

@@ -20,13 +20,18 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]  # generous: the mac
 
 def test_a_replayed_session_answered_by_key(tmp_path, sandbox_image, no_leftover_containers, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no user policy file is read
-    replies = write_replies(tmp_path / "replies.jsonl", [
-        reply("An empty prompt.", "Write the file.", [HOSTILE_PRINTF, "printf 'Hello, TUI!\\n' > /app/hello.txt\n"]),
-        reply("Written.", "Remove it again.", ["rm /app/hello.txt\n"]),
-        reply("Denied.", "Create another file.", ["touch /app/other.txt\n"]),
-        reply("Listed.", "Done.", [], complete=True),
-        reply("Sure.", "Done.", [], complete=True),
-    ])
+    replies = write_replies(
+        tmp_path / "replies.jsonl",
+        [
+            reply(
+                "An empty prompt.", "Write the file.", [HOSTILE_PRINTF, "printf 'Hello, TUI!\\n' > /app/hello.txt\n"]
+            ),
+            reply("Written.", "Remove it again.", ["rm /app/hello.txt\n"]),
+            reply("Denied.", "Create another file.", ["touch /app/other.txt\n"]),
+            reply("Listed.", "Done.", [], complete=True),
+            reply("Sure.", "Done.", [], complete=True),
+        ],
+    )
     config = replay_config(replies, sandbox_image, tmp_path)
 
     async def scenario() -> TermagentApp:
@@ -62,7 +67,10 @@ def test_a_replayed_session_answered_by_key(tmp_path, sandbox_image, no_leftover
     assert app.result is not None and app.result.status is RunStatus.COMPLETED
     records = [json.loads(line) for line in config.trajectory.read_text().splitlines()]
     assert [r["answer"] for r in records if r["type"] == "approval_answered"] == [
-        "allow-once", "deny-with-message", "edit"]
+        "allow-once",
+        "deny-with-message",
+        "edit",
+    ]
 
 
 @pytest.mark.parametrize("key, applied", [("y", True), ("escape", False), ("SIGTERM", False)])
@@ -77,8 +85,11 @@ def test_workspace_changes_are_reviewed_in_the_app(tmp_path, sandbox_image, no_l
     examples = Path(__file__).parents[2] / "examples" / "fix-test"
     project = tmp_path / "project"
     shutil.copytree(examples / "workspace", project)
-    config = dataclasses.replace(replay_config(examples / "replies.jsonl", sandbox_image, tmp_path, task="fix it"),
-                                 policy="sandboxed-auto", workspace=Workspace(project, WorkspaceMode.COPY))
+    config = dataclasses.replace(
+        replay_config(examples / "replies.jsonl", sandbox_image, tmp_path, task="fix it"),
+        policy="sandboxed-auto",
+        workspace=Workspace(project, WorkspaceMode.COPY),
+    )
 
     async def scenario() -> None:
         app = TermagentApp(config)

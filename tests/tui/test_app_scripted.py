@@ -31,16 +31,19 @@ async def _answer(tmp_path, *keys: str) -> Reply:
     return run.replies[0]
 
 
-@pytest.mark.parametrize(("keys", "expected"), [
-    (("y",), Reply(Answer.ALLOW_ONCE)),
-    (("a",), Reply(Answer.ALLOW_SESSION)),
-    (("A",), Reply(Answer.ALLOW_ALWAYS)),
-    (("n",), Reply(Answer.DENY)),
-    (("escape",), Reply(Answer.DENY)),
-    (("enter",), Reply(Answer.DENY)),  # the focused button is Deny, never an allow
-    (("m", "n", "o", "y", "enter"), Reply(Answer.DENY_WITH_MESSAGE, message="noy")),  # letters are text here
-    (("m", "y", "escape"), Reply(Answer.DENY)),
-])
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (("y",), Reply(Answer.ALLOW_ONCE)),
+        (("a",), Reply(Answer.ALLOW_SESSION)),
+        (("A",), Reply(Answer.ALLOW_ALWAYS)),
+        (("n",), Reply(Answer.DENY)),
+        (("escape",), Reply(Answer.DENY)),
+        (("enter",), Reply(Answer.DENY)),  # the focused button is Deny, never an allow
+        (("m", "n", "o", "y", "enter"), Reply(Answer.DENY_WITH_MESSAGE, message="noy")),  # letters are text here
+        (("m", "y", "escape"), Reply(Answer.DENY)),
+    ],
+)
 def test_each_answer_has_its_key(tmp_path, keys, expected):
     async def scenario():
         assert await _answer(tmp_path, *keys) == expected
@@ -90,8 +93,15 @@ def test_a_failed_start_is_a_notice_and_the_app_stays_usable(tmp_path):
         run = ScriptedRun([], fail=TermagentError("unknown policy 'nope'", hint="use default, strict or a file"))
         app = TermagentApp(offline_config(tmp_path), runner=run)
         async with app.run_test(size=(160, 50)) as pilot:
-            await until(pilot, lambda: app.result is not None and any(
-                "unknown policy 'nope'" in n.message and "use default" in n.message for n in app._notifications))
+            await until(
+                pilot,
+                lambda: (
+                    app.result is not None
+                    and any(
+                        "unknown policy 'nope'" in n.message and "use default" in n.message for n in app._notifications
+                    )
+                ),
+            )
             assert app.result.status is RunStatus.ERROR
             await pilot.press("escape", "t")  # back from the summary; the trajectory viewer still opens
             assert type(app.screen).__name__ == "TrajectoryScreen"

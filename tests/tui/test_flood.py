@@ -30,8 +30,9 @@ WAIT = 300  # generous: the machine may be busy
 
 def test_keys_stay_responsive_under_an_output_flood(tmp_path, sandbox_image, no_leftover_containers, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    config = replay_config(write_replies(tmp_path / "replies.jsonl", FLOOD_REPLIES), sandbox_image, tmp_path,
-                           task="Flood the terminal")
+    config = replay_config(
+        write_replies(tmp_path / "replies.jsonl", FLOOD_REPLIES), sandbox_image, tmp_path, task="Flood the terminal"
+    )
 
     async def scenario() -> None:
         app = TermagentApp(config)
@@ -52,10 +53,12 @@ def test_keys_stay_responsive_under_an_output_flood(tmp_path, sandbox_image, no_
             await pilot.press("s")  # stop while the second flood runs
             await until(pilot, lambda: app.result is not None, seconds=WAIT)
             assert app.result.status is RunStatus.INTERRUPTED
-            print(f"\nkey press under a `yes` flood: {len(latencies)} presses, "
-                  f"median {statistics.median(latencies) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms; "
-                  f"{flooded_lines} lines scrolled through the pane; "
-                  f"resident memory {memory_before:.0f} -> {memory_after:.0f} MiB")
+            print(
+                f"\nkey press under a `yes` flood: {len(latencies)} presses, "
+                f"median {statistics.median(latencies) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms; "
+                f"{flooded_lines} lines scrolled through the pane; "
+                f"resident memory {memory_before:.0f} -> {memory_after:.0f} MiB"
+            )
             assert flooded_lines > 10_000  # it really was a flood
             assert len(app.mirror.screen.scrollback) <= app.mirror.screen.scrollback.maxlen
             assert memory_after - memory_before < 200  # bounded: the flood is megabytes of text

@@ -17,21 +17,42 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]  # generous: the mac
 
 @needs_tmux
 def test_termagent_in_tmux_approves_by_key(tmp_path, sandbox_image, no_leftover_containers):
-    replies = write_replies(tmp_path / "replies.jsonl", [
-        reply("An empty prompt.", "Write the file.", [HOSTILE_PRINTF, "printf 'Hello, tmux!\\n' > /app/hello.txt\n",
-                                                      "cat /app/hello.txt\n"]),
-        reply("Done.", "Claim it.", [], complete=True),
-        reply("Sure.", "Confirm.", [], complete=True),
-    ])
+    replies = write_replies(
+        tmp_path / "replies.jsonl",
+        [
+            reply(
+                "An empty prompt.",
+                "Write the file.",
+                [HOSTILE_PRINTF, "printf 'Hello, tmux!\\n' > /app/hello.txt\n", "cat /app/hello.txt\n"],
+            ),
+            reply("Done.", "Claim it.", [], complete=True),
+            reply("Sure.", "Confirm.", [], complete=True),
+        ],
+    )
     exit_file = tmp_path / "exit-status"
-    command = " ".join([
-        "env", f"XDG_CONFIG_HOME={tmp_path / 'config'}", "TERM=xterm-256color",
-        shlex.quote(str(TERMAGENT)), "--policy", "default", "--replay", shlex.quote(str(replies)),
-        "--image", sandbox_image, "--trajectory", shlex.quote(str(tmp_path / "trajectory.jsonl")),
-        shlex.quote("Create /app/hello.txt"),
-    ]) + f"; echo $? > {shlex.quote(str(exit_file))}; sleep 60"
-    with TmuxTerminal(tmp_path, width=200, height=50,
-                      config="set -g set-clipboard on\nset -g allow-rename on\n") as terminal:
+    command = (
+        " ".join(
+            [
+                "env",
+                f"XDG_CONFIG_HOME={tmp_path / 'config'}",
+                "TERM=xterm-256color",
+                shlex.quote(str(TERMAGENT)),
+                "--policy",
+                "default",
+                "--replay",
+                shlex.quote(str(replies)),
+                "--image",
+                sandbox_image,
+                "--trajectory",
+                shlex.quote(str(tmp_path / "trajectory.jsonl")),
+                shlex.quote("Create /app/hello.txt"),
+            ]
+        )
+        + f"; echo $? > {shlex.quote(str(exit_file))}; sleep 60"
+    )
+    with TmuxTerminal(
+        tmp_path, width=200, height=50, config="set -g set-clipboard on\nset -g allow-rename on\n"
+    ) as terminal:
         terminal.start(command)
         screen = terminal.wait_for("approval needed")
         assert "> /app/hello.txt" in screen and "deny [n]" in screen

@@ -70,7 +70,7 @@ def test_colours_and_attributes_are_kept():
 def test_safe_text_escapes_and_marks_what_it_replaced():
     text = safe_text("ok\x1b[2J\u202eé\n")
     assert text.plain == "ok\\x1b[2J\\u202eé\n"
-    assert [text.plain[s.start:s.end] for s in text.spans if s.style == ESCAPED_STYLE] == ["\\x1b", "\\u202e"]
+    assert [text.plain[s.start : s.end] for s in text.spans if s.style == ESCAPED_STYLE] == ["\\x1b", "\\u202e"]
 
 
 def test_only_dirty_lines_are_drawn_again():
@@ -85,8 +85,14 @@ def test_only_dirty_lines_are_drawn_again():
 
 def test_the_pane_copy_matches_the_session_screen_without_emulating_again():
     terminal, mirror = Terminal(30, 6), ScreenMirror(30, 6)
-    pieces = ["$ seq 3000\r\n", "".join(f"{n}\r\n" for n in range(3000)), "\x1b[1;31mred\x1b[0m and a long line " * 5,
-              "\r\n\x1b[?1049h\x1b[H\x1b[2Jfull screen\x1b[3;4Hframe", "\x1b[?1049l", "50%\r100%\r\n$ "]
+    pieces = [
+        "$ seq 3000\r\n",
+        "".join(f"{n}\r\n" for n in range(3000)),
+        "\x1b[1;31mred\x1b[0m and a long line " * 5,
+        "\r\n\x1b[?1049h\x1b[H\x1b[2Jfull screen\x1b[3;4Hframe",
+        "\x1b[?1049l",
+        "50%\r100%\r\n$ ",
+    ]
     for piece in pieces:
         _shown(mirror, terminal, piece)
         for y in range(6):

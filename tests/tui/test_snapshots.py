@@ -7,11 +7,12 @@ import dataclasses
 import time
 from pathlib import Path
 
+from tui_helpers import ScriptedRun, after_approval_events, approval_request, first_step_events, offline_config
+
 from termagent.errors import TermagentError
 from termagent.tui.app import TermagentApp
 from termagent.tui.approval_dialog import ApprovalDialog
 from termagent.tui.screens import SummaryScreen
-from tui_helpers import ScriptedRun, after_approval_events, approval_request, first_step_events, offline_config
 
 SIZE = (200, 50)
 
@@ -39,26 +40,42 @@ def _waiting_for(condition):
 def test_running(snap_compare, tmp_path):
     run = ScriptedRun(first_step_events()[:7], hold=120)  # released below, however slow the machine
     app = _app(tmp_path, run)
-    assert snap_compare(app, terminal_size=SIZE, run_before=_waiting_for(lambda a: a.status_bar.status.step == 1
-                                                                         and not a._events))
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=_waiting_for(lambda a: a.status_bar.status.step == 1 and not a._events)
+    )
     run.release.set()
 
 
 def test_approval_dialog(snap_compare, tmp_path):
     app = _app(tmp_path, ScriptedRun([*first_step_events(), approval_request()]))
-    assert snap_compare(app, terminal_size=SIZE, run_before=_waiting_for(
-        lambda a: isinstance(a.screen, ApprovalDialog) and bool(a.screen.query("#request"))))
+    assert snap_compare(
+        app,
+        terminal_size=SIZE,
+        run_before=_waiting_for(lambda a: isinstance(a.screen, ApprovalDialog) and bool(a.screen.query("#request"))),
+    )
 
 
 def test_finished(snap_compare, tmp_path):
     app = _app(tmp_path, ScriptedRun([*first_step_events()[:-2], *after_approval_events()]))
-    assert snap_compare(app, terminal_size=SIZE, run_before=_waiting_for(
-        lambda a: isinstance(a.screen, SummaryScreen) and bool(a.screen.query("#summary"))))
+    assert snap_compare(
+        app,
+        terminal_size=SIZE,
+        run_before=_waiting_for(lambda a: isinstance(a.screen, SummaryScreen) and bool(a.screen.query("#summary"))),
+    )
 
 
 def test_error_notice(snap_compare, tmp_path):
-    run = ScriptedRun([], fail=TermagentError("cannot reach the model server at http://127.0.0.1:8000/v1",
-                                              hint="start vLLM (`vllm serve MODEL`) or pass --engine transformers"))
+    run = ScriptedRun(
+        [],
+        fail=TermagentError(
+            "cannot reach the model server at http://127.0.0.1:8000/v1",
+            hint="start vLLM (`vllm serve MODEL`) or pass --engine transformers",
+        ),
+    )
     app = _app(tmp_path, run)
-    assert snap_compare(app, terminal_size=SIZE, press=["escape"], run_before=_waiting_for(
-        lambda a: isinstance(a.screen, SummaryScreen) and bool(a.screen.query("#summary"))))
+    assert snap_compare(
+        app,
+        terminal_size=SIZE,
+        press=["escape"],
+        run_before=_waiting_for(lambda a: isinstance(a.screen, SummaryScreen) and bool(a.screen.query("#summary"))),
+    )

@@ -29,15 +29,22 @@ from termagent.tui.approval_dialog import ApprovalDialog
 HOSTILE_PRINTF = (
     r"printf '\033]52;c;UFdORUQ=\007\033]0;PWNED-TITLE\007\033]8;;http://evil.example/\007LINK\033]8;;\007"
     r" \033[6n\033[5n \302\233 C1 \342\200\256DESREVER \033[1;31mRED\033[0m"
-    r"\033[s\033[20;5HFAKE allow once [y]\033[u\n'" "\n"
+    r"\033[s\033[20;5HFAKE allow once [y]\033[u\n'"
+    "\n"
 )
 
 
 def reply(analysis: str, plan: str, commands: list[str], complete: bool = False, duration: float = 30) -> str:
     """A reply in the protocol; the duration is generous (a command returns at its prompt anyway),
     so a busy machine never makes the agent type over a command still running."""
-    return json.dumps({"analysis": analysis, "plan": plan, "task_complete": complete,
-                       "commands": [{"keystrokes": k, "duration": duration} for k in commands]})
+    return json.dumps(
+        {
+            "analysis": analysis,
+            "plan": plan,
+            "task_complete": complete,
+            "commands": [{"keystrokes": k, "duration": duration} for k in commands],
+        }
+    )
 
 
 def write_replies(path: Path, replies: list[str]) -> Path:
@@ -46,15 +53,26 @@ def write_replies(path: Path, replies: list[str]) -> Path:
 
 
 def replay_config(replies: Path, image: str, tmp_path: Path, task: str = "Create /app/hello.txt") -> RunConfig:
-    return RunConfig(task=task, engine=EngineOptions(kind="replay", replay_path=str(replies)),
-                     sandbox=SandboxSpec(image=image), policy="default", approve="ask",
-                     limits=AgentLimits(max_steps=10), trajectory=tmp_path / "trajectory.jsonl")
+    return RunConfig(
+        task=task,
+        engine=EngineOptions(kind="replay", replay_path=str(replies)),
+        sandbox=SandboxSpec(image=image),
+        policy="default",
+        approve="ask",
+        limits=AgentLimits(max_steps=10),
+        trajectory=tmp_path / "trajectory.jsonl",
+    )
 
 
 def offline_config(tmp_path: Path, task: str = "Create /app/hello.txt") -> RunConfig:
     """A configuration for the scripted runner: nothing in it is started."""
-    return RunConfig(task=task, engine=EngineOptions(kind="replay", replay_path="unused.jsonl"),
-                     sandbox=SandboxSpec(), approve="ask", trajectory=tmp_path / "trajectory.jsonl")
+    return RunConfig(
+        task=task,
+        engine=EngineOptions(kind="replay", replay_path="unused.jsonl"),
+        sandbox=SandboxSpec(),
+        approve="ask",
+        trajectory=tmp_path / "trajectory.jsonl",
+    )
 
 
 class ScriptedRun:
@@ -62,16 +80,24 @@ class ScriptedRun:
     ApprovalRequest to put to the person. `hold` seconds it waits after the script (unless
     released), so a test can look at a running state; `fail` raises instead of finishing."""
 
-    def __init__(self, script: list[Event | ApprovalRequest], *, hold: float = 0.0,
-                 fail: Exception | None = None) -> None:
+    def __init__(
+        self, script: list[Event | ApprovalRequest], *, hold: float = 0.0, fail: Exception | None = None
+    ) -> None:
         self.script, self.fail, self.hold = script, fail, hold
         self.release = threading.Event()
         self.replies: list[Reply] = []
         self.done = threading.Event()
         self.config: RunConfig | None = None
 
-    def __call__(self, config: RunConfig, view: EventSink, *, person: Approver | None = None,
-                 on_agent: Callable | None = None, approve_changes: Callable | None = None) -> RunResult:
+    def __call__(
+        self,
+        config: RunConfig,
+        view: EventSink,
+        *,
+        person: Approver | None = None,
+        on_agent: Callable | None = None,
+        approve_changes: Callable | None = None,
+    ) -> RunResult:
         self.config = config
         try:
             for item in self.script:
@@ -84,50 +110,115 @@ class ScriptedRun:
             if self.fail is not None:
                 raise self.fail
             result = RunResult(RunStatus.COMPLETED, 2, 3.5, 1200, 80, "the model confirmed that the task is complete")
-            view(Event(EventType.RUN_FINISHED, 2, {"status": str(result.status), "steps": 2, "elapsed": 3.5,
-                                                   "prompt_tokens": 1200, "completion_tokens": 80,
-                                                   "message": result.message}))
+            view(
+                Event(
+                    EventType.RUN_FINISHED,
+                    2,
+                    {
+                        "status": str(result.status),
+                        "steps": 2,
+                        "elapsed": 3.5,
+                        "prompt_tokens": 1200,
+                        "completion_tokens": 80,
+                        "message": result.message,
+                    },
+                )
+            )
             return result
         finally:
             self.done.set()
 
 
 def approval_request(keystrokes: str = "printf 'Hello\\n' > /app/hello.txt\n") -> ApprovalRequest:
-    verdict = Verdict(Decision.ASK, "construct:write_redirect", "writes to a file: > /app/hello.txt",
-                      keystrokes.replace("\n", "\\n"), ("printf 'Hello\\n'",))
+    verdict = Verdict(
+        Decision.ASK,
+        "construct:write_redirect",
+        "writes to a file: > /app/hello.txt",
+        keystrokes.replace("\n", "\\n"),
+        ("printf 'Hello\\n'",),
+    )
     return ApprovalRequest(keystrokes, verdict, TerminalState(), can_remember=False, policy_file="/home/me/policy.yaml")
 
 
 def first_step_events() -> list[Event]:
     """A started run and one step up to the approval, with a fixed prompt on the screen."""
     return [
-        Event(EventType.RUN_STARTED, 0, {"task": "Create /app/hello.txt", "engine": "replay", "model": "replay:demo",
-                                         "policy": "default", "max_steps": 10, "timeout": None, "note": ""}),
+        Event(
+            EventType.RUN_STARTED,
+            0,
+            {
+                "task": "Create /app/hello.txt",
+                "engine": "replay",
+                "model": "replay:demo",
+                "policy": "default",
+                "max_steps": 10,
+                "timeout": None,
+                "note": "",
+            },
+        ),
         Event(EventType.TERMINAL_OUTPUT, 0, {"text": "root@sandbox:/app# "}),
         Event(EventType.STEP_STARTED, 1),
         Event(EventType.MODEL_TOKEN, 1, {"text": '{"analysis": "An empty prompt'}),
         Event(EventType.MODEL_REPLIED, 1, {"prompt_tokens": 600, "completion_tokens": 40}),
-        Event(EventType.ACTION_PARSED, 1, {"analysis": "The prompt is empty.", "plan": "Write the file.",
-                                           "commands": [{"keystrokes": "printf 'Hello\\n' > /app/hello.txt\n",
-                                                         "duration": 0.1}], "task_complete": False}),
-        Event(EventType.POLICY_DECIDED, 1, {"keystrokes": "printf 'Hello\\\\n' > /app/hello.txt\\n", "decision": "ask",
-                                            "rule": "construct:write_redirect", "reason": "writes to a file",
-                                            "commands": [], "foreground": None}),
+        Event(
+            EventType.ACTION_PARSED,
+            1,
+            {
+                "analysis": "The prompt is empty.",
+                "plan": "Write the file.",
+                "commands": [{"keystrokes": "printf 'Hello\\n' > /app/hello.txt\n", "duration": 0.1}],
+                "task_complete": False,
+            },
+        ),
+        Event(
+            EventType.POLICY_DECIDED,
+            1,
+            {
+                "keystrokes": "printf 'Hello\\\\n' > /app/hello.txt\\n",
+                "decision": "ask",
+                "rule": "construct:write_redirect",
+                "reason": "writes to a file",
+                "commands": [],
+                "foreground": None,
+            },
+        ),
         Event(EventType.APPROVAL_ASKED, 1, {"keystrokes": "printf 'Hello\\\\n' > /app/hello.txt\\n"}),
     ]
 
 
 def after_approval_events() -> list[Event]:
     return [
-        Event(EventType.APPROVAL_ANSWERED, 1, {"keystrokes": "printf ...", "answer": "allow-once", "approver": "person"}),
-        Event(EventType.KEYSTROKES_SENT, 1, {"keystrokes": "printf 'Hello\\n' > /app/hello.txt\n", "duration": 0.1,
-                                             "edited": False}),
-        Event(EventType.TERMINAL_OUTPUT, 1, {"text": "printf 'Hello\\n' > /app/hello.txt\r\n\x1b[1;32mroot@sandbox\x1b[0m:/app# "}),
-        Event(EventType.OUTPUT_OBSERVED, 1, {"keystrokes": "printf", "finished": True, "exit_status": 0,
-                                             "foreground": None, "elapsed": 0.05, "output": ""}),
+        Event(
+            EventType.APPROVAL_ANSWERED, 1, {"keystrokes": "printf ...", "answer": "allow-once", "approver": "person"}
+        ),
+        Event(
+            EventType.KEYSTROKES_SENT,
+            1,
+            {"keystrokes": "printf 'Hello\\n' > /app/hello.txt\n", "duration": 0.1, "edited": False},
+        ),
+        Event(
+            EventType.TERMINAL_OUTPUT,
+            1,
+            {"text": "printf 'Hello\\n' > /app/hello.txt\r\n\x1b[1;32mroot@sandbox\x1b[0m:/app# "},
+        ),
+        Event(
+            EventType.OUTPUT_OBSERVED,
+            1,
+            {
+                "keystrokes": "printf",
+                "finished": True,
+                "exit_status": 0,
+                "foreground": None,
+                "elapsed": 0.05,
+                "output": "",
+            },
+        ),
         Event(EventType.STEP_STARTED, 2),
-        Event(EventType.ACTION_PARSED, 2, {"analysis": "The file is written.", "plan": "Done.", "commands": [],
-                                           "task_complete": True}),
+        Event(
+            EventType.ACTION_PARSED,
+            2,
+            {"analysis": "The file is written.", "plan": "Done.", "commands": [], "task_complete": True},
+        ),
         Event(EventType.COMPLETION_CLAIMED, 2),
     ]
 

@@ -61,8 +61,9 @@ def _build(kind: str, options: EngineOptions, on_wait: Callable[[str], None] = _
     if kind == "openai":
         from termagent.model.engines.openai_server import OpenAIServerEngine
 
-        return OpenAIServerEngine(options.model, base_url=options.base_url, api_key=options.api_key,
-                                  on_wait=on_wait, **common)
+        return OpenAIServerEngine(
+            options.model, base_url=options.base_url, api_key=options.api_key, on_wait=on_wait, **common
+        )
     if kind == "vllm":
         from termagent.model.engines.vllm_inprocess import VllmEngine
 

@@ -140,16 +140,20 @@ def _wait_for(http: JsonHttp, path: str, base_url: str, on_wait: Callable[[str],
     worker.start()
     worker.join(PROBE_TIMEOUT_SECONDS)
     while worker.is_alive():
-        on_wait(f"the model server at {base_url} accepted the connection but has not answered for "
-                f"{time.monotonic() - started:.0f} s: it is busy (another request?); waiting up to "
-                f"{BUSY_WAIT_SECONDS:.0f} s (Ctrl-C to stop)")
+        on_wait(
+            f"the model server at {base_url} accepted the connection but has not answered for "
+            f"{time.monotonic() - started:.0f} s: it is busy (another request?); waiting up to "
+            f"{BUSY_WAIT_SECONDS:.0f} s (Ctrl-C to stop)"
+        )
         worker.join(BUSY_PROGRESS_SECONDS)
     if "error" in outcome:
         error = outcome["error"]
         if isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError):
             raise ModelServerError(
                 f"the model server at {base_url} accepted the connection but did not answer in "
-                f"{BUSY_WAIT_SECONDS:.0f} s", hint="it is busy or stuck: check its log") from error
+                f"{BUSY_WAIT_SECONDS:.0f} s",
+                hint="it is busy or stuck: check its log",
+            ) from error
         raise error
     return outcome["value"]
 
@@ -157,26 +161,32 @@ def _wait_for(http: JsonHttp, path: str, base_url: str, on_wait: Callable[[str],
 def discover(http: JsonHttp, base_url: str, model: str, on_wait: Callable[[str], None]) -> ServerFacts:
     """Which server answers at `base_url`, what it serves, its context length and parallelism.
     Raises ModelServerError when nothing answers, the key is refused or `model` is not served."""
-    v1 = base_url.rstrip("/")[len(http.root):]
+    v1 = base_url.rstrip("/")[len(http.root) :]
     try:
         listing = _wait_for(http, v1 + "/models", base_url, on_wait)
     except ModelServerError:
         raise
     except HttpStatusError as error:
         if error.status in (401, 403):
-            raise ModelServerError(f"the model server at {base_url} refused the API key",
-                                   hint="pass the right one with --api-key") from error
+            raise ModelServerError(
+                f"the model server at {base_url} refused the API key", hint="pass the right one with --api-key"
+            ) from error
         listing = None  # a server without /models: nothing to learn from it
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         raise no_server_error(base_url, model) from error
     except UnexpectedShape:
         listing = None
-    cards = [card for card in (listing or {}).get("data", []) if isinstance(card, dict)] \
-        if isinstance(listing, dict) else []
+    cards = (
+        [card for card in (listing or {}).get("data", []) if isinstance(card, dict)]
+        if isinstance(listing, dict)
+        else []
+    )
     served = [str(card.get("id")) for card in cards if card.get("id") is not None]
     if served and model not in served:
-        raise ModelServerError(f"the server at {base_url} does not serve {model}; it serves: {', '.join(served)}",
-                               hint=f"pass --model {served[0]}")
+        raise ModelServerError(
+            f"the server at {base_url} does not serve {model}; it serves: {', '.join(served)}",
+            hint=f"pass --model {served[0]}",
+        )
     kind = recognise(cards)
     if kind.name == "unknown" and _answers(http, "/api/version"):
         kind = server_kinds()["ollama"]  # Ollama's own API answers beside its OpenAI endpoint
@@ -263,17 +273,26 @@ class OpenAIServerEngine:
 
     def describe(self) -> str:
         """One line for the run's first event and for doctor."""
-        constrained = (f"structured output: {self.dialect.describe}" if self.dialect
-                       else "structured output: OFF (lenient parsing)")
-        return (f"{self.server.label} at {self.base_url}; {constrained}; context: "
-                f"{self.max_model_len or 'unknown'} ({self.context_source}); token counts: {self.token_counting()}; "
-                f"{self.parallel_requests} request(s) at a time")
+        constrained = (
+            f"structured output: {self.dialect.describe}"
+            if self.dialect
+            else "structured output: OFF (lenient parsing)"
+        )
+        return (
+            f"{self.server.label} at {self.base_url}; {constrained}; context: "
+            f"{self.max_model_len or 'unknown'} ({self.context_source}); token counts: {self.token_counting()}; "
+            f"{self.parallel_requests} request(s) at a time"
+        )
 
     def token_counting(self) -> str:
-        return {"vllm": "the server's /tokenize", "llama-server": "the server's /apply-template and /tokenize",
-                "llama-cpp-python": "the server's tokenizer on the message text, turn markers estimated",
-                }.get(self._tokenizer, f"estimated ({ESTIMATE_CHARS_PER_TOKEN} characters a token, corrected by "
-                                       f"the server's usage)")
+        return {
+            "vllm": "the server's /tokenize",
+            "llama-server": "the server's /apply-template and /tokenize",
+            "llama-cpp-python": "the server's tokenizer on the message text, turn markers estimated",
+        }.get(
+            self._tokenizer,
+            f"estimated ({ESTIMATE_CHARS_PER_TOKEN} characters a token, corrected by the server's usage)",
+        )
 
     # -- structured-output dialect ----------------------------------------------------------
 
@@ -298,11 +317,12 @@ class OpenAIServerEngine:
     def _probe(self, dialect: Dialect) -> str | None:
         """None when `dialect` works, else why not. Also learns whether chat_template_kwargs is taken."""
         last = ""
-        for with_kwargs in ([True, False] if self._send_template_kwargs else [False]):
+        for with_kwargs in [True, False] if self._send_template_kwargs else [False]:
             arguments = self._arguments(dialect, with_kwargs) | {"max_tokens": 1, "temperature": 0.0}
             try:
                 response = self._client.with_options(max_retries=0).chat.completions.create(
-                    messages=PROBE_MESSAGES, **arguments)
+                    messages=PROBE_MESSAGES, **arguments
+                )
             except self._openai.APIStatusError as error:
                 last = f"{dialect.describe}: HTTP {error.status_code} {_error_message(error)[:160]}"
                 continue
@@ -358,7 +378,8 @@ class OpenAIServerEngine:
                 self.context_source = "stated by the server when it refused a prompt"
             raise ContextExceededError(
                 f"the model server at {self.base_url} refused the prompt as too long: {_error_message(error)}",
-                limit=limit) from error
+                limit=limit,
+            ) from error
         if self._send_template_kwargs and rejects_field(body, _TEMPLATE_KWARGS_FIELD):
             self._send_template_kwargs = False
             return True
@@ -370,12 +391,14 @@ class OpenAIServerEngine:
             raise ModelServerError(
                 f"{self.server.label} at {self.base_url} refused every structured-output dialect termagent "
                 f"speaks; the last answer: HTTP {error.status_code} {_error_message(error)}",
-                hint="pass --no-constrained to go on with lenient parsing (a small model may then fail)") from error
+                hint="pass --no-constrained to go on with lenient parsing (a small model may then fail)",
+            ) from error
         return False
 
     def _status_error(self, error: Any) -> TermagentError:
         return ModelServerError(
-            f"the model server at {self.base_url} answered {error.status_code}: {_error_message(error)}")
+            f"the model server at {self.base_url} answered {error.status_code}: {_error_message(error)}"
+        )
 
     def _complete_once(self, messages: list[Message], on_token: TokenCallback | None) -> Completion:
         started = time.perf_counter()
@@ -398,9 +421,15 @@ class OpenAIServerEngine:
             prompt_tokens, completion_tokens, estimated = usage.prompt_tokens, usage.completion_tokens, False
         else:  # e.g. llama-cpp-python streams no usage: count both another way, and say so
             prompt_tokens, completion_tokens, estimated = self.count_tokens(messages), self._count_text(text), True
-        return Completion(text=text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                          elapsed=time.perf_counter() - started, finish_reason=finish_reason,
-                          tokens_estimated=estimated, cached_prompt_tokens=cached)
+        return Completion(
+            text=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            elapsed=time.perf_counter() - started,
+            finish_reason=finish_reason,
+            tokens_estimated=estimated,
+            cached_prompt_tokens=cached,
+        )
 
     def _stream(self, messages: list[Message], on_token: TokenCallback | None) -> tuple[str, str | None, Any, Any]:
         stream = self._client.chat.completions.create(

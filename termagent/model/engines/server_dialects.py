@@ -61,8 +61,10 @@ def _table() -> dict[str, Any]:
 
 @cache
 def dialects() -> dict[str, Dialect]:
-    return {name: Dialect(name, entry["describe"], json.dumps(entry["body"]))
-            for name, entry in _table()["dialects"].items()}
+    return {
+        name: Dialect(name, entry["describe"], json.dumps(entry["body"]))
+        for name, entry in _table()["dialects"].items()
+    }
 
 
 @cache
@@ -71,9 +73,13 @@ def server_kinds() -> dict[str, ServerKind]:
     for name, entry in _table()["servers"].items():
         default = entry.get("default_context")
         kinds[name] = ServerKind(
-            name=name, label=entry["label"], owned_by=tuple(entry["owned_by"]), card_fields=tuple(entry["card_fields"]),
+            name=name,
+            label=entry["label"],
+            owned_by=tuple(entry["owned_by"]),
+            card_fields=tuple(entry["card_fields"]),
             dialects=tuple(dialects()[dialect] for dialect in entry["dialects"]),
-            chat_template_kwargs=entry["chat_template_kwargs"], tokenize=entry["tokenize"],
+            chat_template_kwargs=entry["chat_template_kwargs"],
+            tokenize=entry["tokenize"],
             context_fields=tuple(entry["context_fields"]),
             default_context=DefaultContext(default["tokens"], default["why"]) if default else None,
             parallel_requests=entry["parallel_requests"],
@@ -85,8 +91,10 @@ def recognise(cards: list[dict[str, Any]]) -> ServerKind:
     """The kind of server whose GET /v1/models listed `cards` (`unknown` when nothing tells)."""
     kinds = server_kinds()
     # owned_by first: SGLang's cards also carry vLLM's max_model_len.
-    for matches in (lambda kind, card: card.get("owned_by") in kind.owned_by,
-                    lambda kind, card: any(field in card for field in kind.card_fields)):
+    for matches in (
+        lambda kind, card: card.get("owned_by") in kind.owned_by,
+        lambda kind, card: any(field in card for field in kind.card_fields),
+    ):
         for card in cards:
             for kind in kinds.values():
                 if matches(kind, card):
@@ -129,8 +137,11 @@ def token_count(payload: Any) -> int:
 
 # How servers word a prompt that does not fit (vLLM and llama-cpp-python: OpenAI's wording;
 # llama-server: its error type and fields).
-_EXCEEDED = re.compile(r"maximum context length|exceed_context_size|exceeds the available context size|"
-                       r"context window|context length exceeded|too many tokens", re.IGNORECASE)
+_EXCEEDED = re.compile(
+    r"maximum context length|exceed_context_size|exceeds the available context size|"
+    r"context window|context length exceeded|too many tokens",
+    re.IGNORECASE,
+)
 _STATED_LIMIT = re.compile(r"maximum context length is (\d+)|context window of (\d+)|n_ctx\D{0,4}(\d+)", re.IGNORECASE)
 
 

@@ -136,24 +136,32 @@ def weights_source(model: str) -> tuple[str, dict[str, str]]:
     gguf: Path | None = None
     if path.is_file():
         if path.suffix.lower() != ".gguf":
-            raise ModelServerError(f"{model} is a file but not a GGUF model",
-                                   hint="pass a .gguf file, or a model folder (config.json and weights)")
+            raise ModelServerError(
+                f"{model} is a file but not a GGUF model",
+                hint="pass a .gguf file, or a model folder (config.json and weights)",
+            )
         gguf = path
     elif path.is_dir() and not (path / "config.json").is_file():
         found = sorted(path.glob("*.gguf"))
         if len(found) > 1:
-            raise ModelServerError(f"{model} holds several GGUF files: {', '.join(p.name for p in found)}",
-                                   hint=f"pass one of them: --model {found[0]}")
+            raise ModelServerError(
+                f"{model} holds several GGUF files: {', '.join(p.name for p in found)}",
+                hint=f"pass one of them: --model {found[0]}",
+            )
         if not found:
-            raise ModelServerError(f"{model} holds neither a config.json nor a .gguf file",
-                                   hint="pass a model folder saved by transformers, or a .gguf file")
+            raise ModelServerError(
+                f"{model} holds neither a config.json nor a .gguf file",
+                hint="pass a model folder saved by transformers, or a .gguf file",
+            )
         gguf = found[0]
     if gguf is None:
         return model, {}
     missing = [name for name in ("gguf", "accelerate") if importlib.util.find_spec(name) is None]
     if missing:
-        raise ModelServerError(f"loading a GGUF file needs the {' and '.join(missing)} package(s)",
-                               hint="pip install 'termagent[transformers]'")
+        raise ModelServerError(
+            f"loading a GGUF file needs the {' and '.join(missing)} package(s)",
+            hint="pip install 'termagent[transformers]'",
+        )
     return str(gguf.parent), {"gguf_file": gguf.name}
 
 
