@@ -14,11 +14,13 @@ wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl 2>/dev/null | head -n1 || 
 if [[ -z "$wheel" ]]; then
     echo "llama-server-wheel: building llama-cpp-python $VERSION from source (slow, once per machine)" >&2
     start=$(date +%s)
-    # Portable build (no -march=native: the cached wheel must run on any CPU of this kind), at low
-    # priority; on a machine shared with other work, set CMAKE_BUILD_PARALLEL_LEVEL=1.
-    CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+    # Portable build (no -march=native: the cached wheel must run on any CPU of this kind), and
+    # without the multimodal library (llava/mtmd: only loaded for image chat formats), which is a
+    # large part of the compile. Not niced: under a busy machine (CI under load) a niced build
+    # gets almost no CPU.
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
     CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-        nice -n 10 "$PY" -m pip wheel --no-deps "llama-cpp-python==$VERSION" -w "$CACHE"
+        "$PY" -m pip wheel --no-deps "llama-cpp-python==$VERSION" -w "$CACHE"
     echo "llama-server-wheel: built in $(( $(date +%s) - start )) s" | tee "$CACHE/llama-build-time.txt" >&2
     wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl | head -n1)
 fi
