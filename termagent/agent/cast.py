@@ -57,7 +57,7 @@ _SEQUENCE = re.compile(
     rf"|({_one_of(_CHARSET_INTRODUCERS)})(.)|(.))",
     re.DOTALL,
 )
-_CSI_SO_FAR = re.compile(r"\x1b\[[\x20-\x3f]*")
+_CSI_BROKEN = re.compile(r"[^\x20-\x3f]")  # the first character no CSI parameter or intermediate can be
 _STRING_END = re.compile(r"\x07|\x1b\\")
 
 
@@ -100,11 +100,12 @@ class PlaybackFilter:
                 out.append(data[index:])
                 break
             out.append(data[index : look.start()])
-            index = self._sequence(data, look.start(), out)
-            if index is None:  # cut off: the rest comes with the next piece
+            after = self._sequence(data, look.start(), out)
+            if after is None:  # cut off: the rest comes with the next piece
                 held = data[look.start() :]
                 self._held = held if len(held) <= _MAX_SEQUENCE else ""
                 break
+            index = after
         return "".join(out)
 
     def _sequence(self, data: str, start: int, out: list[str]) -> int | None:
@@ -121,9 +122,10 @@ class PlaybackFilter:
         elif charset is not None:
             out.append(match[0])
         elif other == "[":  # a CSI that does not end (yet)
-            if _CSI_SO_FAR.fullmatch(data, start):
+            broken = _CSI_BROKEN.search(data, start + 2)  # after ESC [
+            if broken is None:
                 return None
-            return _CSI_SO_FAR.match(data, start).end()  # broken: dropped up to what broke it
+            return broken.start()  # broken: dropped up to what broke it
         elif other == "\x1b" or other < " ":
             return start + 1  # a lone ESC: dropped; what follows is judged on its own
         elif other in _DRAWING_ESC:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from termagent.agent.events import Event, EventSink, EventType
 from termagent.errors import TermagentError
@@ -282,7 +282,8 @@ class Agent:
                 uncertain=self._terminal_unsure,
             )
             outcome = self.gate.review(command.keystrokes, state)
-            if not outcome.allowed:
+            send = outcome.send  # None when it must not be sent
+            if send is None:
                 notes.append(
                     _prompt("commands_not_run").format(
                         keystrokes=escape_for_display(command.keystrokes), reason=outcome.feedback
@@ -299,17 +300,17 @@ class Agent:
             self._commands_sent += 1
             self._send(
                 EventType.KEYSTROKES_SENT,
-                keystrokes=outcome.send,
+                keystrokes=send,
                 duration=duration,
-                edited=outcome.send != command.keystrokes,
+                edited=send != command.keystrokes,
             )
-            result = self.shell.run(outcome.send, duration, should_stop=self._should_stop)
+            result = self.shell.run(send, duration, should_stop=self._should_stop)
             self._send(EventType.OUTPUT_OBSERVED, **result.to_dict())
             if result.refused is not None:  # too big to type: nothing was, and the model is told why
                 notes.append(result.refused)
                 notes.extend(self._skip(commands[index + 1 :], "an earlier command was not run"))
                 break
-            self._pending_line = next_state(outcome.send, state).pending_line
+            self._pending_line = next_state(send, state).pending_line
             self._terminal_unsure = not result.finished
             if result.stopped is not None:  # the sandbox stopped the command at one of its limits
                 notes.append(_prompt("limit_reached").format(**dataclasses.asdict(result.stopped)))
@@ -342,7 +343,12 @@ class Agent:
         """Polled while a command runs: a person asked to interrupt it, or to stop the run."""
         return self._interrupt_wanted() or self._stop_requested
 
+    @overload
+    def _time_left(self) -> float | None: ...  # None: no time limit
+    @overload
+    def _time_left(self, default: float) -> float: ...
     def _time_left(self, default: float | None = None) -> float | None:
+        """Seconds until the run's time limit; `default` when there is none."""
         if self._deadline is None:
             return default
         return max(0.0, self._deadline - time.monotonic())

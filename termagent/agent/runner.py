@@ -68,7 +68,7 @@ def run_agent(
     else:
         engine_note, engine_warnings = f"engine: {engine.name} (shared)", ()
     trajectory = TrajectoryWriter(config.trajectory or default_trajectory_path())
-    sinks = [trajectory, view]
+    sinks: list[EventSink] = [trajectory, view]
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(trajectory.close)
         if own_engine:

@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-ENDING_SIGNALS = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (the terminal was closed)"}
+# Keyed by number: a handler is given the signal as an int.
+ENDING_SIGNALS: dict[int, str] = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP (the terminal was closed)"}
 # Two Ctrl-C presses this close together end the run even if a new command started between them.
 DOUBLE_PRESS_SECONDS = 1.0
 
@@ -34,7 +35,8 @@ class RunEnded(KeyboardInterrupt):
 class Interruptible(Protocol):
     """What a press of Ctrl-C needs of the agent (termagent.agent.loop.Agent)."""
 
-    commands_sent: int
+    @property
+    def commands_sent(self) -> int: ...
 
     def request_interrupt(self) -> None: ...
 

@@ -26,7 +26,7 @@ from termagent.agent.runner import RunConfig, run_agent
 from termagent.agent.signals import ENDING_SIGNALS, RunEnded, ending_signals_call
 from termagent.agent.trajectory import default_trajectory_path
 from termagent.errors import TermagentError
-from termagent.policy.approval import ApprovalRequest, Approver, Reply
+from termagent.policy.approval import Answer, ApprovalRequest, Approver, Reply
 from termagent.text_safety import printable
 from termagent.tui.approval_dialog import ApprovalDialog
 from termagent.tui.approver import TuiApprover
@@ -198,7 +198,8 @@ class TermagentApp(App[RunResult | None]):
 
         def answered(reply: Reply | None) -> None:
             self.status_bar.set_state("running")
-            answer(reply)
+            # Textual passes None for a screen dismissed without a result: no answer is a denial.
+            answer(reply if reply is not None else Reply(Answer.DENY))
 
         self.push_screen(ApprovalDialog(request), answered)
 
