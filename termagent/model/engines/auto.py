@@ -8,6 +8,7 @@ import sys
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from termagent.errors import TermagentError
 from termagent.model.engines.base import DecodingSettings, Engine
@@ -56,8 +57,15 @@ def create_engine(options: EngineOptions, *, on_wait: Callable[[str], None] = _t
     return EngineChoice(engine, f"engine: {engine.name} ({why}){details}{loud}", warnings)
 
 
+class _CommonOptions(TypedDict):
+    """What every engine takes."""
+
+    settings: DecodingSettings | None
+    max_model_len: int | None
+
+
 def _build(kind: str, options: EngineOptions, on_wait: Callable[[str], None] = _to_stderr) -> Engine:
-    common = {"settings": options.settings, "max_model_len": options.max_model_len}
+    common = _CommonOptions(settings=options.settings, max_model_len=options.max_model_len)
     if kind == "openai":
         from termagent.model.engines.openai_server import OpenAIServerEngine
 

@@ -42,11 +42,15 @@ def tightest_context(*lengths: int | None) -> int | None:
 class Engine(Protocol):
     name: str
     model: str
-    max_model_len: int | None  # None: unknown, the context budget then never compacts
     settings: DecodingSettings
     # True when several runs may call complete() at once (a server batches them); False for an
     # engine that holds one model in this process, which must see one call at a time.
     concurrent: bool
+
+    @property
+    def max_model_len(self) -> int | None:
+        """None: unknown, the context budget then never compacts. Read-only here, so that an
+        engine that always knows it may declare it an int."""
 
     def count_tokens(self, messages: list[Message]) -> int: ...
 

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from termagent.errors import ModelServerError, TermagentError
 from termagent.model.chat_render import CHAT_TEMPLATE_KWARGS
@@ -38,6 +38,9 @@ from termagent.model.engines.server_dialects import (
 )
 from termagent.model.schema import action_schema
 
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
 # Without a tokenizer endpoint, a deliberately low characters-per-token ratio over-counts rather than
 # under-counts; each turn's markers cost a few tokens more. The server's own count of the last prompt
 # anchors it.
@@ -55,6 +58,21 @@ _TEMPLATE_KWARGS_FIELD = "chat_template_kwargs"
 
 def _estimate_tokens(text: str) -> int:
     return len(text) // ESTIMATE_CHARS_PER_TOKEN + ESTIMATE_TOKENS_PER_TURN * text.count(_TURN_SEPARATOR)
+
+
+def _chat_messages(messages: list[Message]) -> list[ChatCompletionMessageParam]:
+    """The conversation's turns as the openai client types them (a conversation has user and
+    assistant turns only)."""
+    typed: list[ChatCompletionMessageParam] = []
+    for message in messages:
+        role, content = message["role"], message["content"]
+        if role == "user":
+            typed.append({"role": "user", "content": content})
+        elif role == "assistant":
+            typed.append({"role": "assistant", "content": content})
+        else:
+            raise ValueError(f"a chat message with the role {role!r}: only user and assistant turns are sent")
+    return typed
 
 
 def _estimate_key(messages: list[Message]) -> str:
@@ -321,7 +339,7 @@ class OpenAIServerEngine:
             arguments = self._arguments(dialect, with_kwargs) | {"max_tokens": 1, "temperature": 0.0}
             try:
                 response = self._client.with_options(max_retries=0).chat.completions.create(
-                    messages=PROBE_MESSAGES, **arguments
+                    messages=_chat_messages(PROBE_MESSAGES), **arguments
                 )
             except self._openai.APIStatusError as error:
                 last = f"{dialect.describe}: HTTP {error.status_code} {_error_message(error)[:160]}"
@@ -433,7 +451,10 @@ class OpenAIServerEngine:
 
     def _stream(self, messages: list[Message], on_token: TokenCallback | None) -> tuple[str, str | None, Any, Any]:
         stream = self._client.chat.completions.create(
-            messages=messages, stream=True, stream_options={"include_usage": True}, **self.request_arguments()
+            messages=_chat_messages(messages),
+            stream=True,
+            stream_options={"include_usage": True},
+            **self.request_arguments(),
         )
         pieces: list[str] = []
         finish_reason = usage = cached = None
@@ -467,7 +488,7 @@ class OpenAIServerEngine:
             raise ModelServerError(f"the model server at {self.base_url} broke off its reply: {error}") from error
 
     def _plain(self, messages: list[Message]) -> tuple[str, str | None, Any, Any]:
-        response = self._client.chat.completions.create(messages=messages, **self.request_arguments())
+        response = self._client.chat.completions.create(messages=_chat_messages(messages), **self.request_arguments())
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content or "") if choice else ""
         return text, choice.finish_reason if choice else None, response.usage, None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from termagent.errors import ModelServerError, TermagentError
 from termagent.model.chat_render import renderer_for
@@ -18,6 +18,9 @@ from termagent.model.context_budget import PrefixTokenCounter
 from termagent.model.conversation import Message
 from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback, tightest_context
 from termagent.model.schema import action_schema
+
+if TYPE_CHECKING:
+    from transformers import GenerationMixin
 
 
 class TransformersEngine:
@@ -49,8 +52,9 @@ class TransformersEngine:
         source, gguf = weights_source(model)
         try:
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(source, **gguf)
-            self._model = transformers.AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **gguf)
-            self._model = self._model.to(self.device).eval()
+            model_weights = transformers.AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **gguf)
+            # transformers wraps to() in a decorator whose annotation loses the bound self.
+            loaded = model_weights.to(self.device).eval()  # type: ignore[arg-type]
         except (OSError, ValueError, KeyError, NotImplementedError) as error:
             # OSError: nothing to load; ValueError/KeyError/NotImplementedError: a GGUF architecture
             # or quantization transformers cannot read.
@@ -59,11 +63,12 @@ class TransformersEngine:
                 hint="pass --model with a local model folder, a .gguf file (or a folder holding one) of an "
                 "architecture transformers reads, or a Hugging Face id that can be downloaded",
             ) from error
-        text_config = self._model.config.get_text_config()
+        self._model: GenerationMixin | None = loaded  # None once closed
+        text_config = loaded.config.get_text_config()
         self.max_model_len = tightest_context(max_model_len, getattr(text_config, "max_position_embeddings", None))
         self._renderer = renderer_for(self._tokenizer, model)
         self._counter = PrefixTokenCounter(lambda text: len(self._tokenizer.encode(text, add_special_tokens=False)))
-        eos = self._model.generation_config.eos_token_id
+        eos = loaded.generation_config.eos_token_id
         self._stop_ids = [eos] if isinstance(eos, int) else list(eos or [self._tokenizer.eos_token_id])
         self._grammar = self._compile_grammar(text_config.vocab_size) if self.settings.constrained else None
 
@@ -89,6 +94,9 @@ class TransformersEngine:
     def complete(self, messages: list[Message], *, on_token: TokenCallback | None = None) -> Completion:
         import transformers
 
+        if self._model is None:
+            raise ModelServerError("the transformers engine was closed: it has no model to generate with")
+        model = self._model
         started = time.perf_counter()
         prompt = self.render(messages)
         # The chat template already wrote <bos>; the tokenizer must not add another.
@@ -108,7 +116,7 @@ class TransformersEngine:
             processors.append(self._grammar.processor(self.settings.max_tokens))
         streamer = _callback_streamer(self._tokenizer, on_token) if on_token else None
         with self._torch.inference_mode():
-            output = self._model.generate(
+            output = model.generate(
                 input_ids,
                 attention_mask=self._torch.ones_like(input_ids),
                 generation_config=config,
@@ -118,7 +126,8 @@ class TransformersEngine:
         new_ids = output[0, input_ids.shape[1] :].tolist()
         finished = bool(new_ids) and new_ids[-1] in self._stop_ids
         return Completion(
-            text=self._tokenizer.decode(new_ids, skip_special_tokens=True),
+            # One sequence decodes to one str; transformers annotates the batch case (list[str]) too.
+            text=self._tokenizer.decode(new_ids, skip_special_tokens=True),  # type: ignore[arg-type]
             prompt_tokens=input_ids.shape[1],
             completion_tokens=len(new_ids),
             elapsed=time.perf_counter() - started,
