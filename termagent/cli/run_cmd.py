@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from termagent.cli.engine_options import add_engine_arguments, instructions_from_args, options_from_args
+from termagent.cli.agent_options import ONE_RUN, add_agent_arguments, agent_config_from_args
+from termagent.cli.engine_options import add_engine_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
 from termagent.errors import EXIT_CONFIG_ERROR, EXIT_INTERRUPTED, EXIT_NOT_COMPLETED, EXIT_OK, ConfigurationError
@@ -38,18 +39,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_task: bool = True
     mode.add_argument("--json", action="store_true", help="headless: print events as JSON lines")
     mode.add_argument("--config", help="config file (default: ~/.config/termagent/config.yaml)")
     policy = parser.add_argument_group("policy")
-    policy.add_argument(
-        "--policy", default=None, help="policy name or file (default: your policy file, else `default`)"
-    )
-    policy.add_argument(
-        "--approve",
-        choices=["ask", "deny", "allow"],
-        default=None,
-        help="what an `ask` becomes without a person (headless default: deny; never overrides a deny)",
-    )
     limits = parser.add_argument_group("limits and records")
-    limits.add_argument("--max-steps", type=int, default=50, help="(default: %(default)s)")
-    limits.add_argument("--timeout", type=float, default=None, help="wall-clock limit in seconds")
+    add_agent_arguments(policy, limits, ONE_RUN)
     limits.add_argument("--trajectory", type=Path, help="JSONL trajectory (default: under ~/.local/state/termagent)")
     limits.add_argument("--cast", type=Path, help="record the sandbox terminal as an asciinema v2 file")
     add_engine_arguments(parser)
@@ -86,19 +77,14 @@ def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from termagent.agent.loop import AgentLimits
-    from termagent.agent.runner import RunConfig, run_agent
-    from termagent.policy.loader import default_reference
+    from termagent.agent.runner import run_agent
 
     interactive = not args.headless and sys.stdin.isatty() and sys.stdout.isatty()
-    config = RunConfig(
+    config = agent_config_from_args(
+        args,
         task=args.task,
-        engine=options_from_args(args),
         sandbox=sandbox_spec_from_args(args),
-        policy=args.policy or default_reference(),
-        approve=args.approve or ("ask" if interactive else "deny"),
-        limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
-        instructions=instructions_from_args(args),
+        approve_default="ask" if interactive else "deny",
         trajectory=args.trajectory,
         cast=args.cast,
         workspace=workspace_from_args(args),
