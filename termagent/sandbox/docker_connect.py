@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import docker
 from docker.errors import DockerException
 
-from termagent.errors import TermagentError
+from termagent.errors import SandboxError, TermagentError
 
 ENGINE_SCRIPT_HINT = "as root, `bash scripts/docker-engine.sh` installs Debian's docker.io and starts dockerd"
 
@@ -35,3 +36,20 @@ def connect() -> docker.DockerClient:
 def _short(error: Exception) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return text if len(text) < 200 else text[:200] + "..."
+
+
+def raw_socket(connection: object) -> socket.socket:
+    """The socket under what docker-py's `exec_start(..., socket=True)` returns, to select on,
+    send to and shut down one way. Over a unix socket docker-py returns the standard library's
+    `socket.SocketIO`, which keeps its socket in `_sock` (CPython's, unchanged since 3.0); over
+    TLS, the socket itself. This is the only place that relies on it, and tests/sandbox/
+    test_docker_connect.py fails if docker-py or CPython changes it."""
+    if isinstance(connection, socket.SocketIO):
+        connection = getattr(connection, "_sock", None)
+    if isinstance(connection, socket.socket):
+        return connection
+    raise SandboxError(
+        f"docker-py returned a {type(connection).__name__} for an exec socket, not a socket",
+        hint="DOCKER_HOST over ssh or a named pipe is not supported; use the local unix socket or tcp/TLS "
+        "(or install the docker-py version pyproject.toml names)",
+    )

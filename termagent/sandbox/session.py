@@ -31,6 +31,7 @@ from termagent.errors import TermagentError
 from termagent.keys import keystrokes_to_bytes
 from termagent.sandbox import MAX_INPUT_BYTES
 from termagent.sandbox.disk import LimitStop
+from termagent.sandbox.docker_connect import raw_socket
 from termagent.sandbox.shell_marks import MarkFilter, ShellMark
 from termagent.sandbox.terminal import Observation, ScreenChanges, Terminal, TranscriptMark
 
@@ -168,7 +169,7 @@ class ShellSession:
             )["Id"]
             connection = self._api.exec_start(self._exec_id, socket=True, tty=True)
             self._socket = connection
-            self._fd = getattr(connection, "_sock", connection).fileno()
+            self._fd = raw_socket(connection).fileno()
         except docker.errors.APIError as error:
             raise TermagentError(f"could not start a shell in the sandbox: {error.explanation or error}") from error
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")

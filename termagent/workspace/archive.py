@@ -24,6 +24,7 @@ from typing import BinaryIO
 from docker.errors import APIError
 
 from termagent.errors import TermagentError, WorkspaceError
+from termagent.sandbox.docker_connect import raw_socket
 from termagent.workspace.entries import Entry, Manifest
 from termagent.workspace.members import (
     Budget,
@@ -180,7 +181,7 @@ def _exec_tar_in(container, tar: BinaryIO) -> None:
         container.id, ["tar", "-x", "--no-same-owner", "-p", "-C", APP], stdin=True, stdout=True, stderr=True
     )["Id"]
     connection = api.exec_start(exec_id, socket=True)
-    raw = getattr(connection, "_sock", connection)
+    raw = raw_socket(connection)
     output = b""
     try:
         while chunk := tar.read(_CHUNK):
