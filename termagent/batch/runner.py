@@ -7,10 +7,11 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from termagent.agent.events import Event, EventType
 from termagent.agent.loop import AgentLimits, RunResult
@@ -23,6 +24,9 @@ from termagent.sandbox.profiles import load_profile
 from termagent.workspace import Workspace, WorkspaceMode
 
 CHECK_TIMEOUT_SECONDS = 300
+CHECK_OUTPUT_CHARS = 2000  # the end of the output, where a failure usually shows
+APP_DIR = "/app"  # where checks run: the task's files
+Item = TypeVar("Item")
 
 
 @dataclass
@@ -46,6 +50,12 @@ class TaskReport:
     @property
     def passed(self) -> bool:
         return self.check == "passed" if self.check is not None else self.status == "completed"
+
+    def outcome_line(self) -> str:
+        """The PASS/FAIL line printed as each task finishes."""
+        error = f" ({self.error})" if self.error else ""
+        verdict = "PASS" if self.passed else "FAIL"
+        return f"{verdict} {self.name}: {self.status}, {self.steps} steps, {self.wall_time:.1f}s{error}"
 
 
 class _Counter:
@@ -96,18 +106,22 @@ def task_config(base: RunConfig, task: BatchTask, trajectory: Path) -> RunConfig
     )
 
 
+def run_check(sandbox: Sandbox, script: str, report: TaskReport) -> None:
+    """A task's check, in its sandbox once the run is over: passed when the script exits 0."""
+    exit_code, output = sandbox.container.exec_run(
+        ["timeout", str(CHECK_TIMEOUT_SECONDS), "bash", "-c", script], workdir=APP_DIR, demux=False
+    )
+    report.check = "passed" if exit_code == 0 else "failed"
+    report.check_output = (output or b"").decode("utf-8", "replace")[-CHECK_OUTPUT_CHARS:]
+
+
 def run_task(config: RunConfig, task: BatchTask, shared_engine: Engine | None) -> TaskReport:
     report = TaskReport(task.name, trajectory=str(config.trajectory), started_at=time.time())
     started = time.monotonic()
 
     def check(sandbox: Sandbox, result: RunResult) -> None:
-        if task.check is None:
-            return
-        exit_code, output = sandbox.container.exec_run(
-            ["timeout", str(CHECK_TIMEOUT_SECONDS), "bash", "-c", task.check], workdir="/app", demux=False
-        )
-        report.check = "passed" if exit_code == 0 else "failed"
-        report.check_output = (output or b"").decode("utf-8", "replace")[-2000:]
+        if task.check is not None:
+            run_check(sandbox, task.check, report)
 
     try:
         result = run_agent(config, _Counter(report), engine=None if task.replay else shared_engine, after_run=check)
@@ -137,14 +151,33 @@ def run_batch(
     on_done: Callable[[TaskReport], None],
 ) -> list[TaskReport]:
     output_dir.mkdir(parents=True, exist_ok=True)
-    lock = threading.Lock()
     engine = shared(shared_engine) if shared_engine is not None else None
+    return run_parallel(
+        tasks,
+        lambda task: run_batch_task(base, task, output_dir / f"{task.name}.jsonl", engine),
+        parallel=parallel,
+        on_done=on_done,
+        thread_name="termagent-batch",
+    )
 
-    def one(task: BatchTask) -> TaskReport:
-        report = run_batch_task(base, task, output_dir / f"{task.name}.jsonl", engine)
+
+def run_parallel(
+    items: Sequence[Item],
+    work: Callable[[Item], TaskReport],
+    *,
+    parallel: int,
+    on_done: Callable[[TaskReport], None],
+    thread_name: str,
+) -> list[TaskReport]:
+    """`work` on each item, `parallel` at a time, in threads; `on_done` hears each report, one at a
+    time, as it comes; the reports come back in the items' order."""
+    lock = threading.Lock()
+
+    def one(item: Item) -> TaskReport:
+        report = work(item)
         with lock:
             on_done(report)
         return report
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="termagent-batch") as pool:
-        return list(pool.map(one, tasks))
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix=thread_name) as pool:
+        return list(pool.map(one, items))

@@ -10,7 +10,8 @@ import json
 import time
 from pathlib import Path
 
-from termagent.cli.engine_options import add_engine_arguments, instructions_from_args, options_from_args
+from termagent.cli.agent_options import PER_TASK, add_agent_arguments, agent_config_from_args
+from termagent.cli.engine_options import add_engine_arguments
 from termagent.cli.ray_options import add_ray_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
 
@@ -31,12 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_ray_arguments(parser)
     parser.add_argument("--output-dir", type=Path, help="trajectories and report (default: batch-<time>/)")
-    parser.add_argument("--policy", default="sandboxed-auto", help="default policy for tasks (default: %(default)s)")
-    parser.add_argument(
-        "--approve", choices=["deny", "allow"], default="deny", help="what `ask` becomes (default: deny)"
-    )
-    parser.add_argument("--max-steps", type=int, default=50)
-    parser.add_argument("--timeout", type=float, default=None, help="per-task wall-clock limit in seconds")
+    add_agent_arguments(parser, parser, PER_TASK)
     add_engine_arguments(parser)
     add_sandbox_arguments(parser, profile_flag="--sandbox-profile")
     parser.set_defaults(handler=batch)
@@ -48,8 +44,6 @@ def batch(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from termagent.agent.loop import AgentLimits
-    from termagent.agent.runner import RunConfig
     from termagent.batch.ray_backend import Job, new_run_id, remote_engine_options, run_on_ray
     from termagent.batch.runner import run_batch, run_batch_task
     from termagent.batch.tasks import load_batch
@@ -57,15 +51,7 @@ def batch(args: argparse.Namespace) -> int:
 
     tasks = load_batch(args.tasks_file)
     output_dir = args.output_dir or Path(f"batch-{time.strftime('%Y%m%d-%H%M%S')}")
-    base = RunConfig(
-        task="",
-        engine=options_from_args(args),
-        sandbox=sandbox_spec_from_args(args),
-        policy=args.policy,
-        approve=args.approve,
-        limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
-        instructions=instructions_from_args(args),
-    )
+    base = agent_config_from_args(args, task="", sandbox=sandbox_spec_from_args(args))
     console = Console(stderr=True)
     shared_engine = None
     run_id = new_run_id() if args.ray is not None else None
@@ -92,10 +78,7 @@ def batch(args: argparse.Namespace) -> int:
 
             def done(report) -> None:
                 progress.advance(bar)
-                progress.console.print(
-                    f"{'PASS' if report.passed else 'FAIL'} {report.name}: {report.status}, "
-                    f"{report.steps} steps, {report.wall_time:.1f}s" + (f" ({report.error})" if report.error else "")
-                )
+                progress.console.print(report.outcome_line())
 
             if run_id is not None:  # made for a Ray run only
                 shared_dir = output_dir if args.shared_output_dir else None

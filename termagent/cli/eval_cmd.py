@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from termagent.cli.agent_options import PER_TASK, add_agent_arguments, agent_config_from_args
 from termagent.cli.engine_options import add_engine_arguments, engine_from_args, instructions_from_args
 from termagent.cli.ray_options import add_ray_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
@@ -72,17 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_ray_arguments(live)
     agent = live.add_argument_group("agent (without --oracle)")
-    agent.add_argument("--policy", default="sandboxed-auto", help="(default: %(default)s)")
-    agent.add_argument(
-        "--approve", choices=["deny", "allow"], default="deny", help="what `ask` becomes (default: deny)"
-    )
-    agent.add_argument("--max-steps", type=int, default=50, help="(default: %(default)s)")
-    agent.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        help="per-task wall-clock limit in seconds (default: the task's, else none)",
-    )
+    add_agent_arguments(agent, agent, PER_TASK)
     add_sandbox_arguments(live)
     add_engine_arguments(live)
     live.set_defaults(handler=_live)
@@ -141,11 +132,11 @@ def _live(args: argparse.Namespace) -> int:
     import dataclasses
     import functools
     import time
-    from concurrent.futures import ThreadPoolExecutor
 
     from rich.console import Console
 
     from termagent.batch.ray_backend import Job, new_run_id, remote_engine_options, run_on_ray
+    from termagent.batch.runner import TaskReport, run_parallel
     from termagent.eval.live_run import live_summary, result_row, run_oracle, run_with_agent
     from termagent.eval.live_tasks import load_tasks
     from termagent.eval.report import print_live, write_json
@@ -161,20 +152,9 @@ def _live(args: argparse.Namespace) -> int:
             raise ConfigurationError(f"--oracle needs a solution script; none for: {', '.join(missing)}")
         run_one = lambda task, trajectory: run_oracle(task, spec)  # noqa: E731
     else:
-        from termagent.agent.loop import AgentLimits
-        from termagent.agent.runner import RunConfig
-        from termagent.cli.engine_options import options_from_args
         from termagent.model.engines.base import shared
 
-        base = RunConfig(
-            task="",
-            engine=options_from_args(args),
-            sandbox=spec,
-            policy=args.policy,
-            approve=args.approve,
-            limits=AgentLimits(max_steps=args.max_steps, timeout=args.timeout),
-            instructions=instructions_from_args(args),
-        )
+        base = agent_config_from_args(args, task="", sandbox=spec)
         if args.ray is not None:  # each worker builds its own engine
             base = dataclasses.replace(base, engine=remote_engine_options(base.engine))
         else:
@@ -184,17 +164,8 @@ def _live(args: argparse.Namespace) -> int:
         run_one = lambda task, trajectory: run_with_agent(task, base, engine, trajectory)  # noqa: E731
     started = time.monotonic()
 
-    def announce(report) -> None:
-        errors.print(
-            f"{'PASS' if report.passed else 'FAIL'} {report.name}: {report.status}, {report.steps} steps, "
-            f"{report.wall_time:.1f}s" + (f" ({report.error})" if report.error else ""),
-            highlight=False,
-        )
-
-    def one(task):
-        report = run_one(task, args.output_dir / f"{task.name}.jsonl")
-        announce(report)
-        return report
+    def announce(report: TaskReport) -> None:
+        errors.print(report.outcome_line(), highlight=False)
 
     try:
         if args.ray is not None:
@@ -211,11 +182,14 @@ def _live(args: argparse.Namespace) -> int:
                     on_cancel=lambda count: errors.print(f"cancelled {count} Ray task(s)"),
                 )
         else:
-            with (
-                errors.status(f"{len(tasks)} task(s), {args.parallel} at a time"),
-                ThreadPoolExecutor(max(1, args.parallel), thread_name_prefix="termagent-eval") as pool,
-            ):
-                reports = list(pool.map(one, tasks))
+            with errors.status(f"{len(tasks)} task(s), {args.parallel} at a time"):
+                reports = run_parallel(
+                    tasks,
+                    lambda task: run_one(task, args.output_dir / f"{task.name}.jsonl"),
+                    parallel=args.parallel,
+                    on_done=announce,
+                    thread_name="termagent-eval",
+                )
     finally:
         if engine is not None:
             engine.close()

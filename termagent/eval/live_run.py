@@ -21,15 +21,13 @@ from typing import Any
 from docker.types import Mount
 
 from termagent.agent.runner import RunConfig
-from termagent.batch.runner import CHECK_TIMEOUT_SECONDS, TaskReport, run_task
+from termagent.batch.runner import APP_DIR, TaskReport, run_check, run_task
 from termagent.batch.tasks import BatchTask
 from termagent.errors import TermagentError
 from termagent.eval.live_tasks import TESTS_DIR, LiveTask
 from termagent.eval.oracle import replay_solution
 from termagent.model.engines.base import Engine
 from termagent.sandbox.container import Sandbox, SandboxSpec
-
-APP_DIR = "/app"
 
 
 def check_script(task: LiveTask) -> str:
@@ -75,11 +73,7 @@ def run_oracle(task: LiveTask, base: SandboxSpec) -> TaskReport:
         with task_sandbox(task, base) as spec, Sandbox(spec) as sandbox:
             report.steps, alive = replay_solution(sandbox.shell, task.solution)
             report.status = "completed" if alive else "shell_exited"
-            exit_code, output = sandbox.container.exec_run(
-                ["timeout", str(CHECK_TIMEOUT_SECONDS), "bash", "-c", check_script(task)], workdir=APP_DIR
-            )
-            report.check = "passed" if exit_code == 0 else "failed"
-            report.check_output = (output or b"").decode("utf-8", "replace")[-2000:]
+            run_check(sandbox, check_script(task), report)
     except TermagentError as error:
         report.status, report.error = "error", str(error)
     report.wall_time = round(time.monotonic() - started, 3)
