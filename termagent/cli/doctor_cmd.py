@@ -4,7 +4,6 @@ what to do about each failure."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,38 +65,45 @@ def _image(image: str) -> str:
 
 
 def _engine(args: argparse.Namespace) -> str:
+    """What the run would build (`plan_engine`), and whether it can: the file, the server, the
+    GPU or the weights it needs."""
     from termagent.cli.engine_options import options_from_args
-    from termagent.model.engines.auto import gpu_present, server_listening
+    from termagent.model.engines.auto import plan_engine, server_listening, transformers_installed, vllm_usable
 
-    if args.replay or args.engine == "replay":
-        if not args.replay or not Path(args.replay).is_file():
-            raise TermagentError(f"no replay file {args.replay!r}", hint='pass --replay FILE (JSONL of {"reply": ...})')
-        return f"replay of {args.replay}"
-    if args.engine in ("auto", "openai"):
-        if server_listening(args.base_url):
-            return _server(options_from_args(args))
-        if args.engine == "openai":
-            raise TermagentError(f"no model server at {args.base_url}", hint=f"start one: `vllm serve {args.model}`")
-    has_vllm = importlib.util.find_spec("vllm") is not None
-    if args.engine in ("auto", "vllm") and has_vllm and gpu_present():
-        return f"vllm in-process with a GPU (no server at {args.base_url})"
-    if args.engine == "vllm":
+    options = options_from_args(args)
+    plan = plan_engine(options)
+    if plan.kind == "replay":
+        if not options.replay_path or not Path(options.replay_path).is_file():
+            raise TermagentError(
+                f"no replay file {options.replay_path!r}", hint='pass --replay FILE (JSONL of {"reply": ...})'
+            )
+        return f"replay of {options.replay_path}"
+    if plan.kind == "openai":
+        # `auto` chose it because a server listens; asked for, it may not.
+        if options.kind == "openai" and not server_listening(options.base_url):
+            raise TermagentError(
+                f"no model server at {options.base_url}", hint=f"start one: `vllm serve {options.model}`"
+            )
+        return _server(options)
+    if plan.kind == "vllm":
+        if not vllm_usable():
+            raise TermagentError(
+                "vllm needs a CUDA GPU and `pip install 'termagent[vllm]'`",
+                hint=f"or run the model elsewhere and pass --base-url (now {options.base_url})",
+            )
+        return f"vllm in-process with a GPU (no server at {options.base_url})"
+    if not transformers_installed():
         raise TermagentError(
-            "vllm needs a CUDA GPU and `pip install 'termagent[vllm]'`",
-            hint=f"or run the model elsewhere and pass --base-url (now {args.base_url})",
+            f"no model server at {options.base_url} and transformers is not installed",
+            hint=f"start a server with `vllm serve {options.model}`, or pip install 'termagent[transformers]'",
         )
-    if importlib.util.find_spec("transformers") is None:
+    if not _weights_on_disk(options.model):
         raise TermagentError(
-            f"no model server at {args.base_url} and transformers is not installed",
-            hint=f"start a server with `vllm serve {args.model}`, or pip install 'termagent[transformers]'",
+            f"no model server at {options.base_url}, and the weights of {options.model} are not on this machine",
+            hint=f"start a server (`vllm serve {options.model}`), or download the model first "
+            f"(`huggingface-cli download {options.model}`), or pass --model LOCAL_DIR",
         )
-    if not _weights_on_disk(args.model):
-        raise TermagentError(
-            f"no model server at {args.base_url}, and the weights of {args.model} are not on this machine",
-            hint=f"start a server (`vllm serve {args.model}`), or download the model first "
-            f"(`huggingface-cli download {args.model}`), or pass --model LOCAL_DIR",
-        )
-    return f"transformers in-process would load {args.model} (no server at {args.base_url}; slow on a CPU)"
+    return f"transformers in-process would load {options.model} (no server at {options.base_url}; slow on a CPU)"
 
 
 def _server(options) -> str:

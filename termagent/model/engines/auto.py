@@ -43,18 +43,45 @@ def _to_stderr(message: str) -> None:
     print(f"termagent: {message}", file=sys.stderr, flush=True)
 
 
+@dataclass(frozen=True)
+class EnginePlan:
+    """The engine a run would build on this machine, before anything is loaded."""
+
+    kind: str  # one of ENGINE_KINDS but "auto"
+    reason: str  # why this one, for the user
+
+
+def plan_engine(options: EngineOptions) -> EnginePlan:
+    """The one choice of engine, shared by runs and `termagent doctor`: what was asked, or for
+    `auto` the best this machine can run."""
+    if options.kind not in ENGINE_KINDS:
+        raise TermagentError(f"unknown engine {options.kind!r}", hint=f"choose one of {', '.join(ENGINE_KINDS)}")
+    if options.kind != "auto":
+        return EnginePlan(options.kind, "as asked")
+    if options.replay_path:
+        return EnginePlan("replay", f"replay of {options.replay_path}, --replay given")
+    if server_listening(options.base_url):
+        # A server that is there is used, however slowly it answers: it is waited for, never replaced.
+        return EnginePlan("openai", f"a server listens at {options.base_url}")
+    if vllm_usable():
+        return EnginePlan("vllm", f"in-process: no server at {options.base_url}; vllm and a GPU are here")
+    if not transformers_installed():
+        raise TermagentError(
+            f"no engine available: no model server at {options.base_url}, and neither vllm nor transformers "
+            "is installed",
+            hint=f"start a server with `vllm serve {options.model}`, or pip install 'termagent[transformers]'",
+        )
+    return EnginePlan("transformers", f"in-process: no server at {options.base_url}, no vllm with a GPU")
+
+
 def create_engine(options: EngineOptions, *, on_wait: Callable[[str], None] = _to_stderr) -> EngineChoice:
     """`on_wait` hears progress while a busy server is waited for."""
-    if options.kind == "auto":
-        engine, why = _auto(options, on_wait)
-    elif options.kind in ENGINE_KINDS:
-        engine, why = _build(options.kind, options, on_wait), "as asked"
-    else:
-        raise TermagentError(f"unknown engine {options.kind!r}", hint=f"choose one of {', '.join(ENGINE_KINDS)}")
+    plan = plan_engine(options)
+    engine = _build(plan.kind, options, on_wait)
     warnings = tuple(getattr(engine, "warnings", ()))
     details = f"\n  {engine.describe()}" if hasattr(engine, "describe") else ""
     loud = "".join(f"\n  WARNING: {warning}" for warning in warnings)
-    return EngineChoice(engine, f"engine: {engine.name} ({why}){details}{loud}", warnings)
+    return EngineChoice(engine, f"engine: {engine.name} ({plan.reason}){details}{loud}", warnings)
 
 
 class _CommonOptions(TypedDict):
@@ -112,18 +139,9 @@ def gpu_present() -> bool:
     return torch.cuda.is_available()
 
 
-def _auto(options: EngineOptions, on_wait: Callable[[str], None]) -> tuple[Engine, str]:
-    if options.replay_path:
-        return _build("replay", options), f"replay of {options.replay_path}, --replay given"
-    if server_listening(options.base_url):
-        # A server that is there is used, however slowly it answers: it is waited for, never replaced.
-        return _build("openai", options, on_wait), f"a server listens at {options.base_url}"
-    if importlib.util.find_spec("vllm") is not None and gpu_present():
-        return _build("vllm", options), f"in-process: no server at {options.base_url}; vllm and a GPU are here"
-    if importlib.util.find_spec("transformers") is None:
-        raise TermagentError(
-            f"no engine available: no model server at {options.base_url}, and neither vllm nor transformers "
-            "is installed",
-            hint=f"start a server with `vllm serve {options.model}`, or pip install 'termagent[transformers]'",
-        )
-    return _build("transformers", options), f"in-process: no server at {options.base_url}, no vllm with a GPU"
+def vllm_usable() -> bool:
+    return importlib.util.find_spec("vllm") is not None and gpu_present()
+
+
+def transformers_installed() -> bool:
+    return importlib.util.find_spec("transformers") is not None
