@@ -25,7 +25,7 @@ SAMPLES = {
     EventType.ACTION_PARSED: {"analysis": HOSTILE, "plan": HOSTILE, "commands": [], "task_complete": True},
     EventType.PARSE_WARNING: {"warning": HOSTILE},
     EventType.POLICY_DECIDED: {
-        "keystrokes": "echo hi\\x1b[A\\n",
+        "keystrokes": KEYS,
         "decision": "deny",
         "rule": "r",
         "reason": HOSTILE,
@@ -37,7 +37,7 @@ SAMPLES = {
         "answer": "deny-with-message",
         "approver": "person",
         "message": HOSTILE,
-        "edited": None,
+        "edited": KEYS,
         "note": None,
     },
     EventType.COMMAND_SKIPPED: {"keystrokes": KEYS, "reason": HOSTILE},

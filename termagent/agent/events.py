@@ -9,6 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# The version of the event stream as trajectories record it (in run_started's `format_version`):
+# 1 (no field) held the policy events' `keystrokes` and `edited` escaped for display; 2 holds them raw.
+FORMAT_VERSION = 2
+
 
 class EventType(enum.StrEnum):
     RUN_STARTED = "run_started"

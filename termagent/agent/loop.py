@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, overload
 
-from termagent.agent.events import Event, EventSink, EventType
+from termagent.agent.events import FORMAT_VERSION, Event, EventSink, EventType
 from termagent.errors import TermagentError
 from termagent.model.action import Command
 from termagent.model.conversation import Conversation
 from termagent.model.engines.base import Engine
 from termagent.model.step import Attempt, BadRepliesError, next_action
-from termagent.policy.approval import ApprovalRequest, Approver, Reply
+from termagent.policy.approval import Approver
 from termagent.policy.engine import Policy
+from termagent.policy.events import ApprovalAnswered, ApprovalAsked, PolicyDecided, PolicyEvent
 from termagent.policy.gate import Gate
 from termagent.policy.keystrokes import escape_for_display, next_state
 from termagent.policy.state import TerminalState
@@ -76,17 +77,6 @@ class RunResult:
     message: str = ""
 
 
-class _AnnouncingApprover:
-    """Reports each approval request as an event before a person (or --approve) answers it."""
-
-    def __init__(self, inner: Approver, announce: Callable[[ApprovalRequest], None]) -> None:
-        self.inner, self.announce, self.name = inner, announce, inner.name
-
-    def ask(self, request: ApprovalRequest) -> Reply:
-        self.announce(request)
-        return self.inner.ask(request)
-
-
 class Agent:
     def __init__(
         self,
@@ -102,7 +92,7 @@ class Agent:
         self.engine, self.shell, self.limits, self.instructions = engine, shell, limits, instructions
         self._emit = emit
         self._step = 0
-        self.gate = Gate(policy, _AnnouncingApprover(approver, self._announce_approval), self._policy_event)
+        self.gate = Gate(policy, approver, self._policy_event)
         self._pending_line: str | None = ""
         # Who holds the terminal is known for sure only once a command (or an interrupt) is seen
         # to end at a confirmed prompt; until then keystrokes are judged both as a command line
@@ -163,6 +153,7 @@ class Agent:
         )
         self._send(
             EventType.RUN_STARTED,
+            format_version=FORMAT_VERSION,
             task=task,
             engine=self.engine.name,
             model=self.engine.model,
@@ -358,22 +349,15 @@ class Agent:
     def _send(self, type_: EventType, **data: Any) -> None:
         self._emit(Event(type_, self._step, data))
 
-    def _policy_event(self, event) -> None:
-        record = event.to_json()
-        kind = EventType.POLICY_DECIDED if record.pop("event") == "policy_decided" else EventType.APPROVAL_ANSWERED
-        record.pop("timestamp", None)
-        self._send(kind, **record)
-
-    def _announce_approval(self, request: ApprovalRequest) -> None:
-        verdict = request.verdict
-        self._send(
-            EventType.APPROVAL_ASKED,
-            keystrokes=escape_for_display(request.keystrokes),
-            rule=verdict.rule,
-            reason=verdict.reason,
-            foreground=request.state.foreground,
-            can_remember=request.can_remember,
-        )
+    def _policy_event(self, event: PolicyEvent) -> None:
+        match event:
+            case PolicyDecided():
+                kind = EventType.POLICY_DECIDED
+            case ApprovalAsked():
+                kind = EventType.APPROVAL_ASKED
+            case ApprovalAnswered():
+                kind = EventType.APPROVAL_ANSWERED
+        self._send(kind, **dataclasses.asdict(event))
 
 
 def _notes(notes: list[str]) -> str:

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from termagent.agent.events import EventType
+from termagent.agent.events import FORMAT_VERSION, EventType
 from termagent.errors import TermagentError
 from termagent.jsonl import read_json_lines
+from termagent.policy.keystrokes import unescape_display
 
 # Trajectories carry `format_version` in their run_started record from version 2 on; none means 1.
-SUPPORTED_FORMAT_VERSION = 1
+SUPPORTED_FORMAT_VERSION = FORMAT_VERSION
 # Folders written by `termagent batch` and `termagent eval live`: one trajectory per task, and a
 # report whose rows say how each task's check went.
 _REPORT_FILES = ("report.json", "summary.json")
@@ -214,7 +215,7 @@ def read_run(path: Path, task_id: str | None = None) -> RecordedRun:
     )
     if cut_line:
         run.dropped.append(f"line {cut_line}: cut off mid-write (the run was killed)")
-    _Folder(run).feed(records[1:])
+    _Folder(run, escaped_policy_keystrokes=version < 2).feed(records[1:])
     return run
 
 
@@ -232,8 +233,10 @@ def _read_records(path: Path) -> tuple[list[dict[str, Any]], int | None]:
 class _Folder:
     """Folds the event stream into steps, in the order the agent loop emits it."""
 
-    def __init__(self, run: RecordedRun) -> None:
+    def __init__(self, run: RecordedRun, *, escaped_policy_keystrokes: bool) -> None:
         self.run = run
+        # Version 1 recorded the policy events' keystrokes escaped for display; read them raw.
+        self.escaped_policy_keystrokes = escaped_policy_keystrokes
         self.step: Step | None = None
         self.step_closed = True
 
@@ -288,7 +291,12 @@ class _Folder:
         elif kind in _POLICY_EVENTS:
             command = self._current_command(step)
             if command is not None:
-                command.decisions.append({k: v for k, v in record.items() if k not in ("step", "time")})
+                decision = {k: v for k, v in record.items() if k not in ("step", "time")}
+                if self.escaped_policy_keystrokes:
+                    for name in ("keystrokes", "edited"):
+                        if isinstance(decision.get(name), str):
+                            decision[name] = unescape_display(decision[name])
+                command.decisions.append(decision)
         elif kind is EventType.KEYSTROKES_SENT:
             command = self._current_command(step)
             if command is not None:

@@ -1,44 +1,43 @@
-"""Trajectory events: every decision and every answer, with a timestamp."""
+"""What the gate reports: every decision, every question put to the approver, every answer.
+
+Values are raw (keystrokes as the model or the person typed them); views escape them. The time is
+the agent's: it stamps each event it forwards."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-
-
-def _now() -> float:
-    return time.time()
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class PolicyDecided:
-    keystrokes: str  # escaped for display
+    keystrokes: str
     decision: str
     rule: str
     reason: str
     commands: tuple[str, ...]
     foreground: str | None
-    timestamp: float = field(default_factory=_now)
 
-    def to_json(self) -> dict[str, object]:
-        return {"event": "policy_decided", **asdict(self)}
+
+@dataclass(frozen=True)
+class ApprovalAsked:
+    keystrokes: str
+    rule: str
+    reason: str
+    foreground: str | None
+    can_remember: bool
 
 
 @dataclass(frozen=True)
 class ApprovalAnswered:
-    keystrokes: str  # escaped for display
+    keystrokes: str
     answer: str
     approver: str
     message: str | None = None
-    edited: str | None = None  # escaped
+    edited: str | None = None
     rules_added: tuple[str, ...] = ()
     note: str | None = None
-    timestamp: float = field(default_factory=_now)
-
-    def to_json(self) -> dict[str, object]:
-        return {"event": "approval_answered", **asdict(self)}
 
 
-PolicyEvent = PolicyDecided | ApprovalAnswered
-EventSink = Callable[[PolicyEvent], None]
+PolicyEvent = PolicyDecided | ApprovalAsked | ApprovalAnswered
+PolicyListener = Callable[[PolicyEvent], None]

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from termagent.policy.approval import Answer, ApprovalRequest, Approver
 from termagent.policy.decision import Decision, Verdict
 from termagent.policy.engine import Policy
-from termagent.policy.events import ApprovalAnswered, EventSink, PolicyDecided
-from termagent.policy.keystrokes import escape_for_display
+from termagent.policy.events import ApprovalAnswered, ApprovalAsked, PolicyDecided, PolicyListener
 from termagent.policy.loader import user_policy_path
 from termagent.policy.remembered import SessionRules, prefix_rules, remember
 from termagent.policy.state import TerminalState
@@ -29,7 +28,7 @@ class Outcome:
 
 
 class Gate:
-    def __init__(self, policy: Policy, approver: Approver, events: EventSink) -> None:
+    def __init__(self, policy: Policy, approver: Approver, events: PolicyListener) -> None:
         self.base = policy
         self.approver = approver
         self.events = events
@@ -49,7 +48,7 @@ class Gate:
             verdict = self.policy.judge(current, state)
             self.events(
                 PolicyDecided(
-                    verdict.keystrokes,
+                    current,
                     str(verdict.decision),
                     verdict.rule,
                     verdict.reason,
@@ -65,6 +64,7 @@ class Gate:
             request = ApprovalRequest(
                 current, verdict, state, can_remember=rules is not None, policy_file=str(user_policy_path())
             )
+            self.events(ApprovalAsked(current, verdict.rule, verdict.reason, state.foreground, request.can_remember))
             reply = self.approver.ask(request)
             added: list[str] = []
             note = None
@@ -78,11 +78,11 @@ class Gate:
                         remember(user_policy_path(), rules, self.base.source)
             self.events(
                 ApprovalAnswered(
-                    keystrokes=verdict.keystrokes,
+                    keystrokes=current,
                     answer=reply.answer.value,
                     approver=self.approver.name,
                     message=reply.message,
-                    edited=escape_for_display(reply.keystrokes) if reply.keystrokes is not None else None,
+                    edited=reply.keystrokes,
                     rules_added=tuple(added),
                     note=note,
                 )

@@ -10,7 +10,7 @@ from textual.widgets import Collapsible, Static
 from termagent.agent.events import Event, EventType
 from termagent.text_safety import escape_for_display
 from termagent.tui.safe_text import safe_text
-from termagent.views.event_text import DIFF, KEYSTROKES, OUTPUT, Description
+from termagent.views.event_text import COMMAND, DIFF, ESCAPED, KEYSTROKES, OUTPUT, Description
 from termagent.views.event_text import describe as describe_event
 
 STREAM_TAIL = 4000  # characters of a streaming reply kept on screen
@@ -18,7 +18,7 @@ STREAM_TAIL = 4000  # characters of a streaming reply kept on screen
 # The step log's look for each kind of segment (views/event_text.py names them).
 STYLES = {
     "label": "bold",
-    "command": "bold",
+    COMMAND: "bold",
     "answer": "bold",
     KEYSTROKES: "dim",
     "note": "dim",
@@ -42,7 +42,7 @@ def render(description: Description) -> Text:
     return Text.assemble(
         *(
             safe_text(
-                escape_for_display(segment.text) if segment.style == KEYSTROKES else segment.text,
+                escape_for_display(segment.text) if segment.style in ESCAPED else segment.text,
                 STYLES.get(segment.style, ""),
             )
             for segment in description

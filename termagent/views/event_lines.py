@@ -10,7 +10,7 @@ from typing import TextIO
 
 from termagent.agent.events import Event, EventType
 from termagent.text_safety import escape_for_display, json_line, printable
-from termagent.views.event_text import KEYSTROKES, OUTPUT, describe
+from termagent.views.event_text import ESCAPED, OUTPUT, describe
 
 # Streaming pieces would drown the log; the whole reply and each command's output are shown.
 _QUIET = {EventType.MODEL_TOKEN, EventType.TERMINAL_OUTPUT}
@@ -37,7 +37,7 @@ class TextLines:
             return
         line = printable(
             "".join(
-                escape_for_display(segment.text) if segment.style == KEYSTROKES else segment.text
+                escape_for_display(segment.text) if segment.style in ESCAPED else segment.text
                 for segment in description
                 if segment.style not in self._left_out
             )

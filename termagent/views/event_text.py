@@ -2,7 +2,7 @@
 text lines, the TUI's step log). A description is a list of segments, each a piece of text and
 the name of what it is ("command", "deny", "warning", ...), never a terminal code: each view maps
 the names to its own look. Texts are the events' raw values; views escape them (segments named
-KEYSTROKES as keystrokes, the rest through termagent.text_safety)."""
+in ESCAPED as keystrokes, the rest through termagent.text_safety)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from termagent.agent.events import Event, EventType
 
 # Raw keystrokes (control keys included): shown with escape_for_display, so nothing hides.
 KEYSTROKES = "keystrokes"
+# Raw keystrokes the policy judges: escaped like KEYSTROKES, shown prominently.
+COMMAND = "command"
+ESCAPED = frozenset({KEYSTROKES, COMMAND})
 # Detail a view may leave out: a command's output, a workspace diff.
 OUTPUT = "output"
 DIFF = "diff"
@@ -70,11 +73,9 @@ def _action_parsed(data: dict[str, Any]) -> Description:
 
 def _policy_decided(data: dict[str, Any]) -> Description:
     decision = data["decision"]
-    # The gate escapes these keystrokes before the event is sent (policy/events.py), so they
-    # are shown as they are; the segment becomes KEYSTROKES when the event carries them raw.
     return [
         Segment("$ ", "label"),
-        Segment(data["keystrokes"], "command"),
+        Segment(data["keystrokes"], COMMAND),
         Segment("\n  policy: "),
         Segment(decision, decision if decision in ("allow", "ask", "deny") else ""),
         Segment(" · rule "),
@@ -86,9 +87,9 @@ def _policy_decided(data: dict[str, Any]) -> Description:
 
 def _approval_answered(data: dict[str, Any]) -> Description:
     segments = [Segment("  approval: "), Segment(data["answer"], "answer"), Segment(f" by {data['approver']}")]
-    for label in ("message", "edited", "note"):  # edited: escaped by the gate, like the keystrokes
+    for label, style in (("message", ""), ("edited", KEYSTROKES), ("note", "")):
         if data.get(label):
-            segments += [Segment(f" · {label}: "), Segment(data[label])]
+            segments += [Segment(f" · {label}: "), Segment(data[label], style)]
     return segments
 
 

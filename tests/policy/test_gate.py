@@ -7,7 +7,7 @@ import yaml
 from termagent.policy.approval import Answer, ApprovalRequest, Reply, approver_for
 from termagent.policy.decision import Decision
 from termagent.policy.engine import Policy
-from termagent.policy.events import ApprovalAnswered, PolicyDecided, PolicyEvent
+from termagent.policy.events import ApprovalAnswered, ApprovalAsked, PolicyDecided, PolicyEvent
 from termagent.policy.gate import Gate
 from termagent.policy.loader import load_policy
 from termagent.policy.state import TerminalState
@@ -41,7 +41,7 @@ def test_allow_and_deny_need_no_person(default_policy: Policy) -> None:
     outcome = g.review("rm -rf /\n", PROMPT)
     assert outcome.send is None and "rm-recursive-root" in (outcome.feedback or "")
     assert person.requests == [] and [type(e) for e in events] == [PolicyDecided, PolicyDecided]
-    assert all(e.timestamp > 0 for e in events)
+    assert [e.keystrokes for e in events] == ["ls\n", "rm -rf /\n"]  # raw: views escape
 
 
 def test_allow_once_asks_again(default_policy: Policy) -> None:
@@ -122,18 +122,11 @@ def test_names_redefined_in_the_session_are_asked_about(default_policy: Policy) 
     assert "`ls` was redefined" in outcome.verdict.reason
 
 
-def test_events_serialise_for_the_trajectory(default_policy: Policy) -> None:
-    g, events = gate(default_policy, Scripted(Reply(Answer.DENY_WITH_MESSAGE, message="no")))
+def test_events_carry_raw_keystrokes_in_order(default_policy: Policy) -> None:
+    g, events = gate(default_policy, Scripted(Reply(Answer.EDIT, keystrokes="ls\x1b\n"), Reply(Answer.DENY)))
     g.review("make\x1b\n", PROMPT)
-    decided, answered = (e.to_json() for e in events)
-    assert (
-        decided["event"] == "policy_decided"
-        and decided["keystrokes"] == "make\\x1b\\n"
-        and decided["decision"] == "ask"
-    )
-    assert (
-        answered["event"] == "approval_answered"
-        and answered["answer"] == "deny-with-message"
-        and answered["message"] == "no"
-    )
-    assert decided["timestamp"] <= answered["timestamp"]
+    assert [type(e) for e in events] == [PolicyDecided, ApprovalAsked, ApprovalAnswered] * 2
+    decided, asked, answered = events[:3]
+    assert isinstance(decided, PolicyDecided) and decided.keystrokes == "make\x1b\n" and decided.decision == "ask"
+    assert isinstance(asked, ApprovalAsked) and asked.keystrokes == "make\x1b\n"
+    assert isinstance(answered, ApprovalAnswered) and answered.answer == "edit" and answered.edited == "ls\x1b\n"

@@ -174,7 +174,7 @@ def first_step_events() -> list[Event]:
             EventType.POLICY_DECIDED,
             1,
             {
-                "keystrokes": "printf 'Hello\\\\n' > /app/hello.txt\\n",
+                "keystrokes": "printf 'Hello\\n' > /app/hello.txt\n",
                 "decision": "ask",
                 "rule": "construct:write_redirect",
                 "reason": "writes to a file",
@@ -182,7 +182,7 @@ def first_step_events() -> list[Event]:
                 "foreground": None,
             },
         ),
-        Event(EventType.APPROVAL_ASKED, 1, {"keystrokes": "printf 'Hello\\\\n' > /app/hello.txt\\n"}),
+        Event(EventType.APPROVAL_ASKED, 1, {"keystrokes": "printf 'Hello\\n' > /app/hello.txt\n"}),
     ]
 
 
