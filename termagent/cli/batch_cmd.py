@@ -24,12 +24,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "passed (its check, or completion when it has none), 1 otherwise, 2 on a bad batch file.",
     )
     parser.add_argument("tasks_file", metavar="TASKS.yaml", type=Path)
-    parser.add_argument(
-        "--parallel",
-        type=int,
-        default=1,
-        help="tasks at a time (default: 1); with --ray and no ADDRESS, the local cluster's slots",
-    )
     add_ray_arguments(parser)
     parser.add_argument("--output-dir", type=Path, help="trajectories and report (default: batch-<time>/)")
     add_agent_arguments(parser, parser, PER_TASK)

@@ -63,15 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     live.add_argument("--output-dir", type=Path, default=Path("eval-live"), help="(default: %(default)s)")
     live.add_argument("--limit", type=int, default=None, help="only the first N tasks")
-    live.add_argument(
-        "--parallel",
-        type=int,
-        default=1,
-        help="tasks at a time, each in its own sandbox (default: 1; the replay engine's "
-        "replies are shared in order, so keep 1 with it); with --ray and no ADDRESS, the "
-        "local cluster's slots",
-    )
-    add_ray_arguments(live)
+    add_ray_arguments(live, parallel_note="; the replay engine's replies are shared in order, so keep 1 with it")
     agent = live.add_argument_group("agent (without --oracle)")
     add_agent_arguments(agent, agent, PER_TASK)
     add_sandbox_arguments(live)

@@ -1,11 +1,20 @@
-"""The command-line options of a run on a Ray cluster, shared by `batch` and `eval live`."""
+"""How many tasks at once, and the command-line options of a run on a Ray cluster, shared by
+`batch` and `eval live`."""
 
 from __future__ import annotations
 
 import argparse
 
 
-def add_ray_arguments(parser: argparse.ArgumentParser) -> None:
+def add_ray_arguments(parser: argparse.ArgumentParser, *, parallel_note: str = "") -> None:
+    """`parallel_note` says more about --parallel for this command."""
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        help=f"tasks at a time, each in its own sandbox (default: 1{parallel_note}); with --ray and no "
+        "ADDRESS, the local cluster's slots",
+    )
     group = parser.add_argument_group("Ray cluster (docs/ray.md)")
     group.add_argument(
         "--ray",
