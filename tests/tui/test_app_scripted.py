@@ -21,6 +21,18 @@ from termagent.policy.approval import Answer, Reply
 from termagent.tui.app import TermagentApp
 
 
+class _NoticesKept(TermagentApp):
+    """Keeps each notice the app shows, through Textual's public `notify`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notices: list[str] = []
+
+    def notify(self, message: str, **kwargs) -> None:
+        self.notices.append(message)
+        super().notify(message, **kwargs)
+
+
 async def _answer(tmp_path, *keys: str) -> Reply:
     run = ScriptedRun([*first_step_events(), approval_request(), *after_approval_events()])
     app = TermagentApp(offline_config(tmp_path), runner=run)
@@ -91,15 +103,13 @@ def test_a_failed_start_is_a_notice_and_the_app_stays_usable(tmp_path):
         from termagent.errors import TermagentError
 
         run = ScriptedRun([], fail=TermagentError("unknown policy 'nope'", hint="use default, strict or a file"))
-        app = TermagentApp(offline_config(tmp_path), runner=run)
+        app = _NoticesKept(offline_config(tmp_path), runner=run)
         async with app.run_test(size=(160, 50)) as pilot:
             await until(
                 pilot,
                 lambda: (
                     app.result is not None
-                    and any(
-                        "unknown policy 'nope'" in n.message and "use default" in n.message for n in app._notifications
-                    )
+                    and any("unknown policy 'nope'" in notice and "use default" in notice for notice in app.notices)
                 ),
             )
             assert app.result.status is RunStatus.ERROR

@@ -87,6 +87,7 @@ class ScriptedRun:
         self.release = threading.Event()
         self.replies: list[Reply] = []
         self.done = threading.Event()
+        self.played = threading.Event()  # the whole script is in the view's hands
         self.config: RunConfig | None = None
 
     def __call__(
@@ -106,6 +107,7 @@ class ScriptedRun:
                     self.replies.append(person.ask(item))
                 else:
                     view(item)
+            self.played.set()
             self.release.wait(self.hold)
             if self.fail is not None:
                 raise self.fail
