@@ -56,7 +56,8 @@ SAMPLES = {
     EventType.COMPLETION_CONFIRMED: {},
     EventType.WORKSPACE_CHANGED: {"counts": {}, "summary": HOSTILE, "diff": "+" + HOSTILE},
     EventType.WORKSPACE_APPLIED: {"summary": HOSTILE, "conflicts": [HOSTILE]},
-    EventType.ERROR: {"message": "warning: " + HOSTILE, "hint": HOSTILE},
+    EventType.WARNING: {"message": HOSTILE},
+    EventType.ERROR: {"message": HOSTILE, "hint": HOSTILE},
     EventType.RUN_FINISHED: {
         "status": "completed",
         "steps": 2,
@@ -109,3 +110,12 @@ def test_raw_keystrokes_are_escaped_once_and_output_only_where_asked():
     sent = step_log_line(Event(EventType.KEYSTROKES_SENT, 1, SAMPLES[EventType.KEYSTROKES_SENT])).plain
     assert sent == "  sent (edited): echo hi\\x1b[A\\n"
     assert "stopped by the sandbox: its disk limit (256 MiB) was reached" in full.getvalue()
+
+
+def test_policy_keystrokes_are_escaped_once_and_warnings_read_as_warnings():
+    decided = step_log_line(Event(EventType.POLICY_DECIDED, 1, SAMPLES[EventType.POLICY_DECIDED])).plain
+    assert decided.startswith("$ echo hi\\x1b[A\\n\n  policy: deny")
+    answered = step_log_line(Event(EventType.APPROVAL_ANSWERED, 1, SAMPLES[EventType.APPROVAL_ANSWERED])).plain
+    assert "edited: echo hi\\x1b[A\\n" in answered
+    warned = step_log_line(Event(EventType.WARNING, 0, {"message": "constrained decoding is OFF"})).plain
+    assert warned == "warning: constrained decoding is OFF"

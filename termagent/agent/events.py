@@ -35,6 +35,7 @@ class EventType(enum.StrEnum):
     COMPLETION_CONFIRMED = "completion_confirmed"
     WORKSPACE_CHANGED = "workspace_changed"  # what the run changed in a copied-in workspace
     WORKSPACE_APPLIED = "workspace_applied"
+    WARNING = "warning"  # the run goes on, with less than asked for (engine, sandbox, workspace)
     ERROR = "error"
     RUN_FINISHED = "run_finished"
 

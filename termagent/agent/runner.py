@@ -85,15 +85,15 @@ def run_agent(
             if workspace is not None:
                 cleanup.enter_context(workspace)
                 if workspace.warning:
-                    view(Event(EventType.ERROR, 0, {"message": workspace.warning}))
+                    view(Event(EventType.WARNING, 0, {"message": workspace.warning}))
                 spec = dataclasses.replace(spec, mounts=spec.mounts + workspace.mounts())
             sandbox = cleanup.enter_context(Sandbox(spec))
             if workspace is not None:
                 workspace.populate(sandbox.container)
             for warning in engine_warnings:  # e.g. constrained decoding off: loud in every view and the trajectory
-                fan_out(*sinks)(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
+                fan_out(*sinks)(Event(EventType.WARNING, 0, {"message": warning}))
             for warning in sandbox.shell.warnings:
-                view(Event(EventType.ERROR, 0, {"message": f"warning: {warning}"}))
+                view(Event(EventType.WARNING, 0, {"message": warning}))
             agent = Agent(
                 engine,
                 sandbox.shell,

@@ -182,12 +182,12 @@ class TermagentApp(App[RunResult | None]):
             event = self._events.popleft()
             self.step_log.show(event)
             self.status_bar.follow(event)
-            if event.type is EventType.ERROR:
+            if event.type in (EventType.ERROR, EventType.WARNING):
                 hint = event.data.get("hint")
                 self.notify(
                     printable(event.data["message"] + (f"\n{hint}" if hint else "")),
-                    title="error",
-                    severity="error",
+                    title=str(event.type),
+                    severity="error" if event.type is EventType.ERROR else "warning",
                     timeout=ERROR_NOTICE_SECONDS,
                     markup=False,
                 )

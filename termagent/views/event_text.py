@@ -162,6 +162,7 @@ _DESCRIBERS = {
         Segment(f"\n{data['diff']}".rstrip(), DIFF),
     ],
     EventType.WORKSPACE_APPLIED: _workspace_applied,
+    EventType.WARNING: lambda data: _labelled("warning:", data["message"], "warning"),
     EventType.ERROR: _error,
     EventType.RUN_FINISHED: _run_finished,
 }

@@ -44,7 +44,7 @@ class WorkspaceMode(enum.Enum):
 
 def mount_warning(directory: Path) -> str:
     return (
-        f"WARNING: --workspace-mode mount: {directory} is mounted read-write at {APP}. Everything "
+        f"--workspace-mode mount: {directory} is mounted read-write at {APP}. Everything "
         "the model does there happens to your files at once, with no review and no undo: it can edit "
         "or delete any file, plant git hooks and config (.git/) that run on your next git command, "
         "leave scripts and programs that run with your rights when you run them, and create files and "
