@@ -1,7 +1,7 @@
 """`--oracle`: type a task's own solution script into the sandbox's shell, as a model's commands would be.
 
 The script is cut into complete shell commands (a heredoc, an `if` block or a line continued with
-a backslash stays whole, as bash itself would read it); each goes through ShellSession.run as one
+a backslash stays whole, as bash itself would read it); each goes through the Shell's run as one
 command's keystrokes, so the oracle exercises exactly the path the agent's keystrokes take. A
 pass proves the harness (files, sandbox, keystrokes, check), not any model.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import subprocess
 
+from termagent.agent.loop import Shell
 from termagent.model.action import MAX_DURATION
-from termagent.sandbox.session import ShellSession
 
 # bash's words for input that stops in the middle of a command (as opposed to a real syntax error).
 _UNFINISHED = ("unexpected end of file", "delimited by end-of-file")
@@ -43,7 +43,7 @@ def solution_commands(script: str) -> list[str]:
     return commands
 
 
-def replay_solution(shell: ShellSession, script: str, *, duration: float = MAX_DURATION) -> tuple[int, bool]:
+def replay_solution(shell: Shell, script: str, *, duration: float = MAX_DURATION) -> tuple[int, bool]:
     """Send each command and wait for it (up to `duration`: the shell returns as soon as it is
     back at its prompt). Returns the commands sent and whether the shell is still alive."""
     sent = 0
