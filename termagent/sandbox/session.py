@@ -450,12 +450,10 @@ class ShellSession:
 
     def _foreground_from_host(self) -> str | None:
         # Fast path when the engine runs on this machine: the host sees the container's processes.
-        pid = self._local_shell_pid()
+        pid = self._host_shell_pid()
         if pid is None:
             return None
         try:
-            if _read_proc(pid, "comm") != self.shell:
-                return None
             shell_group, _, foreground_group = _proc_groups(pid)
             if foreground_group == shell_group:
                 return self.shell
@@ -497,17 +495,26 @@ class ShellSession:
         return state is not None and state[0] and state[1] == "S" and state[2] != "do_wait"
 
     def _shell_state_from_host(self) -> tuple[bool, str, str] | None:
-        pid = self._local_shell_pid()
+        pid = self._host_shell_pid()
         if pid is None:
             return None
         try:
-            if _read_proc(pid, "comm") != self.shell:
-                return None
             run_state = _read_proc(pid, "stat").rsplit(")", 1)[1].split()[0]
             shell_group, _, foreground_group = _proc_groups(pid)
             # "0" when the kernel does not show it to this user: the other checks stand alone.
             return shell_group == foreground_group, run_state, _read_proc(pid, "wchan")
         except (OSError, IndexError, ValueError):
+            return None
+
+    def _host_shell_pid(self) -> int | None:
+        """The shell's pid as the host sees it, while that process is still the shell (a pid
+        can be taken by another program once the shell ends)."""
+        pid = self._local_shell_pid()
+        if pid is None:
+            return None
+        try:
+            return pid if _read_proc(pid, "comm") == self.shell else None
+        except OSError:
             return None
 
     def _local_shell_pid(self) -> int | None:
