@@ -14,9 +14,10 @@ from termagent.cli.agent_options import PER_TASK, add_agent_arguments, agent_con
 from termagent.cli.engine_options import add_engine_arguments
 from termagent.cli.ray_options import add_ray_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
+from termagent.cli.subcommands import Subcommands
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: Subcommands) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "batch",
         help="run many tasks headless, N at a time",

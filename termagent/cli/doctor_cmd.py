@@ -9,10 +9,11 @@ from pathlib import Path
 
 from termagent.cli.engine_options import add_engine_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments
+from termagent.cli.subcommands import Subcommands
 from termagent.errors import TermagentError
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: Subcommands) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("doctor", help="check Docker, the image, the model and the policy")
     parser.add_argument("--policy", default=None, help="policy to check (default: your policy file, else `default`)")
     add_engine_arguments(parser)

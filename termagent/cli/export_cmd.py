@@ -7,8 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from termagent.cli.subcommands import Subcommands
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+
+def register(subparsers: Subcommands) -> argparse.ArgumentParser:
     from termagent.export.dataset import Format
     from termagent.export.selection import Keep
     from termagent.export.sft import AssistantText

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from termagent.cli.subcommands import Subcommands
 from termagent.errors import TermagentError
 from termagent.jsonl import read_json_lines
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from termagent.policy.state import TerminalState
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: Subcommands) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("policy", help="inspect and debug policies")
     actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     check = actions.add_parser(

@@ -10,10 +10,11 @@ import tempfile
 from pathlib import Path
 
 from termagent.cli.run_cmd import add_run_arguments, run
+from termagent.cli.subcommands import Subcommands
 from termagent.errors import TermagentError
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: Subcommands) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "replay",
         help="re-run a recorded trajectory's replies in a fresh sandbox",

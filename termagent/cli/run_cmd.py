@@ -11,13 +11,14 @@ import yaml
 from termagent.cli.agent_options import ONE_RUN, add_agent_arguments, agent_config_from_args
 from termagent.cli.engine_options import add_engine_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
+from termagent.cli.subcommands import Subcommands
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
 from termagent.errors import EXIT_CONFIG_ERROR, EXIT_INTERRUPTED, EXIT_NOT_COMPLETED, EXIT_OK, ConfigurationError
 from termagent.paths import config_dir
 from termagent.workspace.changes import ApplyAnswer
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: Subcommands) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "run",
         help='run the agent on a task (the default: `termagent "TASK"`)',

@@ -7,10 +7,11 @@ import json
 import sys
 
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
+from termagent.cli.subcommands import Subcommands
 from termagent.errors import TermagentError
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: Subcommands) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "sandbox",
         help="build, try and clean up the sandbox",
