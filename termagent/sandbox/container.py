@@ -10,10 +10,11 @@ import docker
 import yaml
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
+from docker.types import Ulimit
 
 from termagent.errors import SandboxError, TermagentError
 from termagent.sandbox import DEFAULT_IMAGE, MAX_INPUT_BYTES
-from termagent.sandbox.disk import DiskWatch, parse_size
+from termagent.sandbox.disk import DiskWatch, file_size_cap, parse_size
 from termagent.sandbox.docker_connect import connect
 from termagent.sandbox.lifecycle import reap_orphans, sandbox_labels
 from termagent.sandbox.profiles import SandboxProfile, load_profile
@@ -115,6 +116,7 @@ class Sandbox:
 
     def _create_with(self, client: docker.DockerClient, storage_opt: dict[str, str] | None):
         profile = self.spec.profile
+        file_cap = file_size_cap(parse_size(profile.disk))
         tmpfs = {"/tmp": f"size={profile.tmp_size},mode=1777"}
         if profile.read_only:
             tmpfs["/root"] = "size=16m,mode=700"
@@ -137,6 +139,8 @@ class Sandbox:
                 # or new namespaces, whatever the capabilities (seccomp.yaml says why).
                 security_opt=["no-new-privileges", security_option()],
                 pids_limit=profile.pids_limit,
+                # The kernel's own bound on any one file, under the disk limit (disk.py says why).
+                ulimits=[Ulimit(name="fsize", soft=file_cap, hard=file_cap)],
                 mem_limit=profile.memory,
                 memswap_limit=profile.memory,
                 nano_cpus=int(profile.cpus * 1e9),

@@ -60,6 +60,13 @@ done
 """
 
 
+def file_size_cap(allowed: int) -> int:
+    """The largest file the sandbox may write (RLIMIT_FSIZE, enforced by the kernel): between the
+    watchdog's stop point and the limit, so that a single writer the watchdog measures too late
+    (a busy machine) still cannot take more than the limit, and one `fallocate` cannot reserve it."""
+    return int(allowed * (1 - _MARGIN / 2))
+
+
 def parse_size(text: str) -> int:
     """Bytes in a profile size ("4g", "512m", "100k", "1000"), binary units."""
     unit = text[-1].lower() if text[-1].isalpha() else ""
@@ -131,9 +138,16 @@ class DiskWatch:
             if settling:
                 settling = False  # what the stopped writers wrote while being stopped: a new baseline
             elif growing and used + rate * _REACTION >= self.allowed * (1 - _MARGIN):
-                self._record_stop(used)
-                self._exec(_STOP_WRITERS, self._keepalive_pid)
-                settling = True
+                # Measured once more: a writer that has already ended (the kernel's bound on one
+                # file stops it too) must not cost the command that runs now its life.
+                again = self.used()
+                if again is None:
+                    return
+                if again > used:
+                    self._record_stop(again)
+                    self._exec(_STOP_WRITERS, self._keepalive_pid)
+                    settling = True
+                used, now = again, time.monotonic()
             last_used, last_time = used, now
 
     def _delay(self, used: int, rate: float, cost: float) -> float:

@@ -37,6 +37,8 @@ def test_dd_past_the_disk_limit_is_stopped_and_the_host_loses_at_most_the_limit(
     assert result.finished
     if sandbox.disk_watch is None:  # the storage driver enforces the size itself
         assert "No space left on device" in result.output
+    elif "dd-exit=153" in result.output:  # 128 + SIGXFSZ: the kernel's bound on one file came first
+        assert "File size limit exceeded" in result.output
     else:
         assert result.stopped is not None and result.stopped.limit == "disk"
         assert result.stopped.allowed == parse_size(LIMIT) and "dd-exit=137" in result.output
@@ -53,7 +55,9 @@ def test_a_background_writer_is_stopped_and_reported_with_the_next_command(sandb
     if sandbox.disk_watch is None:
         pytest.skip("the storage driver enforces the size itself: no watchdog")
     shell = sandbox.shell
-    started = shell.run("(while :; do cat /usr/bin/* >> /root/grow; done) >/dev/null 2>&1 &\n", duration=5)
+    # Many files, each under the kernel's bound on one file: only the watchdog can stop this.
+    writer = "(n=0; while :; do n=$((n+1)); cat /usr/bin/* > /root/grow$n; done) >/dev/null 2>&1 &\n"
+    started = shell.run(writer, duration=5)
     waited = shell.run("wait; echo waited\n", duration=120)
     assert waited.finished and (started.stopped or waited.stopped) is not None
     assert _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
@@ -61,12 +65,25 @@ def test_a_background_writer_is_stopped_and_reported_with_the_next_command(sandb
     assert "0" in left  # no writer left
 
 
+def test_one_file_cannot_take_the_limit(sandbox_factory, docker_client):
+    sandbox = sandbox_factory(disk=LIMIT)
+    shell = sandbox.shell
+    result = shell.run("fallocate -l 2G /root/big; echo exit=$?; ls -s /root\n", duration=30)
+    # 128 + SIGXFSZ, and nothing reserved.
+    assert "File size limit exceeded" in result.output and "exit=153" in result.output
+    assert "0 big" in result.output
+    assert _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
+    assert shell.run("echo fine\n", duration=10).output.splitlines()[1] == "fine"
+
+
 def test_space_reserved_at_once_ends_the_sandbox(sandbox_factory, docker_client):
     sandbox = sandbox_factory(disk=LIMIT)
     if sandbox.disk_watch is None:
         pytest.skip("the storage driver enforces the size itself: no watchdog")
     shell = sandbox.shell
-    results = [shell.run("fallocate -l 2G /root/big; echo reserved\n", duration=10)]
+    # Each file under the kernel's bound on one file, together far over the limit.
+    reserve = "for n in 1 2 3 4 5 6 7 8; do fallocate -l 200M /root/big$n; done; echo reserved\n"
+    results = [shell.run(reserve, duration=10)]
     deadline = time.monotonic() + 60
     while docker_client.api.inspect_container(sandbox.container.id)["State"]["Running"]:
         assert time.monotonic() < deadline, "the sandbox still runs with 2 GiB reserved"
