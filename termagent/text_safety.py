@@ -51,6 +51,22 @@ def escape_for_display(text: str) -> str:
 _ESCAPE_RUN = _escaping(escape_for_display)
 
 
+_DISPLAY_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))", re.DOTALL)
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "e": "\x1b", "\\": "\\"}
+
+
+def unescape_display(text: str) -> str:
+    """The inverse of `escape_for_display`, for keystrokes a person types in an edit."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match[1] or match[2] or match[3]
+        if code:
+            return chr(int(code, 16))
+        return _SIMPLE_ESCAPES.get(match[4], "\\" + match[4])
+
+    return _DISPLAY_ESCAPE.sub(one, text)
+
+
 def printable(text: str) -> str:
     """`text` for a terminal: visible characters and newlines as they are, every other character
     as its escape (a backslash stays a single backslash, so paths and prose read normally)."""

@@ -18,7 +18,7 @@ from typing import Any
 from termagent.agent.events import FORMAT_VERSION, EventType
 from termagent.errors import TermagentError
 from termagent.jsonl import read_json_lines
-from termagent.policy.keystrokes import unescape_display
+from termagent.text_safety import unescape_display
 
 # Trajectories carry `format_version` in their run_started record from version 2 on; none means 1.
 SUPPORTED_FORMAT_VERSION = FORMAT_VERSION

@@ -169,22 +169,6 @@ def _char_name(char: str) -> str:
     return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}"
 
 
-_DISPLAY_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))", re.DOTALL)
-_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "e": "\x1b", "\\": "\\"}
-
-
-def unescape_display(text: str) -> str:
-    """The inverse of `escape_for_display`, for keystrokes a person types in an edit."""
-
-    def one(match: re.Match[str]) -> str:
-        code = match[1] or match[2] or match[3]
-        if code:
-            return chr(int(code, 16))
-        return _SIMPLE_ESCAPES.get(match[4], "\\" + match[4])
-
-    return _DISPLAY_ESCAPE.sub(one, text)
-
-
 def next_state(keystrokes: str, state: TerminalState) -> TerminalState:
     """The state after these keystrokes were sent, for the agent to keep when the sandbox cannot
     report it. Text typed to another program may be read by it, or left for the shell's line

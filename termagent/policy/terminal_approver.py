@@ -6,8 +6,7 @@ import sys
 from typing import TextIO
 
 from termagent.policy.approval import Answer, ApprovalRequest, Reply
-from termagent.policy.keystrokes import unescape_display
-from termagent.text_safety import printable
+from termagent.text_safety import printable, unescape_display
 
 # The same keys as the TUI's approval dialog; `a` and `A` differ, so case matters.
 _CHOICES = {

@@ -14,8 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from termagent.policy.approval import Answer, ApprovalRequest, Reply
-from termagent.policy.keystrokes import unescape_display
-from termagent.text_safety import escape_for_display
+from termagent.text_safety import escape_for_display, unescape_display
 from termagent.tui.safe_text import safe_text
 
 # key, answer, button label; the order is the buttons' order.

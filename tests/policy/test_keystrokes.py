@@ -12,10 +12,10 @@ from termagent.policy.keystrokes import (
     key_press_name,
     next_state,
     read_input,
-    unescape_display,
     unusual_characters,
 )
 from termagent.policy.state import TerminalState
+from termagent.text_safety import unescape_display
 
 # Key-name-like strings in every spelling tmux accepts, mixed with text and control bytes.
 _MODIFIERS = st.lists(st.sampled_from(["C-", "c-", "M-", "m-", "S-", "s-", "^"]), max_size=3).map("".join)
