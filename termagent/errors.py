@@ -6,7 +6,7 @@ any of them into `termagent: error: ...` and the exit status `exit_status` of it
 (`exit_status_for` is the one place that mapping lives).
 
     TermagentError
-    ├── ConfigurationError   bad option, profile, config file, task file or template
+    ├── ConfigurationError   bad option, profile, config file, template, task or input file
     ├── SandboxError         Docker engine, image, container or shell
     │   └── SandboxBusyError the engine is already doing what was asked (e.g. a prune)
     ├── ModelServerError     the model server or in-process engine
@@ -40,7 +40,8 @@ class TermagentError(Exception):
 
 
 class ConfigurationError(TermagentError):
-    """An option, profile, configuration file, task file or template that cannot be used."""
+    """An option, profile, configuration file, template, task file or input file (replay records,
+    replies, a trajectory to replay, a batch file) that cannot be used."""
 
     default_hint = "See `termagent --help` and the README for the accepted values."
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 from termagent.text_safety import without_lone_surrogates
 
 STDIN = "-"
@@ -45,7 +45,7 @@ def json_lines(
 ) -> Iterator[tuple[str, Any]]:
     """`read_json_lines` over lines of bytes already open (a binary file splits only at \\n:
     JSON strings may hold raw U+2028 and the like, which str.splitlines would split at)."""
-    damaged: tuple[TermagentError, int] | None = None  # the last line read, if it could not be
+    damaged: tuple[ConfigurationError, int] | None = None  # the last line read, if it could not be
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -53,7 +53,7 @@ def json_lines(
             raise damaged[0]  # a damaged line with more after it was not cut by a kill
         try:
             value = _value(raw, f"{source}:{number}", what, each)
-        except TermagentError as error:
+        except ConfigurationError as error:
             if on_cut_end is None:
                 raise
             damaged = error, number
@@ -67,18 +67,20 @@ def _open(path: Path, what: str) -> BinaryIO:
     try:
         return path.open("rb")
     except OSError as error:
-        raise TermagentError(f"cannot read the {what} {path}: {error.strerror}") from error
+        raise ConfigurationError(
+            f"cannot read the {what} {path}: {error.strerror}", hint=f"check the path given for the {what}"
+        ) from error
 
 
 def _value(raw: bytes, place: str, what: str, each: str) -> Any:
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise TermagentError(
+        raise ConfigurationError(
             f"{place}: not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})",
             hint=f"the {what} must be UTF-8 JSON lines",
         ) from error
     try:
         return without_lone_surrogates(json.loads(line))
     except ValueError as error:
-        raise TermagentError(f"{place}: not {each} ({error})", hint=f"the {what} is damaged") from error
+        raise ConfigurationError(f"{place}: not {each} ({error})", hint=f"the {what} is damaged") from error

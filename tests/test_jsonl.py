@@ -10,7 +10,7 @@ import pytest
 from project_paths import TERMAGENT
 
 from termagent.agent.trajectory import read_trajectory
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 from termagent.jsonl import read_json_lines
 
 LINES = [{"type": "run_started", "step": 0}, {"type": "step_started", "step": 1, "note": "a\u2028b"}]
@@ -36,7 +36,7 @@ def test_values_and_places(tmp_path):
 def test_a_last_line_cut_mid_write_is_tolerated_only_when_asked_and_reported(tmp_path, cut):
     whole = "".join(json.dumps(line) + "\n" for line in LINES).encode()
     path = _file(tmp_path, whole + (cut if isinstance(cut, bytes) else cut.encode()))
-    with pytest.raises(TermagentError, match=rf"{path.name}:3: not"):
+    with pytest.raises(ConfigurationError, match=rf"{path.name}:3: not"):
         _read(path)
     reported: list[int] = []
     assert _read(path, on_cut_end=reported.append) == LINES and reported == [3]
@@ -48,12 +48,12 @@ def test_damage_before_the_end_is_an_error_naming_file_and_line(tmp_path, damage
     middle = damage if isinstance(damage, bytes) else damage.encode()
     path = _file(tmp_path, json.dumps(LINES[0]).encode() + b"\n" + middle + json.dumps(LINES[1]).encode() + b"\n")
     for read in (lambda: _read(path, on_cut_end=lambda line: None), lambda: read_trajectory(path)):
-        with pytest.raises(TermagentError, match=rf"{path.name}:2: not"):
+        with pytest.raises(ConfigurationError, match=rf"{path.name}:2: not"):
             read()
 
 
 def test_a_missing_file_is_an_error_naming_it(tmp_path):
-    with pytest.raises(TermagentError, match="cannot read the test file .*nothing.jsonl"):
+    with pytest.raises(ConfigurationError, match="cannot read the test file .*nothing.jsonl"):
         _read(tmp_path / "nothing.jsonl")
 
 

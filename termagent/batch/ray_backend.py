@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from termagent.batch.runner import TaskReport
-from termagent.errors import ConfigurationError, TermagentError
+from termagent.errors import ConfigurationError
 from termagent.model.engines.auto import EngineOptions, create_engine
 
 RESOURCE = "termagent_sandbox"
@@ -102,7 +102,7 @@ def _connect(ray: Any, address: str | None, slots: int) -> None:
         if not ray.is_initialized():
             ray.init(**options, logging_level="WARNING", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        raise TermagentError(
+        raise ConfigurationError(
             f"cannot reach the Ray cluster at {address or 'a new local cluster'}: {error}",
             hint="start one with `ray start --head --resources '{\"termagent_sandbox\": 2}'` "
             "and pass --ray HOST:PORT (or --ray auto on a node of it)",
@@ -120,7 +120,10 @@ def _save(outcome: _Outcome, output_dir: Path, attempts: int) -> TaskReport:
     for name, content in outcome.files.items():
         # Names come from the worker's own scratch folder; a path would escape the output folder.
         if Path(name).name != name or name in (".", ".."):
-            raise TermagentError(f"a worker returned an output file with a path in its name: {name!r}")
+            raise ConfigurationError(
+                f"a worker returned an output file with a path in its name: {name!r}",
+                hint="every node of the Ray cluster must run this version of termagent",
+            )
         (output_dir / name).write_bytes(content)
     report = outcome.report
     trajectory = output_dir / Path(report.trajectory).name if outcome.files else Path(report.trajectory)

@@ -10,9 +10,10 @@ from typing import Any
 import jsonschema
 import yaml
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 
 _SCHEMA = json.loads(Path(__file__).with_name("batch.schema.json").read_text(encoding="utf-8"))
+_FORMAT_HINT = "the README's \"Batch runs\" lists a task's fields; examples/tasks.yaml is one batch file"
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,10 @@ def load_batch(path: Path) -> list[BatchTask]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise TermagentError(f"cannot read the batch file {path}: {error}") from error
+        raise ConfigurationError(f"cannot read the batch file {path}: {error}", hint=_FORMAT_HINT) from error
     problem = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(data))
     if problem is not None:
-        raise TermagentError(f"batch file {path}: {problem.json_path}: {problem.message}")
+        raise ConfigurationError(f"batch file {path}: {problem.json_path}: {problem.message}", hint=_FORMAT_HINT)
     defaults = data.get("defaults", {})
     tasks = []
     for index, entry in enumerate(data["tasks"]):
@@ -44,5 +45,7 @@ def load_batch(path: Path) -> list[BatchTask]:
         )
     names = [task.name for task in tasks]
     if len(set(names)) != len(names):
-        raise TermagentError(f"batch file {path}: task names must be unique")
+        raise ConfigurationError(
+            f"batch file {path}: task names must be unique", hint="give each task a `name` of its own"
+        )
     return tasks

@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from termagent.cli.subcommands import Subcommands
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 from termagent.jsonl import read_json_lines
 
 if TYPE_CHECKING:
@@ -54,7 +54,9 @@ def run_check(args: argparse.Namespace) -> int:
     from termagent.text_safety import escape_for_display
 
     if (args.batch is None) == (args.keystrokes is None):
-        raise TermagentError("give either KEYSTROKES or --batch FILE", hint="e.g. termagent policy check $'ls -la\\n'")
+        raise ConfigurationError(
+            "give either KEYSTROKES or --batch FILE", hint="e.g. termagent policy check $'ls -la\\n'"
+        )
     policy = load_policy(args.policy or default_reference())
     state = TerminalState(foreground=None if args.foreground == "shell" else args.foreground, uncertain=args.uncertain)
     if args.batch is not None:
@@ -80,6 +82,9 @@ def run_check(args: argparse.Namespace) -> int:
 def _run_batch(policy: Policy, state: TerminalState, source: str) -> int:
     for place, keystrokes in read_json_lines(source, "keystrokes file", each="a JSON string"):
         if not isinstance(keystrokes, str):
-            raise TermagentError(f"{place}: expected a JSON string, got {type(keystrokes).__name__}")
+            raise ConfigurationError(
+                f"{place}: expected a JSON string, got {type(keystrokes).__name__}",
+                hint='--batch FILE holds one JSON string of keystrokes per line, e.g. "ls -la\\n"',
+            )
         print(json.dumps(policy.judge(keystrokes, state).to_json()))
     return 0

@@ -11,7 +11,11 @@ from pathlib import Path
 
 from termagent.cli.run_cmd import add_run_arguments, run
 from termagent.cli.subcommands import Subcommands
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
+
+_RECORDED_HINT = (
+    "pass a file written by `termagent --trajectory FILE`, or an ATIF document from `termagent export --format atif`"
+)
 
 
 def register(subparsers: Subcommands) -> argparse.ArgumentParser:
@@ -54,7 +58,7 @@ def _recorded(path: Path) -> tuple[str, str | None, list[str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise TermagentError(f"cannot read the trajectory {path}: {error}") from error
+        raise ConfigurationError(f"cannot read the trajectory {path}: {error}", hint=_RECORDED_HINT) from error
     try:
         document = json.loads(text)
     except ValueError:
@@ -66,9 +70,5 @@ def _recorded(path: Path) -> tuple[str, str | None, list[str]]:
     started = next((r for r in records if r.get("type") == EventType.RUN_STARTED and r.get("task")), None)
     replies = [reply["reply"] for reply in replies_of(records)]
     if started is None or not replies:
-        raise TermagentError(
-            f"{path} holds no recorded run (no task or no model replies)",
-            hint="pass a file written by `termagent --trajectory FILE`, or an ATIF document "
-            "from `termagent export --format atif`",
-        )
+        raise ConfigurationError(f"{path} holds no recorded run (no task or no model replies)", hint=_RECORDED_HINT)
     return started["task"], started.get("policy"), replies

@@ -8,7 +8,7 @@ import sys
 
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
 from termagent.cli.subcommands import Subcommands
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 
 
 def register(subparsers: Subcommands) -> argparse.ArgumentParser:
@@ -62,7 +62,7 @@ def _shell(args: argparse.Namespace) -> int:
     from termagent.sandbox.lifecycle import sigterm_as_exit
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise TermagentError(
+        raise ConfigurationError(
             "`termagent sandbox shell` needs a terminal.",
             hint="Use `termagent sandbox run KEYSTROKES...` from scripts.",
         )

@@ -20,9 +20,10 @@ from typing import Any
 
 import yaml
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 
 TESTS_DIR = "/tests"
+_LAYOUT_HINT = "see docs/eval.md (`termagent eval live`) for the task folder layouts"
 TB1_CHECK = "bash /tests/run-tests.sh"
 # What Terminal-Bench 1 runs for a task without run-tests.sh (it installs pytest first; here the
 # image must have it).
@@ -50,12 +51,12 @@ class LiveTask:
 def load_tasks(path: Path) -> list[LiveTask]:
     """The task at `path`, or every task folder directly inside it (sorted by name)."""
     if not path.is_dir():
-        raise TermagentError(f"{path} is not a folder", hint="TASKS is a task folder or a folder of task folders")
+        raise ConfigurationError(f"{path} is not a folder", hint="TASKS is a task folder or a folder of task folders")
     if _is_task(path):
         return [load_task(path)]
     tasks = [load_task(child) for child in sorted(path.iterdir()) if child.is_dir() and _is_task(child)]
     if not tasks:
-        raise TermagentError(f"no tasks in {path}", hint="a task folder holds task.yaml or instruction.md")
+        raise ConfigurationError(f"no tasks in {path}", hint="a task folder holds task.yaml or instruction.md")
     return tasks
 
 
@@ -69,7 +70,9 @@ def load_task(folder: Path) -> LiveTask:
     meta = _yaml(folder / "task.yaml")
     instruction = meta.get("instruction") or _base_description(meta)
     if not isinstance(instruction, str) or not instruction.strip():
-        raise TermagentError(f"{folder / 'task.yaml'}: no instruction")
+        raise ConfigurationError(
+            f"{folder / 'task.yaml'}: no instruction", hint="give task.yaml an `instruction` (see docs/eval.md)"
+        )
     common: dict[str, Any] = {
         "name": folder.name,
         "instruction": instruction.strip(),
@@ -91,7 +94,7 @@ def load_task(folder: Path) -> LiveTask:
         )
     if (folder / "tests" / "test_outputs.py").is_file():
         return LiveTask(check=TB1_DEFAULT_CHECK, layout="terminal-bench", tests=tests, **common)
-    raise TermagentError(
+    raise ConfigurationError(
         f"{folder}: no check",
         hint="give task.yaml a `check` script, or the folder run-tests.sh or tests/test_outputs.py",
     )
@@ -99,7 +102,10 @@ def load_task(folder: Path) -> LiveTask:
 
 def _harbor(folder: Path) -> LiveTask:
     if not (folder / "tests" / "test.sh").is_file():
-        raise TermagentError(f"{folder}: a Terminal-Bench 2 task needs tests/test.sh")
+        raise ConfigurationError(
+            f"{folder}: a Terminal-Bench 2 task needs tests/test.sh",
+            hint="a folder with instruction.md is read as a Terminal-Bench 2 task; its check is tests/test.sh",
+        )
     return LiveTask(
         name=folder.name,
         instruction=(folder / "instruction.md").read_text(encoding="utf-8").strip(),
@@ -122,9 +128,9 @@ def _yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise TermagentError(f"cannot read {path}: {error}") from error
+        raise ConfigurationError(f"cannot read {path}: {error}", hint=_LAYOUT_HINT) from error
     if not isinstance(data, dict):
-        raise TermagentError(f"{path}: expected a mapping")
+        raise ConfigurationError(f"{path}: expected a mapping", hint=_LAYOUT_HINT)
     return data
 
 

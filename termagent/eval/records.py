@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 from termagent.jsonl import read_json_lines
 from termagent.model.conversation import Message
 
 UNGROUPED = "unknown"
 _ROLE_HEADER = re.compile(r"(?:^|\n\n)(USER|ASSISTANT|SYSTEM):\n")
+_FORMAT_HINT = 'see docs/eval.md ("Records") for the record format'
 
 
 @dataclass(frozen=True)
@@ -49,25 +50,29 @@ def messages_from_prompt(prompt: str) -> list[Message]:
 
 def parse_record(data: Any, where: str) -> ReplayRecord:
     if not isinstance(data, dict):
-        raise TermagentError(f"{where}: a record must be a JSON object")
+        raise ConfigurationError(f"{where}: a record must be a JSON object", hint=_FORMAT_HINT)
     missing = [name for name in ("task_id", "step_idx", "ref_commands") if name not in data]
     if "messages" not in data and "prompt" not in data:
         missing.append("messages or prompt")
     if missing:
-        raise TermagentError(f"{where}: missing {', '.join(missing)}", hint="see docs/eval.md for the record format")
+        raise ConfigurationError(f"{where}: missing {', '.join(missing)}", hint=_FORMAT_HINT)
     messages = data["messages"] if "messages" in data else messages_from_prompt(str(data["prompt"]))
     if not (
         isinstance(messages, list)
         and messages
         and all(isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role") for m in messages)
     ):
-        raise TermagentError(f"{where}: messages must be a non-empty list of {{role, content}} objects")
+        raise ConfigurationError(
+            f"{where}: messages must be a non-empty list of {{role, content}} objects", hint=_FORMAT_HINT
+        )
     if not isinstance(data["ref_commands"], list):
-        raise TermagentError(f"{where}: ref_commands must be a list of {{keystrokes, duration}} objects")
+        raise ConfigurationError(
+            f"{where}: ref_commands must be a list of {{keystrokes, duration}} objects", hint=_FORMAT_HINT
+        )
     try:
         step_idx = int(data["step_idx"])
     except (TypeError, ValueError) as error:
-        raise TermagentError(f"{where}: step_idx must be a whole number") from error
+        raise ConfigurationError(f"{where}: step_idx must be a whole number", hint=_FORMAT_HINT) from error
     return ReplayRecord(
         task_id=str(data["task_id"]),
         step_idx=step_idx,
@@ -88,7 +93,10 @@ def load_records(path: str | Path, limit: int | None = None) -> list[ReplayRecor
             break
         record = parse_record(data, place)
         if record.key in seen:
-            raise TermagentError(f"{place}: step {record.step_idx} of task {record.task_id} appears twice")
+            raise ConfigurationError(
+                f"{place}: step {record.step_idx} of task {record.task_id} appears twice",
+                hint="each (task_id, step_idx) is one step: keep one of the two lines",
+            )
         seen.add(record.key)
         records.append(record)
     return records

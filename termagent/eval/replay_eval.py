@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError, TermagentError
 from termagent.eval.metrics import command_units, read_reply, score_step, step_bucket, summarize
 from termagent.eval.records import ReplayRecord
 from termagent.jsonl import read_json_lines
@@ -159,7 +159,7 @@ def run_replay(
     done_keys = {(row["task_id"], row["step_idx"]) for row in done}
     todo = [record for record in records if record.key not in done_keys]
     if engine.name == "replay" and len(todo) < len(records):
-        raise TermagentError(
+        raise ConfigurationError(
             "--resume cannot skip steps with the replay engine: it plays its replies in order",
             hint="run again without --resume",
         )

@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 
 import termagent
-from termagent.errors import TermagentError
+from termagent.errors import PolicyError
 from termagent.paths import config_dir
 from termagent.policy.decision import Decision
 from termagent.policy.engine import Policy
@@ -58,7 +58,7 @@ def resolve(reference: str, base_dir: Path | None = None) -> Path:
     if "/" not in reference and not reference.endswith((".yaml", ".yml")):
         path = builtin_dir() / f"{reference}.yaml"
         if not path.is_file():
-            raise TermagentError(
+            raise PolicyError(
                 f"no shipped policy named {reference!r}", hint=f"shipped policies: {', '.join(builtin_names())}"
             )
         return path
@@ -67,7 +67,7 @@ def resolve(reference: str, base_dir: Path | None = None) -> Path:
 
 
 def load_policy(reference: str) -> Policy:
-    """Load a policy by shipped name or path; raises TermagentError naming file and line.
+    """Load a policy by shipped name or path; raises PolicyError naming file and line.
     The shipped deny list is merged into every policy, last and under names of its own, so no
     policy can leave it out or replace one of its rules."""
     path = resolve(reference).resolve()
@@ -107,7 +107,7 @@ class _Merged:
 def _merge_file(path: Path, merged: _Merged, stack: tuple[Path, ...]) -> None:
     if path in stack:
         chain = " -> ".join(str(p) for p in (*stack, path))
-        raise TermagentError(f"policy files include each other in a loop: {chain}")
+        raise PolicyError(f"policy files include each other in a loop: {chain}")
     data, node = _read(path)
     _validate(data, node, path)
     for reference in ([data["extends"]] if "extends" in data else []) + data.get("include", []):
@@ -140,7 +140,11 @@ def _read(path: Path) -> tuple[dict[str, Any], yaml.Node]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise TermagentError(f"cannot read policy file {path}: {error.strerror}") from error
+        raise PolicyError(
+            f"cannot read policy file {path}: {error.strerror}",
+            hint=f"a policy is a shipped one's name ({', '.join(builtin_names())}) or a file's path; "
+            "`extends:` and `include:` paths are relative to the file that names them",
+        ) from error
     try:
         loader = _YAML_LOADER(text)
         try:
@@ -151,9 +155,9 @@ def _read(path: Path) -> tuple[dict[str, Any], yaml.Node]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise TermagentError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from error
+        raise PolicyError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from error
     if node is None or not isinstance(data, dict):
-        raise TermagentError(f"{path}:1: a policy file must be a mapping (name:, rules:, ...)")
+        raise PolicyError(f"{path}:1: a policy file must be a mapping (name:, rules:, ...)")
     return data, node
 
 
@@ -169,7 +173,7 @@ def _validate(data: dict[str, Any], node: yaml.Node, path: Path) -> None:
         return
     lines = [_describe(error, node, path) for error in errors[:_MAX_ERRORS]]
     more = f"\n  (and {len(errors) - _MAX_ERRORS} more)" if len(errors) > _MAX_ERRORS else ""
-    raise TermagentError(
+    raise PolicyError(
         f"invalid policy file {path}:\n  " + "\n  ".join(lines) + more,
         hint="the format is described in docs/policies.md",
     )
@@ -236,7 +240,7 @@ def compile_rule(data: dict[str, Any], origin: str) -> Rule:
             regex=re.compile(data["regex"]) if "regex" in data else None,
         )
     except re.error as error:
-        raise TermagentError(f"{origin}: rule {data['name']!r}: bad regular expression: {error}") from error
+        raise PolicyError(f"{origin}: rule {data['name']!r}: bad regular expression: {error}") from error
 
 
 def _build(merged: _Merged) -> Policy:
@@ -260,7 +264,7 @@ def _build(merged: _Merged) -> Policy:
         for failure in _example_failures(policy, rule, source)
     ]
     if failures:
-        raise TermagentError(
+        raise PolicyError(
             f"policy {merged.name!r} does not load: its own examples fail:\n  " + "\n  ".join(failures[:_MAX_ERRORS]),
             hint="fix the rule or its examples; examples are checked against that one rule",
         )

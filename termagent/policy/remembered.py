@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from termagent.errors import TermagentError
+from termagent.errors import PolicyError
 from termagent.policy.decision import Decision, Verdict
 from termagent.policy.loader import builtin_dir, compile_rule
 from termagent.policy.rules import Rule
@@ -95,11 +95,11 @@ def _with_rules(text: str, rules: list[dict[str, Any]], path: Path) -> str:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise TermagentError(
+        raise PolicyError(
             f"cannot add a rule to {path}: it is not valid YAML", hint="fix the file, then answer again"
         ) from error
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-        raise TermagentError(
+        raise PolicyError(
             f"cannot add a rule to {path}: it is not a policy mapping", hint="fix the file, then answer again"
         )
     names = {rule.get("name") for rule in data.get("rules") or [] if isinstance(rule, dict)}
@@ -110,7 +110,7 @@ def _with_rules(text: str, rules: list[dict[str, Any]], path: Path) -> str:
     if node is None:
         return text.rstrip("\n") + "\nrules:\n" + _block(new, "  ")
     if not isinstance(node, yaml.SequenceNode) or (node.flow_style and node.value):
-        raise TermagentError(
+        raise PolicyError(
             f"cannot add a rule to {path}: its `rules:` is not a block list",
             hint="write the rules as a `- name: ...` list, then answer again",
         )

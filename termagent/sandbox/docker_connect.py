@@ -9,7 +9,7 @@ import socket
 import docker
 from docker.errors import DockerException
 
-from termagent.errors import SandboxError, TermagentError
+from termagent.errors import SandboxError
 
 ENGINE_SCRIPT_HINT = "as root, `bash scripts/docker-engine.sh` installs Debian's docker.io and starts dockerd"
 
@@ -23,11 +23,11 @@ def connect() -> docker.DockerClient:
     except DockerException as error:
         host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         if host.startswith("unix://") and not shutil.which("dockerd") and not shutil.which("docker"):
-            raise TermagentError(
+            raise SandboxError(
                 "Docker is not installed: termagent runs every command in a Docker container.",
                 hint=f"Install it ({ENGINE_SCRIPT_HINT}).",
             ) from error
-        raise TermagentError(
+        raise SandboxError(
             f"the Docker engine at {host} does not answer ({_short(error)}).",
             hint=f"Start it: `sudo systemctl start docker`, or {ENGINE_SCRIPT_HINT}.",
         ) from error

@@ -15,7 +15,7 @@ from pathlib import Path
 import docker
 from docker.errors import APIError, BuildError, ImageNotFound
 
-from termagent.errors import TermagentError
+from termagent.errors import SandboxError
 from termagent.sandbox import DEFAULT_IMAGE
 
 IMAGE_DIR = Path(__file__).with_name("image")
@@ -66,7 +66,7 @@ def _build_from_dockerfile(client: docker.DockerClient, progress: Progress):
     try:
         image, log = client.images.build(path=str(IMAGE_DIR), pull=True, rm=True, forcerm=True)
     except (BuildError, APIError) as error:
-        raise TermagentError(
+        raise SandboxError(
             f"could not build the sandbox image from its Dockerfile: {error}",
             hint="Without access to an image registry, build it from Debian's archive: "
             "`termagent sandbox build --offline`.",
@@ -79,12 +79,12 @@ def _build_from_dockerfile(client: docker.DockerClient, progress: Progress):
 
 def _build_offline(client: docker.DockerClient, progress: Progress, mirror: str):
     if os.geteuid() != 0:
-        raise TermagentError(
+        raise SandboxError(
             "the offline build needs root (debootstrap creates device files and chroots).",
             hint="Run it as root: `sudo termagent sandbox build --offline`.",
         )
     if not shutil.which("debootstrap"):
-        raise TermagentError("debootstrap is not installed.", hint="Install it: `apt-get install debootstrap`.")
+        raise SandboxError("debootstrap is not installed.", hint="Install it: `apt-get install debootstrap`.")
     with tempfile.TemporaryDirectory(prefix="termagent-rootfs-") as work:
         root = Path(work) / "rootfs"
         _debootstrap(root, mirror, progress)
@@ -114,7 +114,7 @@ def _debootstrap(root: Path, mirror: str, progress: Progress) -> None:
         if line.startswith("I: "):
             progress(f"debootstrap [{time.monotonic() - started:4.0f}s] {line[3:]}")
     if process.wait() != 0:
-        raise TermagentError(
+        raise SandboxError(
             "debootstrap failed:\n    " + "\n    ".join(tail),
             hint=f"Check that the Debian mirror {mirror} answers (--mirror URL picks another).",
         )

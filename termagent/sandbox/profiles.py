@@ -10,10 +10,14 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 
 PROFILES_DIR = Path(__file__).with_name("profiles")
 _SCHEMA = json.loads((PROFILES_DIR / "profile.schema.json").read_text(encoding="utf-8"))
+_FORMAT_HINT = (
+    "A profile has the fields of the shipped ones (termagent/sandbox/profiles/*.yaml; the README's "
+    '"Profiles"); --memory, --cpus and the other single overrides take the same values.'
+)
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,14 @@ def load_profile(name_or_path: str) -> SandboxProfile:
     if not path.suffix:
         path = PROFILES_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
-        raise TermagentError(
+        raise ConfigurationError(
             f"no sandbox profile {name_or_path!r}.",
             hint=f"Use one of {', '.join(available_profiles())}, or the path of a profile YAML file.",
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise TermagentError(f"sandbox profile {path} is not valid YAML: {error}") from error
+        raise ConfigurationError(f"sandbox profile {path} is not valid YAML: {error}", hint=_FORMAT_HINT) from error
     _validate(data, str(path))
     data["cap_add"] = tuple(data["cap_add"])
     return SandboxProfile(name=path.stem, **data)
@@ -64,4 +68,4 @@ def load_profile(name_or_path: str) -> SandboxProfile:
 def _validate(data: object, where: str) -> None:
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(data))
     if error is not None:
-        raise TermagentError(f"sandbox profile {where}: {error.json_path}: {error.message}")
+        raise ConfigurationError(f"sandbox profile {where}: {error.json_path}: {error.message}", hint=_FORMAT_HINT)

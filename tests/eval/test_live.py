@@ -10,7 +10,7 @@ import pytest
 from project_paths import EXAMPLES
 
 from termagent.cli.main import main
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 from termagent.eval.live_run import run_oracle
 from termagent.eval.live_tasks import HARBOR_CHECK, TB1_CHECK, TB1_DEFAULT_CHECK, load_tasks
 from termagent.eval.oracle import solution_commands
@@ -64,7 +64,7 @@ def test_a_terminal_bench_task_without_run_tests_gets_the_default_pytest_check(t
 def test_bad_task_folders(tmp_path: Path, files: dict[str, str], message: str) -> None:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    with pytest.raises(TermagentError, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         load_tasks(tmp_path)
 
 

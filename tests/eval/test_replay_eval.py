@@ -9,7 +9,7 @@ import pytest
 from project_paths import EXAMPLES
 
 from termagent.cli.main import main
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 from termagent.eval.records import load_records, messages_from_prompt
 from termagent.eval.replay_eval import build_messages
 from termagent.model.conversation import load_instructions
@@ -282,13 +282,13 @@ def test_a_flattened_prompt_is_split_into_turns() -> None:
 def test_bad_records_name_their_line(tmp_path, line: str, message: str) -> None:
     path = tmp_path / "data.jsonl"
     path.write_text(line + "\n")
-    with pytest.raises(TermagentError, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         load_records(path)
 
 
 def test_a_step_recorded_twice_is_an_error(tmp_path) -> None:
     row = {"task_id": "t", "step_idx": 0, "prompt": "x", "ref_commands": []}
-    with pytest.raises(TermagentError, match=":2: step 0 of task t appears twice"):
+    with pytest.raises(ConfigurationError, match=":2: step 0 of task t appears twice"):
         load_records(_write(tmp_path / "data.jsonl", [row, row]))
 
 

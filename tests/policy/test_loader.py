@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from termagent.errors import TermagentError
+from termagent.errors import PolicyError
 from termagent.policy.decision import Decision
 from termagent.policy.loader import builtin_names, load_policy
 
@@ -15,7 +15,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def error_of(path: Path) -> str:
-    with pytest.raises(TermagentError) as caught:
+    with pytest.raises(PolicyError) as caught:
         load_policy(str(path))
     return str(caught.value)
 
@@ -96,7 +96,7 @@ def test_include_loop_is_an_error(tmp_path: Path) -> None:
 
 
 def test_unknown_names(tmp_path: Path) -> None:
-    with pytest.raises(TermagentError, match="no shipped policy named 'nope'"):
+    with pytest.raises(PolicyError, match="no shipped policy named 'nope'"):
         load_policy("nope")
     assert "cannot read policy file" in error_of(tmp_path / "missing.yaml")
 

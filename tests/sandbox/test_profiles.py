@@ -1,6 +1,6 @@
 import pytest
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 from termagent.sandbox.disk import parse_size
 from termagent.sandbox.profiles import available_profiles, load_profile
 
@@ -18,7 +18,7 @@ def test_single_limits_can_be_overridden():
 
 
 def test_a_bad_override_names_the_field():
-    with pytest.raises(TermagentError, match=r"\$\.memory"):
+    with pytest.raises(ConfigurationError, match=r"\$\.memory"):
         load_profile("default").with_overrides(memory="lots")
 
 
@@ -27,12 +27,12 @@ def test_a_bad_profile_file_names_the_file_and_field(tmp_path):
     path.write_text(
         "network: none\ncap_add: []\npids_limit: two\nmemory: 1g\ncpus: 1\ntmp_size: 1m\ndisk: 1g\nread_only: false\n"
     )
-    with pytest.raises(TermagentError, match=r"mine.yaml.*\$\.pids_limit"):
+    with pytest.raises(ConfigurationError, match=r"mine.yaml.*\$\.pids_limit"):
         load_profile(str(path))
 
 
 def test_an_unknown_profile_lists_the_known_ones():
-    with pytest.raises(TermagentError, match="strict"):
+    with pytest.raises(ConfigurationError, match="strict"):
         load_profile("nonesuch")
 
 
@@ -45,7 +45,7 @@ def test_every_profile_bounds_the_disk_strict_tightest():
 def test_a_profile_without_a_disk_limit_is_refused(tmp_path):
     path = tmp_path / "unbounded.yaml"
     path.write_text("network: none\ncap_add: []\npids_limit: 64\nmemory: 1g\ncpus: 1\ntmp_size: 1m\nread_only: false\n")
-    with pytest.raises(TermagentError, match=r"unbounded.yaml.*'disk' is a required property"):
+    with pytest.raises(ConfigurationError, match=r"unbounded.yaml.*'disk' is a required property"):
         load_profile(str(path))
-    with pytest.raises(TermagentError, match=r"\$\.disk"):
+    with pytest.raises(ConfigurationError, match=r"\$\.disk"):
         load_profile("default").with_overrides(disk="a lot")
