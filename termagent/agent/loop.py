@@ -83,6 +83,32 @@ class RunResult:
     message: str = ""
 
 
+def run_started_data(task: str, engine: Engine, policy: str, limits: AgentLimits, note: str) -> dict[str, Any]:
+    """The `run_started` record's data (also written by the runner for a run ended before the
+    loop began)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "task": task,
+        "engine": engine.name,
+        "model": engine.model,
+        "policy": policy,
+        "max_steps": limits.max_steps,
+        "timeout": limits.timeout,
+        "note": note,
+    }
+
+
+def run_finished_data(result: RunResult) -> dict[str, Any]:
+    return {
+        "status": str(result.status),
+        "steps": result.steps,
+        "elapsed": result.elapsed,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "message": result.message,
+    }
+
+
 class Agent:
     def __init__(
         self,
@@ -157,17 +183,7 @@ class Agent:
         self.shell.on_output = lambda text: self._send(
             EventType.TERMINAL_OUTPUT, text=text, screen=self.shell.screen_changes()
         )
-        self._send(
-            EventType.RUN_STARTED,
-            format_version=FORMAT_VERSION,
-            task=task,
-            engine=self.engine.name,
-            model=self.engine.model,
-            policy=self.gate.base.name,
-            max_steps=self.limits.max_steps,
-            timeout=self.limits.timeout,
-            note=note,
-        )
+        self._send(EventType.RUN_STARTED, **run_started_data(task, self.engine, self.gate.base.name, self.limits, note))
         # Live views and recordings start from what the terminal already shows.
         self._send(
             EventType.TERMINAL_OUTPUT, text=self.shell.redraw_text(), screen=self.shell.screen_changes(everything=True)
@@ -175,15 +191,7 @@ class Agent:
 
         def finish(status: RunStatus, message: str = "") -> RunResult:
             result = RunResult(status, self._step, round(time.monotonic() - started, 3), tokens[0], tokens[1], message)
-            self._send(
-                EventType.RUN_FINISHED,
-                status=str(status),
-                steps=result.steps,
-                elapsed=result.elapsed,
-                prompt_tokens=result.prompt_tokens,
-                completion_tokens=result.completion_tokens,
-                message=message,
-            )
+            self._send(EventType.RUN_FINISHED, **run_finished_data(result))
             return result
 
         try:

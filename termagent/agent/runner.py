@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from termagent.agent.cast import CastRecorder
 from termagent.agent.events import Event, EventSink, EventType, fan_out
-from termagent.agent.loop import Agent, AgentLimits, RunResult
+from termagent.agent.loop import Agent, AgentLimits, RunResult, RunStatus, run_finished_data, run_started_data
 from termagent.agent.signals import run_signals
 from termagent.agent.trajectory import TrajectoryWriter, default_trajectory_path
 from termagent.model.engines.auto import EngineOptions, create_engine
@@ -67,7 +68,8 @@ def run_agent(
         engine, engine_note, engine_warnings = choice.engine, choice.reason, choice.warnings
     else:
         engine_note, engine_warnings = f"engine: {engine.name} (shared)", ()
-    trajectory = TrajectoryWriter(config.trajectory or default_trajectory_path())
+    started = time.monotonic()
+    trajectory = _Bracketed(TrajectoryWriter(config.trajectory or default_trajectory_path()))
     sinks: list[EventSink] = [trajectory, view]
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(trajectory.close)
@@ -79,7 +81,8 @@ def run_agent(
             sinks.append(recorder)
         signals = cleanup.enter_context(run_signals(ctrl_c_interrupts))
         # Armed until the clean-up starts: a signal ends the run, never the clean-up.
-        with signals.armed():
+        recorded = _closed_on_interrupt(trajectory, fan_out(*sinks), config, policy.name, engine, engine_note, started)
+        with recorded, signals.armed():
             workspace = config.workspace
             spec = config.sandbox
             if workspace is not None:
@@ -87,7 +90,8 @@ def run_agent(
                 if workspace.warning:
                     view(Event(EventType.WARNING, 0, {"message": workspace.warning}))
                 spec = dataclasses.replace(spec, mounts=spec.mounts + workspace.mounts())
-            sandbox = cleanup.enter_context(Sandbox(spec))
+            with signals.deferred():
+                sandbox = cleanup.enter_context(Sandbox(spec))
             if workspace is not None:
                 workspace.populate(sandbox.container)
             for warning in engine_warnings:  # e.g. constrained decoding off: loud in every view and the trajectory
@@ -113,6 +117,58 @@ def run_agent(
                 approve = approve_changes or (lambda _: ApplyAnswer.unattended(config.apply_changes, config.apply_git))
                 _review_changes(workspace, sandbox, fan_out(*sinks), approve)
             return result
+
+
+class _Bracketed:
+    """The trajectory sink, which must open with `run_started` and close with `run_finished`:
+    what comes before `run_started` (the engine's warnings) is written right after it."""
+
+    def __init__(self, writer: TrajectoryWriter) -> None:
+        self.writer = writer
+        self.started = self.finished = False
+        self._early: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        if event.type is EventType.RUN_STARTED:
+            self.started = True
+            self.writer(event)
+            for early in self._early:
+                self.writer(early)
+            self._early.clear()
+        elif not self.started:
+            self._early.append(event)
+        else:
+            self.finished = self.finished or event.type is EventType.RUN_FINISHED
+            self.writer(event)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@contextlib.contextmanager
+def _closed_on_interrupt(
+    trajectory: _Bracketed,
+    emit: EventSink,
+    config: RunConfig,
+    policy: str,
+    engine: Engine,
+    note: str,
+    started: float,
+) -> Iterator[None]:
+    """A run ended by a signal before the loop began (the sandbox starting, the workspace being
+    copied in) or before it could record its end is still recorded: started, and interrupted."""
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        if not trajectory.finished:
+            if not trajectory.started:
+                emit(
+                    Event(EventType.RUN_STARTED, 0, run_started_data(config.task, engine, policy, config.limits, note))
+                )
+            elapsed = round(time.monotonic() - started, 3)
+            result = RunResult(RunStatus.INTERRUPTED, 0, elapsed, 0, 0, str(interrupt) or "interrupted")
+            emit(Event(EventType.RUN_FINISHED, 0, run_finished_data(result)))
+        raise
 
 
 def _review_changes(workspace: Workspace, sandbox: Sandbox, emit: EventSink, approve: ChangesApprover) -> None:

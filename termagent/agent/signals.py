@@ -8,7 +8,8 @@ ends the run at once, as SIGTERM and SIGHUP always do.
 
 Ending raises RunEnded (a KeyboardInterrupt) in the main thread, so the loop records
 `run_finished` and the runner removes the sandbox and the workspace staging on the way out;
-but only while armed: a signal during that clean-up is recorded, never raised into it."""
+but only while armed: a signal during that clean-up is recorded, never raised into it, and one
+while the sandbox is being created is raised once it has been (`deferred`)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,19 @@ class RunSignals:
             yield
         finally:
             self._armed = False
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A part of the armed run that a signal must not cut in the middle: the sandbox being
+        created, whose container the engine may have made before the client knows its id (cut
+        there, nothing could remove it). A signal meanwhile ends the run as soon as it is done."""
+        armed, self._armed = self._armed, False
+        try:
+            yield
+        finally:
+            if armed and self.ended:
+                raise RunEnded(self.ended)  # noqa: B012 (the signal's end wins over the part's own error)
+            self._armed = armed
 
     def end(self, reason: str) -> None:
         if self.ended is None:
