@@ -52,15 +52,23 @@ def _start(tmp_path: Path, replies: Path, *args: str) -> subprocess.Popen:
     )
 
 
-def _stop_when(process: subprocess.Popen, condition: Callable[[], bool], what: str) -> None:
-    """SIGSTOP the process as soon as `condition` holds (checked often, not after a fixed time)."""
+def _signal_when(process: subprocess.Popen, condition: Callable[[], bool], what: str, how: str, tmp_path) -> str:
+    """Stop the process as soon as `condition` holds (checked often, not after a fixed time),
+    check that the agent loop has not begun (it records run_started first), end it `how`;
+    returns its stderr."""
 
     def seen() -> bool:
         assert process.poll() is None, f"termagent ended before {what}: {process.communicate()}"
         return condition()
 
-    until(seen, what)
-    process.send_signal(signal.SIGSTOP)
+    try:
+        until(seen, what)
+        process.send_signal(signal.SIGSTOP)
+        assert records(tmp_path / "run.jsonl") == []
+        return _end_with(process, how)
+    finally:
+        process.kill()
+        process.wait()
 
 
 def _end_with(process: subprocess.Popen, how: str) -> str:
@@ -89,24 +97,17 @@ def _assert_ended_cleanly(process: subprocess.Popen, stderr: str, docker_client,
     assert "keystrokes_sent" not in [r["type"] for r in found]  # the loop never typed anything
 
 
-def _assert_not_begun(tmp_path: Path) -> None:
-    """While termagent is stopped: the agent loop has not begun (it records run_started first)."""
-    assert records(tmp_path / "run.jsonl") == []
-
-
 @pytest.mark.parametrize("how", list(REASONS))
 def test_a_signal_while_the_container_is_made(sandbox_image, docker_client, replies_file, tmp_path, how):
     replies = replies_file(action([("sleep 100\n", 60)]), action(complete=True), action(complete=True))
     process = _start(tmp_path, replies)
     prefix = owner_prefix(process.pid)
-    try:
-        _stop_when(process, lambda: containers_of(docker_client, prefix) != [], "the sandbox container's creation")
-        _assert_not_begun(tmp_path)
-        stderr = _end_with(process, how)
-    finally:
-        process.kill()
-        process.wait()
+    stderr = _signal_when(process, lambda: _made(docker_client, prefix), "the container's creation", how, tmp_path)
     _assert_ended_cleanly(process, stderr, docker_client, tmp_path, how)
+
+
+def _made(docker_client, prefix: str) -> bool:
+    return containers_of(docker_client, prefix) != []
 
 
 def _open_in(pid: int, directory: Path) -> bool:
@@ -128,14 +129,8 @@ def test_a_signal_while_the_workspace_is_copied_in(sandbox_image, docker_client,
     before = {p.name: p.read_bytes() for p in project.iterdir()}
     replies = replies_file(action([("echo changed > notes.txt\n", 1)]), action(complete=True), action(complete=True))
     process = _start(tmp_path, replies, "--workspace", str(project), "--apply")
-    try:
-        # The workspace's tar is spooled to a file in termagent's private TMPDIR while it is copied in.
-        _stop_when(process, lambda: _open_in(process.pid, tmp_path / "tmp"), "the workspace's copy")
-        _assert_not_begun(tmp_path)
-        stderr = _end_with(process, how)
-    finally:
-        process.kill()
-        process.wait()
+    # The workspace's tar is spooled to a file in termagent's private TMPDIR while it is copied in.
+    stderr = _signal_when(process, lambda: _open_in(process.pid, tmp_path / "tmp"), "the copy", how, tmp_path)
     _assert_ended_cleanly(process, stderr, docker_client, tmp_path, how)
     assert {p.name: p.read_bytes() for p in project.iterdir()} == before
 
@@ -154,12 +149,8 @@ def test_sigterm_while_a_mounted_workspace_is_made(sandbox_image, docker_client,
     replies = replies_file(action([("sleep 100\n", 60)]), action(complete=True), action(complete=True))
     process = _start(tmp_path, replies, "--workspace", str(project), "--workspace-mode", "mount")
     prefix = owner_prefix(process.pid)
-    try:
-        _stop_when(process, lambda: containers_of(docker_client, prefix) != [], "the sandbox container's creation")
-        _assert_not_begun(tmp_path)
-        stderr = _end_with(process, "SIGTERM")
-    finally:
-        process.kill()
-        process.wait()
+    stderr = _signal_when(
+        process, lambda: _made(docker_client, prefix), "the container's creation", "SIGTERM", tmp_path
+    )
     _assert_ended_cleanly(process, stderr, docker_client, tmp_path, "SIGTERM")
     assert _volumes_on(docker_client, project) == []  # the mount's volume went with the container
