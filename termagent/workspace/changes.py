@@ -221,7 +221,7 @@ def compare(
     UTF-8) is left out on both sides: the collection reports it, and it must not look deleted."""
     umask = current_umask() if umask is None else umask
     before = {path: entry for path, entry in before.items() if path not in refused and _representable(path)}
-    bare = _bare_repositories(before.keys() | after.keys())
+    git_directories = _git_directories(before.keys() | after.keys())
     found = []
     for path in sorted(before.keys() | after.keys()):
         old, new = before.get(path), after.get(path)
@@ -229,7 +229,7 @@ def compare(
         if status is None:
             continue
         mode = applied_mode(old, new, umask)
-        found.append(Change(path, status, old, new, mode, _notes(old, new, mode), held_reason(path, bare)))
+        found.append(Change(path, status, old, new, mode, _notes(old, new, mode), held_reason(path, git_directories)))
     return tuple(found)
 
 
@@ -270,27 +270,30 @@ def _normalised(component: str) -> str:
     return visible.rstrip(". ").casefold()
 
 
-def held_reason(path: str, bare_repositories: set[str]) -> str | None:
+def held_reason(path: str, git_directories: set[str]) -> str | None:
     """Why a change to `path` must not be applied without a separate yes, or None."""
     components = _held_rules()["components"]
     for part in path.split("/"):
         reason = components.get(_normalised(part))
         if reason:
             return f"{_normalised(part)}: {reason}"
-    for repository in bare_repositories:
-        if not repository or path.startswith(repository + "/"):
-            return _held_rules()["bare_repository_reason"]
+    for directory in git_directories:
+        if not directory or path == directory or path.startswith(directory + "/"):
+            return _held_rules()["git_directory_reason"]
     return None
 
 
-def _bare_repositories(paths: set[str]) -> set[str]:
-    marks = _held_rules()["bare_repository"]
-    candidates = {path.rpartition("/")[0] for path in paths if path.rpartition("/")[2] == marks[0]}
-    return {
-        directory
-        for directory in candidates
-        if all((f"{directory}/{mark}" if directory else mark) in paths for mark in marks)
-    }
+def _git_directories(paths: set[str]) -> set[str]:
+    """The directories (relative, "" for the top) that git would take for a git directory."""
+    found = set()
+    for marks in _held_rules()["git_directory"]:
+        candidates = {path.rpartition("/")[0] for path in paths if path.rpartition("/")[2] == marks[0]}
+        found |= {
+            directory
+            for directory in candidates
+            if all((f"{directory}/{mark}" if directory else mark) in paths for mark in marks)
+        }
+    return found
 
 
 def _representable(path: str) -> bool:
