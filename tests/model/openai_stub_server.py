@@ -6,8 +6,14 @@ request it gets. Its `flavor` imitates a server, from that server's documentatio
 - "llama-server" (llama.cpp tools/server README): owned_by "llamacpp" with `meta`, /props (n_ctx,
   total_slots), /apply-template, /tokenize answering {"tokens": [...]}, response_format json_schema
   or the `json_schema` field, `timings.cache_n` in the last chunk, and its context-size error;
-- "ollama" (Ollama docs/openai.md and api.md): owned_by "library", /api/version, no tokenizer, and
-  response_format json_schema turned into its native `format` (recorded in `formats`);
+- "ollama" (Ollama docs/openai.md and docs/api.md): owned_by "library", /api/version, no tokenizer,
+  response_format json_schema turned into its native `format` (recorded in `formats`); and its native
+  API: /api/tags, /api/show (model_info `<arch>.context_length`), /api/chat taking `format` ("json"
+  or a schema; `ollama_schema_format` False imitates an Ollama before structured outputs, which
+  takes "json" only), `options` and `stream`, answering NDJSON whose last object (done) counts
+  prompt_eval_count and eval_count, errors as {"error": "..."}, mid-stream as such an object; a
+  prompt longer than options.num_ctx (default 2048) is silently truncated, as Ollama does
+  (counted in `truncated`);
 - "llama-cpp-python" (its server's source): owned_by "me", response_format json_object with a
   schema (json_schema: HTTP 500), /extras/tokenize/count, no usage in streams, and a stream that
   has started (200) before a refusal, which then only cuts it;
@@ -27,6 +33,9 @@ MAX_MODEL_LEN = 4096
 LLAMA_SERVER_N_CTX = 1024
 LLAMA_SERVER_SLOTS = 2
 OLLAMA_VERSION = "0.6.2"
+OLLAMA_MODEL = MODEL + ":latest"  # Ollama lists a name without a tag as `:latest`
+OLLAMA_TRAINED_CTX = 8192
+OLLAMA_DEFAULT_NUM_CTX = 2048
 # Fields of a chat request that constrain its output, per flavor; any other such field gets a 400.
 _ACCEPTED = {
     "vllm": {("response_format", "json_schema"), ("structured_outputs", None)},
@@ -59,9 +68,15 @@ class ServerState:
     models_delay: float = 0.0  # seconds before answering GET /v1/models (a busy server)
     chunk_delay: float = 0.0  # seconds between streamed chunks
     disconnects: int = 0  # streams the client closed before their end
+    ollama_schema_format: bool = True  # False: /api/chat takes format "json" only (Ollama < 0.5)
+    ollama_stream_error: str | None = None  # an error object sent after the first piece of a reply
+    truncated: int = 0  # ollama: prompts longer than their num_ctx, which Ollama cuts silently
 
     def chat_bodies(self) -> list[dict[str, Any]]:
         return [body for path, body in self.requests if path == "/v1/chat/completions"]
+
+    def native_bodies(self) -> list[dict[str, Any]]:
+        return [body for path, body in self.requests if path == "/api/chat"]
 
 
 def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
@@ -95,6 +110,9 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 )
             elif self.path == "/api/version" and flavor == "ollama":
                 self._json(200, {"version": OLLAMA_VERSION})
+            elif self.path == "/api/tags" and flavor == "ollama":
+                details = {"format": "gguf", "family": "llama", "parameter_size": "135M"}
+                self._json(200, {"models": [{"name": OLLAMA_MODEL, "model": OLLAMA_MODEL, "details": details}]})
             else:
                 self._json(404, {"error": {"message": "not found"}})
 
@@ -117,6 +135,14 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 self._json(200, {"prompt": _chatml(body["messages"])})
             elif self.path == "/v1/chat/completions":
                 self._chat_request(body)
+            elif self.path == "/api/show" and state.flavor == "ollama":
+                if body.get("model") not in (MODEL, OLLAMA_MODEL):
+                    self._json(404, {"error": f"model '{body.get('model')}' not found"})
+                    return
+                info = {"general.architecture": "llama", "llama.context_length": OLLAMA_TRAINED_CTX}
+                self._json(200, {"details": {"format": "gguf", "family": "llama"}, "model_info": info})
+            elif self.path == "/api/chat" and state.flavor == "ollama":
+                self._ollama_chat(body)
             else:
                 self._json(404, {"error": {"message": "not found"}})
 
@@ -136,6 +162,57 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             time.sleep(state.delay)
             reply = state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
             self._chat(body, reply)
+
+        def _ollama_chat(self, body: dict[str, Any]) -> None:
+            error = _ollama_refusal(state, body)
+            if error is not None:
+                self._json(404 if "not found" in error else 400, {"error": error})
+                return
+            options = body.get("options") or {}
+            prompt_tokens = len(_fake_token_ids(_chatml(body["messages"])))
+            if prompt_tokens > options.get("num_ctx", OLLAMA_DEFAULT_NUM_CTX):
+                state.truncated += 1
+            if options.get("num_predict") == 1:  # a probe
+                reply = "{"
+            else:
+                time.sleep(state.delay)
+                reply = state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
+            base = {"model": body["model"], "created_at": "2025-01-01T00:00:00Z"}
+            last = base | {
+                "message": {"role": "assistant", "content": ""},
+                "done": True,
+                "done_reason": "stop",
+                "total_duration": 1000,
+                "prompt_eval_count": prompt_tokens,
+                "eval_count": len(_fake_token_ids(reply)),
+            }
+            if body.get("stream") is False:
+                self._json(200, last | {"message": {"role": "assistant", "content": reply}})
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            pieces = [reply[i : i + 7] for i in range(0, len(reply), 7)]
+            try:
+                for index, piece in enumerate(pieces):
+                    message = {"role": "assistant", "content": piece}
+                    self._line(base | {"message": message, "done": False})
+                    if state.ollama_stream_error and index == 0:
+                        self._line({"error": state.ollama_stream_error})
+                        self.close_connection = True
+                        return
+                    time.sleep(state.chunk_delay)
+            except (BrokenPipeError, ConnectionResetError):
+                state.disconnects += 1
+                self.close_connection = True
+                return
+            self._line(last)
+            self.close_connection = True
+
+        def _line(self, payload: Any) -> None:
+            self.wfile.write(json.dumps(payload).encode() + b"\n")
+            self.wfile.flush()
 
         def _chat(self, body: dict[str, Any], reply: str) -> None:
             usage = {"prompt_tokens": 11, "completion_tokens": len(reply) // 4, "total_tokens": 11 + len(reply) // 4}
@@ -201,7 +278,7 @@ def _model_card(flavor: str) -> dict[str, Any]:
             },
         }
     if flavor == "ollama":
-        return card | {"owned_by": "library"}
+        return card | {"id": OLLAMA_MODEL, "owned_by": "library"}
     if flavor == "llama-cpp-python":
         return card | {"owned_by": "me", "permissions": []}
     return card | {"owned_by": "someone"}
@@ -250,6 +327,28 @@ def _refusal(state: ServerState, body: dict[str, Any]) -> dict[str, Any] | None:
                 "n_ctx": LLAMA_SERVER_N_CTX,
             }
     return None
+
+
+def _ollama_refusal(state: ServerState, body: dict[str, Any]) -> str | None:
+    """Ollama's {"error": ...} message for a native /api/chat request it does not take, or None."""
+    if body.get("model") not in (MODEL, OLLAMA_MODEL):
+        return f"model '{body.get('model')}' not found"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict)
+        and m.get("role") in ("system", "user", "assistant", "tool")
+        and isinstance(m.get("content"), str)
+        for m in messages
+    ):
+        return "invalid message format"
+    if not isinstance(body.get("options", {}), dict):
+        return "invalid options"
+    fmt = body.get("format")
+    if fmt is None or fmt == "json" or (isinstance(fmt, dict) and state.ollama_schema_format):
+        if fmt is not None:
+            state.formats.append(fmt)
+        return None
+    return f"invalid format: {json.dumps(fmt)[:40]}"
 
 
 class _QuietServer(ThreadingHTTPServer):

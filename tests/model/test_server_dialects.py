@@ -10,9 +10,20 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from openai_stub_server import LLAMA_SERVER_N_CTX, LLAMA_SERVER_SLOTS, MODEL, StubServer, _chatml, _fake_token_ids
-from project_paths import TERMAGENT
+from openai_stub_server import (
+    LLAMA_SERVER_N_CTX,
+    LLAMA_SERVER_SLOTS,
+    MODEL,
+    OLLAMA_DEFAULT_NUM_CTX,
+    OLLAMA_MODEL,
+    OLLAMA_TRAINED_CTX,
+    StubServer,
+    _chatml,
+    _fake_token_ids,
+)
+from project_paths import EXAMPLES, TERMAGENT
 
+from termagent.errors import ModelServerError
 from termagent.model.conversation import Conversation
 from termagent.model.engines import openai_server
 from termagent.model.engines.auto import EngineOptions, create_engine
@@ -88,14 +99,73 @@ def test_a_context_exceeded_answer_compacts_and_retries(server: StubServer) -> N
 
 
 @pytest.mark.parametrize("server", ["ollama"], indirect=True)
-def test_ollama_gets_the_schema_as_its_format_and_a_stated_default_context(server: StubServer) -> None:
-    engine = _engine(server)
+def test_ollama_native_api_gets_the_schema_as_format_the_window_as_num_ctx_and_counts(server: StubServer) -> None:
+    engine = _engine(server, settings=DecodingSettings(max_tokens=99, temperature=0.25))
     assert engine.server.name == "ollama" and not engine.concurrent
+    assert engine.dialect is not None and engine.dialect.name == "ollama_format"
+    assert engine.max_model_len == OLLAMA_DEFAULT_NUM_CTX
+    assert "Ollama's native /api/chat format" in engine.describe()
+    assert f"context: {OLLAMA_DEFAULT_NUM_CTX} (sent as options.num_ctx;" in engine.describe()
+    messages = _messages()
+    heard: list[str] = []
+    completion = engine.complete(messages, on_token=heard.append)
+    assert completion.text == REPLY == "".join(heard) and len(heard) > 1
+    assert not completion.tokens_estimated  # prompt_eval_count and eval_count of the last object
+    assert completion.prompt_tokens == len(_fake_token_ids(_chatml(messages)))
+    assert completion.completion_tokens == len(_fake_token_ids(REPLY))
+    assert completion.finish_reason == "stop"
+    body = server.state.native_bodies()[-1]
+    assert body["format"] == action_schema() and body["stream"] is True and body["messages"] == messages
+    assert body["options"] == {"temperature": 0.25, "top_p": 1.0, "num_predict": 99, "num_ctx": OLLAMA_DEFAULT_NUM_CTX}
+    assert not server.state.chat_bodies()  # nothing went to the OpenAI endpoint, not even the probe
+
+
+@pytest.mark.parametrize("server", ["ollama"], indirect=True)
+def test_ollama_num_ctx_follows_max_model_len_up_to_the_trained_length(server: StubServer) -> None:
+    assert _engine(server, max_model_len=4096).max_model_len == 4096
+    engine = _engine(server, max_model_len=10 * OLLAMA_TRAINED_CTX)
+    assert engine.max_model_len == OLLAMA_TRAINED_CTX and "trained length" in engine.describe()
+    engine.complete(_messages())
+    assert server.state.native_bodies()[-1]["options"]["num_ctx"] == OLLAMA_TRAINED_CTX
+
+
+@pytest.mark.parametrize("server", ["ollama"], indirect=True)
+def test_ollama_never_gets_a_prompt_longer_than_the_num_ctx_it_was_sent(server: StubServer) -> None:
+    engine = _engine(server, settings=DecodingSettings(max_tokens=64))
+    conversation = Conversation("task", "$ ")
+    for step in range(60):
+        conversation.add_reply(REPLY)
+        conversation.add_observation(f"output of step {step}: " + "x" * 200)
+    outcome = next_action(engine, conversation)
+    assert outcome.action.commands[0].keystrokes == "ls\n"
+    assert outcome.compactions and outcome.compactions[0].dropped_steps > 0
+    assert server.state.native_bodies() and server.state.truncated == 0  # Ollama would have cut it silently
+
+
+@pytest.mark.parametrize("server", ["ollama"], indirect=True)
+def test_an_ollama_without_schema_format_is_asked_through_its_openai_endpoint(server: StubServer) -> None:
+    server.state.ollama_schema_format = False  # before Ollama 0.5, format took "json" only
+    engine = _engine(server)
+    assert engine.dialect is not None and engine.dialect.name == "json_schema"
     assert engine.max_model_len == 2048 and "assumed" in engine.describe()
     engine.complete(_messages())
     assert server.state.formats[-1] == action_schema()
     assert "chat_template_kwargs" not in server.state.chat_bodies()[-1]
     assert "estimated" in engine.token_counting()
+
+
+@pytest.mark.parametrize("server", ["ollama"], indirect=True)
+def test_an_error_in_an_ollama_stream_is_a_clear_error(server: StubServer) -> None:
+    server.state.ollama_stream_error = "an error was encountered while running the model"
+    engine = _engine(server)
+    with pytest.raises(ModelServerError, match="broke off its reply: an error was encountered while running"):
+        engine.complete(_messages())
+
+
+@pytest.mark.parametrize("server", ["ollama"], indirect=True)
+def test_ollama_is_told_the_model_it_does_not_have(server: StubServer) -> None:
+    with pytest.raises(ModelServerError, match=f"does not serve other-model; it serves: {OLLAMA_MODEL}"):
+        OpenAIServerEngine("other-model", base_url=server.base_url, max_retries=0)
 
 
 @pytest.mark.parametrize("server", ["plain"], indirect=True)
@@ -144,7 +214,7 @@ def test_a_stream_without_usage_is_counted_another_way_and_marked(server: StubSe
     assert completion.completion_tokens > 0
 
 
-@pytest.mark.parametrize("server", ["vllm"], indirect=True)
+@pytest.mark.parametrize("server", ["vllm", "ollama"], indirect=True)
 def test_an_abandoned_request_closes_its_stream(server: StubServer) -> None:
     server.state.chunk_delay = 0.05
     engine = _engine(server)
@@ -198,7 +268,7 @@ def test_context_exceeded_wordings_of_each_server() -> None:
     assert context_exceeded(503, vllm) == (False, None)
 
 
-@pytest.mark.parametrize("server", ["llama-server", "plain"], indirect=True)
+@pytest.mark.parametrize("server", ["llama-server", "ollama", "plain"], indirect=True)
 def test_doctor_makes_a_real_constrained_request_and_says_what_it_found(server: StubServer) -> None:
     completed = subprocess.run(
         [TERMAGENT, "doctor", "--engine", "openai", "--base-url", server.base_url, "--model", MODEL],
@@ -215,6 +285,12 @@ def test_doctor_makes_a_real_constrained_request_and_says_what_it_found(server: 
         assert "a one-token constrained request answered" in line and "counts" in line
         probe = next(body for body in server.state.chat_bodies() if body.get("max_tokens") == 1)
         assert probe["response_format"]["json_schema"]["schema"] == action_schema()
+    elif server.state.flavor == "ollama":
+        assert line.startswith("  ok    model engine: Ollama at ")
+        assert "structured output: Ollama's native /api/chat format" in line
+        assert f"context: {OLLAMA_DEFAULT_NUM_CTX} (sent as options.num_ctx;" in line
+        probe = server.state.native_bodies()[0]
+        assert probe["format"] == action_schema() and probe["options"]["num_predict"] == 1
     else:
         assert line.startswith("  FAIL  model engine: constrained decoding is OFF")
 
@@ -261,3 +337,36 @@ def test_a_refusal_that_only_cuts_the_stream_is_heard_and_compacts(server: StubS
     assert outcome.compactions and engine.max_model_len == 2048
     streamed_then_plain = [body.get("stream", False) for body in server.state.chat_bodies()[-3:]]
     assert streamed_then_plain == [True, False, True]
+
+
+@pytest.mark.parametrize("server", ["ollama"], indirect=True)
+def test_eval_replay_speaks_ollamas_native_api_and_says_so(server: StubServer, tmp_path) -> None:
+    completed = subprocess.run(
+        [
+            TERMAGENT,
+            "eval",
+            "replay",
+            str(EXAMPLES / "replay" / "tb2_mini.jsonl"),
+            "--engine",
+            "openai",
+            "--base-url",
+            server.base_url,
+            "--model",
+            MODEL,
+            "--limit",
+            "2",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in completed.stderr, completed.stderr
+    said = " ".join(completed.stderr.split())  # the console wraps long lines
+    assert "Ollama at " in said and "structured output: Ollama's native /api/chat format" in said
+    steps = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]
+    assert len(steps) == 2 and all(step["schema_valid"] for step in steps), completed.stderr
+    replies = [body for body in server.state.native_bodies() if body["stream"]]
+    assert len(replies) == 2 and all(body["format"] == action_schema() for body in replies)
+    assert not server.state.chat_bodies()

@@ -10,7 +10,6 @@ that a request termagent abandons closes its connection and the server stops wor
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import urllib.error
@@ -23,7 +22,9 @@ from termagent.errors import ModelServerError, TermagentError
 from termagent.model.chat_render import CHAT_TEMPLATE_KWARGS
 from termagent.model.context_budget import ContextExceededError, PrefixTokenCounter
 from termagent.model.conversation import Message
+from termagent.model.engines import ollama_native
 from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback, tightest_context
+from termagent.model.engines.json_http import HttpStatusError, JsonHttp
 from termagent.model.engines.server_dialects import (
     Dialect,
     ServerKind,
@@ -97,12 +98,6 @@ class _StreamBroken(Exception):
     """A reply stream that ended before any text, without saying why."""
 
 
-class HttpStatusError(Exception):
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status, self.body = status, body
-
-
 @dataclass(frozen=True)
 class ServerFacts:
     """What GET /v1/models (and the server's own property endpoints) told."""
@@ -112,34 +107,7 @@ class ServerFacts:
     context: int | None
     context_source: str
     parallel_requests: int
-
-
-class JsonHttp:
-    """The few non-OpenAI endpoints (tokenizers, properties): JSON over urllib."""
-
-    def __init__(self, root: str, api_key: str | None, timeout: float) -> None:
-        self.root, self.timeout = root, timeout
-        self._headers = {"Content-Type": "application/json"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-
-    def __call__(self, path: str, body: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.root + path, data=data, headers=self._headers)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
-                return json.load(response)
-        except urllib.error.HTTPError as error:
-            raise HttpStatusError(error.code, _read_error_body(error)) from error
-        except json.JSONDecodeError as error:
-            raise UnexpectedShape(f"{path} answered something that is not JSON") from error
-
-
-def _read_error_body(error: urllib.error.HTTPError) -> Any:
-    try:
-        return json.loads(error.read() or b"null")
-    except (ValueError, OSError):
-        return None
+    trained_context: int | None = None  # the most a context the server sizes per request can be (Ollama)
 
 
 def _wait_for(http: JsonHttp, path: str, base_url: str, on_wait: Callable[[str], None]) -> Any:
@@ -200,21 +168,25 @@ def discover(http: JsonHttp, base_url: str, model: str, on_wait: Callable[[str],
         else []
     )
     served = [str(card.get("id")) for card in cards if card.get("id") is not None]
-    if served and model not in served:
+    kind = recognise(cards)
+    if kind.name == "unknown" and _answers(http, "/api/version"):
+        kind = server_kinds()["ollama"]  # Ollama's own API answers beside its OpenAI endpoint
+    trained = None
+    if kind.name == "ollama":
+        served = ollama_native.served_models(http, PROBE_TIMEOUT_SECONDS) or served
+        trained = ollama_native.trained_context(http, model, PROBE_TIMEOUT_SECONDS)
+    if served and not ollama_native.serves(served, model):
         raise ModelServerError(
             f"the server at {base_url} does not serve {model}; it serves: {', '.join(served)}",
             hint=f"pass --model {served[0]}",
         )
-    kind = recognise(cards)
-    if kind.name == "unknown" and _answers(http, "/api/version"):
-        kind = server_kinds()["ollama"]  # Ollama's own API answers beside its OpenAI endpoint
     card = next((card for card in cards if card.get("id") == model), {})
     context, source = _served_context(http, kind, card)
     parallel = kind.parallel_requests
     if parallel is None:  # llama-server: as many as it has slots
         slots = _property(http, "/props", "total_slots")
         parallel = slots if isinstance(slots, int) and slots > 0 else 1
-    return ServerFacts(kind, served, context, source, parallel)
+    return ServerFacts(kind, served, context, source, parallel, trained)
 
 
 def _answers(http: JsonHttp, path: str) -> bool:
@@ -277,6 +249,7 @@ class OpenAIServerEngine:
         self.parallel_requests = facts.parallel_requests
         self.concurrent = facts.parallel_requests > 1  # a single-request server queues the rest
         self.max_model_len, self.context_source = _context(max_model_len, facts)
+        self._trained_context = facts.trained_context
         self.warnings: list[str] = []
         self._send_template_kwargs = facts.kind.chat_template_kwargs
         self._dialects = list(facts.kind.dialects) if self.settings.constrained else []
@@ -286,6 +259,8 @@ class OpenAIServerEngine:
         self._estimate = PrefixTokenCounter(_estimate_tokens)
         if self.dialect is not None and (probe if probe is not None else facts.kind.name != "vllm"):
             self.negotiate()
+        if self._native():
+            self.context_source = f"sent as options.num_ctx; {self.context_source}"
 
     # -- what was found ---------------------------------------------------------------------
 
@@ -334,6 +309,8 @@ class OpenAIServerEngine:
 
     def _probe(self, dialect: Dialect) -> str | None:
         """None when `dialect` works, else why not. Also learns whether chat_template_kwargs is taken."""
+        if dialect.transport == "ollama":
+            return self._probe_native(dialect)
         last = ""
         for with_kwargs in [True, False] if self._send_template_kwargs else [False]:
             arguments = self._arguments(dialect, with_kwargs) | {"max_tokens": 1, "temperature": 0.0}
@@ -347,11 +324,26 @@ class OpenAIServerEngine:
             except self._openai.APIConnectionError as error:
                 raise no_server_error(self.base_url, self.model) from error
             self._send_template_kwargs = with_kwargs
-            text = (response.choices[0].message.content or "") if response.choices else ""
-            if text.lstrip()[:1] not in ("", "{"):
-                return f"{dialect.describe}: ignored (the constrained reply began {text[:20]!r})"
-            return None
+            return _probe_reply(dialect, (response.choices[0].message.content or "") if response.choices else "")
         return last
+
+    def _probe_native(self, dialect: Dialect) -> str | None:
+        settings = DecodingSettings(max_tokens=1, temperature=0.0, top_p=self.settings.top_p)
+        body = ollama_native.chat_body(
+            self.model, PROBE_MESSAGES, settings, dialect.fields(action_schema()), num_ctx=None, stream=False
+        )
+        try:
+            text = ollama_native.probe(self._http, body, PROBE_TIMEOUT_SECONDS * 12)
+        except HttpStatusError as error:
+            return f"{dialect.describe}: HTTP {error.status} {_body_message(error.body, '')[:160]}"
+        except (UnexpectedShape, ollama_native.StreamError) as error:
+            return f"{dialect.describe}: {str(error)[:160]}"
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            raise no_server_error(self.base_url, self.model) from error
+        return _probe_reply(dialect, text)
+
+    def _native(self) -> bool:
+        return self.dialect is not None and self.dialect.transport == "ollama"
 
     def request_arguments(self) -> dict[str, Any]:
         """Everything sent besides the messages."""
@@ -383,60 +375,61 @@ class OpenAIServerEngine:
                 self._dialect_confirmed = True
                 return completion
             except self._openai.APIStatusError as error:
-                if not self._adapt(error):
-                    raise self._status_error(error) from error
+                status, body, message = error.status_code, error.body, _error_message(error)
+            except HttpStatusError as error:
+                status, body = error.status, error.body
+                message = _body_message(body, str(error))
+            if not self._adapt(status, body, message):
+                raise ModelServerError(f"the model server at {self.base_url} answered {status}: {message}")
 
-    def _adapt(self, error: Any) -> bool:
+    def _adapt(self, status: int, body: Any, message: str) -> bool:
         """Change what is sent after a refusal, if that can help; False when nothing can."""
-        body = getattr(error, "body", None)
-        exceeded, limit = context_exceeded(error.status_code, body)
+        exceeded, limit = context_exceeded(status, body)
         if exceeded:
             if limit:  # the server stated its window: remember it for every later step too
                 self.max_model_len = tightest_context(self.max_model_len, limit)
                 self.context_source = "stated by the server when it refused a prompt"
             raise ContextExceededError(
-                f"the model server at {self.base_url} refused the prompt as too long: {_error_message(error)}",
+                f"the model server at {self.base_url} refused the prompt as too long: {message}",
                 limit=limit,
-            ) from error
+            )
         if self._send_template_kwargs and rejects_field(body, _TEMPLATE_KWARGS_FIELD):
             self._send_template_kwargs = False
             return True
-        if self.dialect is not None and not self._dialect_confirmed and error.status_code in (400, 422, 500):
+        if self.dialect is not None and not self._dialect_confirmed and status in (400, 422, 500):
             later = self._dialects[self._dialects.index(self.dialect) + 1 :]
             if later:
                 self.dialect = later[0]
                 return True
             raise ModelServerError(
                 f"{self.server.label} at {self.base_url} refused every structured-output dialect termagent "
-                f"speaks; the last answer: HTTP {error.status_code} {_error_message(error)}",
+                f"speaks; the last answer: HTTP {status} {message}",
                 hint="pass --no-constrained to go on with lenient parsing (a small model may then fail)",
-            ) from error
+            )
         return False
-
-    def _status_error(self, error: Any) -> TermagentError:
-        return ModelServerError(
-            f"the model server at {self.base_url} answered {error.status_code}: {_error_message(error)}"
-        )
 
     def _complete_once(self, messages: list[Message], on_token: TokenCallback | None) -> Completion:
         started = time.perf_counter()
         try:
-            try:
-                text, finish_reason, usage, cached = self._stream(messages, on_token)
-            except _StreamBroken:
-                # llama-cpp-python answers 200 before it reads the request, so a refusal (a prompt
-                # too long) ends the stream instead: asked once without streaming, it gives the status.
-                text, finish_reason, usage, cached = self._plain(messages)
-        except self._openai.APITimeoutError as error:
+            if self._native():
+                text, finish_reason, counts, cached = self._native_stream(messages, on_token)
+            else:
+                try:
+                    text, finish_reason, counts, cached = self._stream(messages, on_token)
+                except _StreamBroken:
+                    # llama-cpp-python answers 200 before it reads the request, so a refusal (a prompt
+                    # too long) ends the stream instead: asked once without streaming, it gives the status.
+                    text, finish_reason, counts, cached = self._plain(messages)
+        except (self._openai.APITimeoutError, TimeoutError) as error:
             raise ModelServerError(
                 f"the model server at {self.base_url} did not answer within {self._client.timeout} s",
                 hint="a server on a CPU or a busy GPU may need a lower --max-tokens",
             ) from error
-        except self._openai.APIConnectionError as error:
+        except (self._openai.APIConnectionError, urllib.error.URLError, ConnectionError) as error:
             raise no_server_error(self.base_url, self.model) from error
-        if usage is not None:
-            self._estimate.remember(_estimate_key(messages), usage.prompt_tokens)
-            prompt_tokens, completion_tokens, estimated = usage.prompt_tokens, usage.completion_tokens, False
+        if counts is not None:
+            self._estimate.remember(_estimate_key(messages), counts[0])
+            prompt_tokens, completion_tokens, estimated = counts[0], counts[1], False
         else:  # e.g. llama-cpp-python streams no usage: count both another way, and say so
             prompt_tokens, completion_tokens, estimated = self.count_tokens(messages), self._count_text(text), True
         return Completion(
@@ -449,7 +442,27 @@ class OpenAIServerEngine:
             cached_prompt_tokens=cached,
         )
 
-    def _stream(self, messages: list[Message], on_token: TokenCallback | None) -> tuple[str, str | None, Any, Any]:
+    def _native_stream(
+        self, messages: list[Message], on_token: TokenCallback | None
+    ) -> tuple[str, str | None, tuple[int, int] | None, int | None]:
+        assert self.dialect is not None
+        body = ollama_native.chat_body(
+            self.model,
+            messages,
+            self.settings,
+            self.dialect.fields(action_schema()),
+            num_ctx=self.max_model_len,
+            stream=True,
+        )
+        try:
+            reply = ollama_native.chat(self._http, body, on_token)
+        except (UnexpectedShape, ollama_native.StreamError) as error:
+            raise ModelServerError(f"the model server at {self.base_url} broke off its reply: {error}") from error
+        return reply.text, reply.done_reason, reply.counts, None
+
+    def _stream(
+        self, messages: list[Message], on_token: TokenCallback | None
+    ) -> tuple[str, str | None, tuple[int, int] | None, int | None]:
         stream = self._client.chat.completions.create(
             messages=_chat_messages(messages),
             stream=True,
@@ -474,7 +487,7 @@ class OpenAIServerEngine:
             stream.close()  # abandoned (an error, Ctrl-C): the server sees the disconnect and stops
         if not pieces and finish_reason is None:
             raise _StreamBroken
-        return "".join(pieces), finish_reason, usage, cached
+        return "".join(pieces), finish_reason, _counts(usage), cached
 
     def _chunks(self, stream: Any, pieces: list[str]) -> Any:
         """The stream's chunks; a stream cut before any text is _StreamBroken, after it an error."""
@@ -487,11 +500,11 @@ class OpenAIServerEngine:
                 raise _StreamBroken from error
             raise ModelServerError(f"the model server at {self.base_url} broke off its reply: {error}") from error
 
-    def _plain(self, messages: list[Message]) -> tuple[str, str | None, Any, Any]:
+    def _plain(self, messages: list[Message]) -> tuple[str, str | None, tuple[int, int] | None, int | None]:
         response = self._client.chat.completions.create(messages=_chat_messages(messages), **self.request_arguments())
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content or "") if choice else ""
-        return text, choice.finish_reason if choice else None, response.usage, None
+        return text, choice.finish_reason if choice else None, _counts(response.usage), None
 
     # -- token counting ---------------------------------------------------------------------
 
@@ -545,10 +558,17 @@ def _context(option: int | None, facts: ServerFacts) -> tuple[int | None, str]:
     if facts.context is not None:
         length = tightest_context(option, facts.context)
         return length, facts.context_source if length == facts.context else "--max-model-len"
+    trained = facts.trained_context
     if option:
-        return option, "--max-model-len"
+        capped = tightest_context(option, trained)
+        return (
+            capped,
+            "--max-model-len" if capped == option else f"the model's trained length (--max-model-len {option})",
+        )
     default = facts.kind.default_context
-    return (default.tokens, facts.context_source) if default else (None, facts.context_source)
+    if default is None:
+        return None, facts.context_source
+    return tightest_context(default.tokens, trained), facts.context_source
 
 
 def _cached_tokens(chunk: Any) -> int | None:
@@ -562,10 +582,27 @@ def _cached_tokens(chunk: Any) -> int | None:
     return cached if isinstance(cached, int) else None
 
 
+def _counts(usage: Any) -> tuple[int, int] | None:
+    return (usage.prompt_tokens, usage.completion_tokens) if usage is not None else None
+
+
+def _probe_reply(dialect: Dialect, text: str) -> str | None:
+    if text.lstrip()[:1] not in ("", "{"):
+        return f"{dialect.describe}: ignored (the constrained reply began {text[:20]!r})"
+    return None
+
+
 def _error_message(error: Any) -> str:
-    body = getattr(error, "body", None)
+    return _body_message(getattr(error, "body", None), str(error.message))
+
+
+def _body_message(body: Any, fallback: str) -> str:
+    """The message of an error answer: OpenAI's {"error": {"message"}}, Ollama's {"error": "..."},
+    FastAPI's {"detail"}."""
     if isinstance(body, dict):
         nested = body.get("error")
+        if isinstance(nested, str):
+            return nested
         inner: dict[str, Any] = nested if isinstance(nested, dict) else body
         return str(inner.get("message") or inner.get("detail") or body)
-    return str(error.message)
+    return fallback

@@ -19,6 +19,7 @@ class Dialect:
     name: str
     describe: str
     _body: str  # the JSON template, kept as text so every request gets a fresh copy
+    transport: str = "openai"  # "openai": /v1/chat/completions; "ollama": Ollama's native /api/chat
 
     def fields(self, schema: dict[str, Any]) -> dict[str, Any]:
         """The request fields that constrain a reply to `schema`."""
@@ -62,7 +63,7 @@ def _table() -> dict[str, Any]:
 @cache
 def dialects() -> dict[str, Dialect]:
     return {
-        name: Dialect(name, entry["describe"], json.dumps(entry["body"]))
+        name: Dialect(name, entry["describe"], json.dumps(entry["body"]), entry.get("transport", "openai"))
         for name, entry in _table()["dialects"].items()
     }
 
