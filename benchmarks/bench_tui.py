@@ -27,8 +27,10 @@ from rich.style import Style
 from termagent.sandbox.terminal import Terminal
 from termagent.tui.terminal_pane import ScreenMirror
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "tui"))
-from tui_helpers import FLOOD_REPLIES, dialog_open, flooding, key_latencies_during, replay_config, until, write_replies  # noqa: E402
+_TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path[:0] = [str(_TESTS), str(_TESTS / "tui")]
+from pilot_waits import until  # noqa: E402
+from tui_helpers import FLOOD_REPLIES, dialog_open, flooding, key_latencies_during, replay_config, write_replies  # noqa: E402
 
 FLOOD_BEFORE_KEY = 3.0  # seconds of flood before the interrupt or stop key is pressed
 
