@@ -53,3 +53,10 @@ def test_bad_policy_and_bad_arguments_exit_2(tmp_path: Path) -> None:
 def test_check_uncertain_takes_the_strictest_reading() -> None:
     result = termagent("policy", "check", "--json", "--uncertain", "ls\n")
     assert json.loads(result.stdout)["rule"] == "foreground:uncertain"
+
+
+def test_a_usage_error_shows_its_own_hint_not_the_generic_one() -> None:
+    result = termagent("policy", "check")
+    assert result.returncode == 2
+    assert "give either KEYSTROKES or --batch FILE" in result.stderr and "e.g. termagent policy check" in result.stderr
+    assert "termagent --help" not in result.stderr

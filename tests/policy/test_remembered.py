@@ -6,6 +6,9 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
+
+from termagent.errors import PolicyError
 from termagent.policy.loader import load_policy
 from termagent.policy.remembered import remember
 
@@ -69,3 +72,20 @@ def test_concurrent_sessions_all_land(tmp_path: Path) -> None:
     names = {rule.name for rule in policy.rules}
     assert {f"allowed-w{w}x{i}" for w in range(4) for i in range(15)} <= names
     assert "# a comment after the list" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules: [\n", "not valid YAML"),
+        ("- a list\n", "not a policy mapping"),
+        ("rules: [{name: a, decision: allow, reason: r, command: a}]\n", "not a block list"),
+    ],
+)
+def test_a_file_it_cannot_add_to_is_a_policy_error_and_stays_as_it_was(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError, match=message) as caught:
+        remember(path, [_rule("npm")], "default")
+    assert "answer again" in (caught.value.hint or "")
+    assert path.read_text(encoding="utf-8") == text
