@@ -214,11 +214,16 @@ def _shows_diff(change: Change) -> bool:
 
 
 def compare(
-    before: Manifest, after: Manifest, refused: frozenset[str] = frozenset(), umask: int | None = None
+    before: Manifest,
+    after: Manifest,
+    refused: frozenset[str] = frozenset(),
+    umask: int | None = None,
+    git_named: frozenset[str] = frozenset(),
 ) -> tuple[Change, ...]:
     """The changes from `before` to `after`, in path order, with the modes apply will give and
-    the reasons some are held back. What could not come back (`refused`, names that are not
-    UTF-8) is left out on both sides: the collection reports it, and it must not look deleted."""
+    the reasons some are held back (`git_named`: the paths the person's git configuration names,
+    git_config.py). What could not come back (`refused`, names that are not UTF-8) is left out
+    on both sides: the collection reports it, and it must not look deleted."""
     umask = current_umask() if umask is None else umask
     before = {path: entry for path, entry in before.items() if path not in refused and _representable(path)}
     git_directories = _git_directories(before.keys() | after.keys())
@@ -229,7 +234,9 @@ def compare(
         if status is None:
             continue
         mode = applied_mode(old, new, umask)
-        found.append(Change(path, status, old, new, mode, _notes(old, new, mode), held_reason(path, git_directories)))
+        found.append(
+            Change(path, status, old, new, mode, _notes(old, new, mode), held_reason(path, git_directories, git_named))
+        )
     return tuple(found)
 
 
@@ -270,7 +277,12 @@ def _normalised(component: str) -> str:
     return visible.rstrip(". ").casefold()
 
 
-def held_reason(path: str, git_directories: set[str]) -> str | None:
+def git_config_keys() -> list[str]:
+    """The keys of the person's git configuration whose values name what git runs (git_config.py)."""
+    return _held_rules()["git_config_keys"]
+
+
+def held_reason(path: str, git_directories: set[str], git_named: frozenset[str] = frozenset()) -> str | None:
     """Why a change to `path` must not be applied without a separate yes, or None."""
     components = _held_rules()["components"]
     for part in path.split("/"):
@@ -280,6 +292,9 @@ def held_reason(path: str, git_directories: set[str]) -> str | None:
     for directory in git_directories:
         if not directory or path == directory or path.startswith(directory + "/"):
             return _held_rules()["git_directory_reason"]
+    for named in git_named:
+        if path == named or path.startswith(named + "/") or named.startswith(path + "/"):
+            return f"{shown(named)}: {_held_rules()['git_config_reason']}"
     return None
 
 

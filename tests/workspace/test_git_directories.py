@@ -48,3 +48,55 @@ def test_a_worktree_git_directory_with_its_commondir_is_held_back(tmp_path, copi
     host_git(project / "src", "branch")
     host_git(project / "src", "log")
     assert not marker.exists()
+
+
+def host_git_setup(project: Path, *config: tuple[str, str]) -> None:
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
+    for key, value in config:
+        subprocess.run(["git", "config", key, value], cwd=project, check=True)
+
+
+# What the person's own git configuration names, and what the sandbox plants there: git runs it.
+NAMED = {
+    "core.hooksPath": (
+        ("core.hooksPath", "tools/hooks"),
+        "mkdir -p tools/hooks && printf '#!/bin/sh\\ntouch {marker}\\n' > tools/hooks/pre-commit"
+        " && chmod 755 tools/hooks/pre-commit",
+        "tools/hooks/pre-commit",
+    ),
+    "include.path": (
+        ("include.path", "../team.gitconfig"),
+        "printf '[core]\\n\\tpager = \"touch {marker}; cat\"\\n' > team.gitconfig",
+        "team.gitconfig",
+    ),
+    "alias": (
+        ("alias.lint", "!sh scripts/lint.sh"),
+        "mkdir -p scripts && printf 'touch {marker}\\n' > scripts/lint.sh",
+        "scripts/lint.sh",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(NAMED))
+def test_what_the_persons_git_config_names_is_held_back(tmp_path, copied, how):
+    setting, plant, planted = NAMED[how]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "main.py").write_text("print(0)\n")
+    host_git_setup(project, ("user.name", "t"), ("user.email", "t@t"), setting)
+    marker = tmp_path / "ran"
+    workspace, sandbox = copied(project)
+    run(sandbox, f"cd /app && {plant.format(marker=marker)} && echo 'print(1)' > main.py")
+
+    changes = workspace.collect(sandbox.container)
+    assert planted in {change.path for change in changes.held}
+    assert "your git configuration names it" in review_of(changes)
+    result = workspace.apply(changes)  # --apply without --apply-git
+
+    assert result.applied == ("main.py",) and (project / "main.py").read_text() == "print(1)\n"
+    assert not (project / planted).exists()
+    subprocess.run(["git", "add", "main.py"], cwd=project, check=True)
+    host_git(project, "commit", "-qm", "the agent's work")
+    host_git(project, "log")
+    host_git(project, "lint")
+    assert not marker.exists()
