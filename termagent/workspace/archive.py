@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from docker.errors import APIError
 
-from termagent.errors import TermagentError, WorkspaceError
+from termagent.errors import WorkspaceError
 from termagent.sandbox.docker_connect import raw_socket
 from termagent.workspace.entries import Entry, Manifest
 from termagent.workspace.members import (
@@ -91,7 +91,7 @@ def pack_tree(root: Path) -> Packed:
                         tar.addfile(member, reader)
                     except OSError as error:  # it shrank while being read
                         tar_file.close()
-                        raise TermagentError(
+                        raise WorkspaceError(
                             f"{path} changed while it was being copied: {error}",
                             hint="Start again once nothing else writes to the workspace.",
                         ) from error
@@ -101,7 +101,7 @@ def pack_tree(root: Path) -> Packed:
     if unreadable:
         tar_file.close()
         shown = ", ".join(unreadable[:20]) + (f" and {len(unreadable) - 20} more" if len(unreadable) > 20 else "")
-        raise TermagentError(
+        raise WorkspaceError(
             f"cannot read {len(unreadable)} path(s) in the workspace {root}: {shown}",
             hint="Make them readable (chmod), or use a workspace without them.",
         )
@@ -172,7 +172,7 @@ def send_tar(container, packed: Packed) -> None:
         else:
             container.put_archive(APP, packed.tar)
     except APIError as error:
-        raise TermagentError(f"could not copy the workspace into the sandbox: {error.explanation or error}") from error
+        raise WorkspaceError(f"could not copy the workspace into the sandbox: {error.explanation or error}") from error
 
 
 def _exec_tar_in(container, tar: BinaryIO) -> None:
@@ -195,7 +195,7 @@ def _exec_tar_in(container, tar: BinaryIO) -> None:
         connection.close()
     code = api.exec_inspect(exec_id)["ExitCode"]
     if code != 0:
-        raise TermagentError(
+        raise WorkspaceError(
             f"tar inside the sandbox failed ({code}): {output.decode('utf-8', 'replace')[-500:]}",
             hint="The image needs GNU tar for a workspace on a tmpfs /app.",
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 from docker.errors import APIError, NotFound
 from docker.types import DriverConfig, Mount
 
-from termagent.errors import TermagentError, WorkspaceError
+from termagent.errors import SandboxError, WorkspaceError
 from termagent.sandbox.docker_connect import connect
 from termagent.sandbox.seccomp import setuid_loophole
 from termagent.workspace.apply import ApplyResult, apply_changes
@@ -169,7 +169,7 @@ class Workspace:
             # Docker made it with the container, which may have failed before populate().
             try:
                 client = self._client or connect()
-            except TermagentError:  # no engine answers: none can have made the volume either
+            except SandboxError:  # no engine answers: none can have made the volume either
                 return
             try:
                 client.api.remove_volume(self._volume)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from workspace_helpers import review_of, run, tree
 
-from termagent.errors import TermagentError
+from termagent.errors import WorkspaceError
 
 pytestmark = pytest.mark.docker
 
@@ -261,7 +261,7 @@ def test_strict_profile_copies_into_its_tmpfs_and_refuses_what_it_cannot_read(tm
 
     run(sandbox, "echo b >> /app/a.txt")
     # Without capabilities tar cannot read none.txt: collecting fails instead of calling it deleted.
-    with pytest.raises(TermagentError, match="none.txt"):
+    with pytest.raises(WorkspaceError, match="none.txt"):
         workspace.collect(sandbox.container)
     run(sandbox, "chmod 600 /app/none.txt")
     changes = workspace.collect(sandbox.container)

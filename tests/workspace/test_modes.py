@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from project_paths import TERMAGENT
+from replay_run import replay_run_args
 from workspace_helpers import reply, run, tree
 
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
@@ -106,21 +107,19 @@ def test_mount_mode_never_gives_root(host_project, tmp_path, docker_client, sand
         [
             TERMAGENT,
             "--headless",
-            "--approve",
-            "allow",
-            "--policy",
-            "sandboxed-auto",
-            "--image",
-            sandbox_image,
-            "--replay",
-            str(replies),
-            "--workspace",
-            str(host_project),
-            "--workspace-mode",
-            "mount",
-            "--trajectory",
-            str(tmp_path / "t.jsonl"),
-            "make a root shell",
+            *replay_run_args(
+                "make a root shell",
+                replies,
+                tmp_path / "t.jsonl",
+                "--approve",
+                "allow",
+                "--image",
+                sandbox_image,
+                "--workspace",
+                str(host_project),
+                "--workspace-mode",
+                "mount",
+            ),
         ],
         capture_output=True,
         text=True,
@@ -229,7 +228,7 @@ def test_copy_mode_mounts_nothing(tmp_path):
 def test_a_workspace_that_is_not_a_directory(tmp_path, make, message):
     path = tmp_path / "project"
     make(path)
-    with pytest.raises(TermagentError, match=message) as raised:
+    with pytest.raises(WorkspaceError, match=message) as raised:
         Workspace(path, WorkspaceMode.COPY)
     assert raised.value.hint
 
@@ -253,7 +252,7 @@ def test_unreadable_files_are_listed_before_anything_is_copied():
 
 
 def as_nobody(action) -> str:
-    """The TermagentError message `action` raises, run as the nobody user when we are root."""
+    """The WorkspaceError message `action` raises, run as the nobody user when we are root."""
     if os.geteuid() != 0:
         return _error_message(action)
     read_end, write_end = os.pipe()
@@ -276,7 +275,7 @@ def as_nobody(action) -> str:
 def _error_message(action) -> str:
     try:
         action()
-    except TermagentError as error:
+    except WorkspaceError as error:
         return str(error)
     return "no error"
 
