@@ -85,7 +85,9 @@ def _replay(args: argparse.Namespace) -> int:
         raise ConfigurationError("--limit must be at least 1")
     records = load_records(args.data, limit=args.limit)
     if not records:
-        raise ConfigurationError(f"{args.data} holds no records")
+        raise ConfigurationError(
+            f"{args.data} holds no records", hint='one JSON record per line; see docs/eval.md ("Records")'
+        )
     instructions = instructions_from_args(args) if args.prompt == "termagent" else None
     choice = engine_from_args(args)
     errors = Console(stderr=True)
@@ -142,7 +144,10 @@ def _live(args: argparse.Namespace) -> int:
     if args.oracle:
         missing = [task.name for task in tasks if task.solution is None]
         if missing:
-            raise ConfigurationError(f"--oracle needs a solution script; none for: {', '.join(missing)}")
+            raise ConfigurationError(
+                f"--oracle needs a solution script; none for: {', '.join(missing)}",
+                hint="give those tasks solution.sh (solution/solve.sh for Terminal-Bench 2), or leave out --oracle",
+            )
         run_one = lambda task, trajectory: run_oracle(task, spec)  # noqa: E731
     else:
         from termagent.model.engines.base import shared

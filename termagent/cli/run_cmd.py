@@ -65,7 +65,10 @@ def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
-        raise ConfigurationError(f"cannot read the config file {path}: {error}") from error
+        raise ConfigurationError(
+            f"cannot read the config file {path}: {error}",
+            hint="it is YAML with the long option names (`engine: openai`); --config FILE names another",
+        ) from error
     known = set(vars(probe)) - {"handler"}
     settings = {key.replace("-", "_"): value for key, value in values.items()} if isinstance(values, dict) else None
     if settings is None or not set(settings) <= known:
