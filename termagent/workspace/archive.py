@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import socket
 import stat
 import tarfile
@@ -31,6 +30,7 @@ from termagent.workspace.members import (
     CollectLimits,
     HostileArchive,
     Unrepresentable,
+    climbs_out,
     member_path,
     shown,
     symlink_target,
@@ -72,7 +72,9 @@ def pack_tree(root: Path) -> Packed:
             if stat.S_ISLNK(info.st_mode):
                 member.type, member.linkname = tarfile.SYMTYPE, os.readlink(path)
                 manifest[relative] = Entry("symlink", mode, target=member.linkname)
-                links_leave_tree = links_leave_tree or _leaves_tree(relative, member.linkname)
+                links_leave_tree = links_leave_tree or (
+                    not member.linkname.startswith("/") and climbs_out(relative, member.linkname)
+                )
                 tar.addfile(member)
             elif stat.S_ISDIR(info.st_mode):
                 member.type = tarfile.DIRTYPE
@@ -107,12 +109,6 @@ def pack_tree(root: Path) -> Packed:
         )
     tar_file.seek(0)
     return Packed(tar_file, manifest, tuple(skipped), links_leave_tree)
-
-
-def _leaves_tree(relative: str, target: str) -> bool:
-    if target.startswith("/"):
-        return False
-    return posixpath.normpath(posixpath.join(posixpath.dirname(relative), target)).startswith("..")
 
 
 def _walk(root: Path, unreadable: list[str]) -> Iterator[tuple[str, Path, os.stat_result]]:

@@ -22,7 +22,7 @@ from typing import Literal
 import yaml
 
 from termagent.workspace.entries import Entry, Manifest
-from termagent.workspace.members import shown
+from termagent.workspace.members import leaves_tree, shown
 from termagent.workspace.rooted import Rooted
 
 Status = Literal["added", "deleted", "modified", "type changed", "mode changed"]
@@ -234,9 +234,8 @@ def compare(
         if status is None:
             continue
         mode = applied_mode(old, new, umask)
-        found.append(
-            Change(path, status, old, new, mode, _notes(old, new, mode), held_reason(path, git_directories, git_named))
-        )
+        held = held_reason(path, git_directories, git_named)
+        found.append(Change(path, status, old, new, mode, _notes(path, old, new, mode), held))
     return tuple(found)
 
 
@@ -251,7 +250,10 @@ def applied_mode(old: Entry | None, new: Entry | None, umask: int) -> int | None
     return mode & ~(_OTHERS_WRITE | umask)
 
 
-def _notes(old: Entry | None, new: Entry | None, mode: int | None) -> tuple[str, ...]:
+def _notes(path: str, old: Entry | None, new: Entry | None, mode: int | None) -> tuple[str, ...]:
+    if new is not None and new.kind == "symlink" and (old is None or old.target != new.target):
+        # What later writes or reads through it reaches a file outside the project.
+        return ("LEADS OUTSIDE THE WORKSPACE",) if leaves_tree(path, new.target or "") else ()
     if new is None or mode is None:
         return ()
     notes = []

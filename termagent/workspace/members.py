@@ -7,6 +7,7 @@ before children), and anything else stops the collection as a whole.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 
 from termagent.errors import WorkspaceError
@@ -81,6 +82,16 @@ def symlink_target(target: str) -> str:
     except UnicodeEncodeError as error:
         raise Unrepresentable(target) from error
     return target
+
+
+def climbs_out(relative: str, target: str) -> bool:
+    """Whether a relative symlink target, from the link at `relative`, climbs above the tree."""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(relative), target)).split("/")[0] == ".."
+
+
+def leaves_tree(relative: str, target: str) -> bool:
+    """Whether a symlink at `relative` to `target` leads out of the tree (absolute, or climbing)."""
+    return target.startswith("/") or climbs_out(relative, target)
 
 
 class Budget:

@@ -249,3 +249,23 @@ def copied_into():
     yield start
     for workspace in opened:
         workspace.close()
+
+
+def test_a_symlink_leading_out_of_the_workspace_is_pointed_out_in_the_review(tmp_path, copied):
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / "build.log").write_text("log\n")
+    workspace, sandbox = copied(project)
+    run(
+        sandbox,
+        "cd /app && ln -sf /root/.bashrc build.log && ln -s ../../../etc/passwd sub/up"
+        " && ln -s ../build.log sub/inside && ln -s sub/../.. climbs",
+    )
+
+    changes = workspace.collect(sandbox.container)
+    lines = changes.summary().splitlines()
+    rows = {name: next(line for line in lines if f" {name} " in line) for name in ("build.log", "sub/up", "climbs")}
+    for row in rows.values():
+        assert "LEADS OUTSIDE THE WORKSPACE" in row
+    inside = next(line for line in lines if " sub/inside " in line)
+    assert "LEADS OUTSIDE" not in inside
