@@ -42,6 +42,11 @@ _C1 = {code: None for code in range(0x80, 0xA0)} | {
     0x9E: "\x1b^",
     0x9F: "\x1b_",
 }
+# Translated before anything is judged; ENQ, which makes some terminals answer (PuTTY types its
+# answerback, "PuTTY"), dropped as well.
+_TRANSLATED = {**_C1, 0x05: None}
+# CSI T scrolls down with one parameter; with five it starts xterm's mouse highlight tracking.
+_ONE_PARAMETER_FINALS = frozenset("T")
 _MAX_SEQUENCE = 256  # a sequence longer than this is not a real one: dropped
 
 
@@ -51,7 +56,7 @@ def _one_of(characters: frozenset[str]) -> str:
     return "[" + re.escape("".join(sorted(characters))) + "]"
 
 
-_NEEDS_A_LOOK = re.compile(rf"\x1b(?!\[[0-9;:]*{_one_of(_DRAWING_CSI_FINALS)})")
+_NEEDS_A_LOOK = re.compile(rf"\x1b(?!\[[0-9;:]*{_one_of(_DRAWING_CSI_FINALS - _ONE_PARAMETER_FINALS)})")
 _SEQUENCE = re.compile(
     rf"\x1b(?:\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])|({_one_of(_STRING_INTRODUCERS)})"
     rf"|({_one_of(_CHARSET_INTRODUCERS)})(.)|(.))",
@@ -70,6 +75,8 @@ def _keeps_csi(params: str, intermediates: str, final: str) -> bool:
         return True
     if intermediates or (params and params[0] in "<=>?"):
         return False  # private or extended forms: keyboard modes, queries, resets
+    if final in _ONE_PARAMETER_FINALS and (";" in params or ":" in params):
+        return False
     return final in _DRAWING_CSI_FINALS
 
 
@@ -82,7 +89,7 @@ class PlaybackFilter:
         self._in_string = False  # inside a string sequence being dropped
 
     def feed(self, text: str) -> str:
-        data = self._held + text.translate(_C1)
+        data = self._held + text.translate(_TRANSLATED)
         self._held = ""
         out: list[str] = []
         index = 0

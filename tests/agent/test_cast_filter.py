@@ -27,6 +27,7 @@ DRAWS = [
     "\x1b(B",
     "\x1b[5 q",
     "\x1b[1;24r",
+    "\x1b[2T",
     "ünïcode ✓",
 ]
 ACTS = [
@@ -55,6 +56,8 @@ ACTS = [
     "\x9b6n",
     "\x90dcs\x9c",
     "\x1b[5i",
+    "\x05",  # ENQ: PuTTY answers it
+    "\x1b[1;2;3;4;5T",  # xterm's mouse highlight tracking
 ]
 
 

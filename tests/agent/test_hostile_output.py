@@ -23,12 +23,12 @@ pytestmark = pytest.mark.docker
 
 HOSTILE = "\x1b]0;owned\x07\x1b[2J\x9b31m\u202eevil\u200b\ud800"
 # Printed by the sandbox: clipboard (OSC 52), title, hyperlink (OSC 8), DCS, APC, PM and SOS
-# strings, cursor and device queries; then colour, a cursor move, C1 CSI, a bidi override and
+# strings, cursor and device queries, ENQ, mouse tracking; then colour, a cursor move, C1 CSI, a bidi override and
 # bytes that are not UTF-8.
 # The payloads are split by '' so that the command's own echo does not spell them.
 PRINT_SEQUENCES = (
     r"printf '\033]52;c;cHdu''ZWQ=\007\033]2;ti''tle\033\\\033]8;;http://ev''il/\033\\link\033]8;;\033\\"
-    r"\033P+q54''4e\033\\\033_a''pc\033\\\033^pm\033\\\033Xsos\033\\\033[6n\033[c\033[>c\033[18t"
+    r"\033P+q54''4e\033\\\033_a''pc\033\\\033^pm\033\\\033Xsos\033\\\033[6n\033[c\033[>c\033[18t\005\033[1;2;3;4;5T"
     r"\033[31mRED\033[0m\033[3;7HMOVED\302\233 2J\342\200\256rtl\377\376 end\n'"
     "\n"
 )
@@ -126,6 +126,8 @@ def test_a_cast_keeps_drawing_and_drops_what_acts_on_the_player(sandbox_image, r
         "\x1b[c",
         "\x1b[>c",
         "\x1b[18t",
+        "\x05",
+        "\x1b[1;2;3;4;5T",
         "cHduZWQ=",
         "title",
         "http://evil",
