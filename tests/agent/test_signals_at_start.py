@@ -11,6 +11,7 @@ queues the signal and lets it go on (SIGCONT): the signal is handled at that ver
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 from collections.abc import Callable
@@ -19,7 +20,8 @@ from pathlib import Path
 import pytest
 from agent_replies import action
 from project_paths import TERMAGENT
-from run_watch import WAIT, containers_of, owner_prefix, records, until
+from run_watch import WAIT, containers_of, owner_prefix, records, until, wait_for_exit
+from tmux_terminal import TmuxTerminal, needs_tmux
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
@@ -154,3 +156,40 @@ def test_sigterm_while_a_mounted_workspace_is_made(sandbox_image, docker_client,
     )
     _assert_ended_cleanly(process, stderr, docker_client, tmp_path, "SIGTERM")
     assert _volumes_on(docker_client, project) == []  # the mount's volume went with the container
+
+
+@needs_tmux
+def test_closing_the_tuis_terminal_while_the_container_is_made(sandbox_image, docker_client, replies_file, tmp_path):
+    """The TUI runs the agent on a worker thread: the hang-up reaches the app, which stops the
+    run as soon as the sandbox is up."""
+    replies = replies_file(action([("sleep 100\n", 60)]), action(complete=True), action(complete=True))
+    (tmp_path / "tmp").mkdir()
+    pid_file = tmp_path / "pid"
+    command = " ".join(
+        [
+            "env",
+            f"TMPDIR={tmp_path / 'tmp'}",
+            f"XDG_CONFIG_HOME={tmp_path / 'config'}",
+            "TERM=xterm-256color",
+            TERMAGENT,
+            *map(shlex.quote, ["--policy", "sandboxed-auto", "--replay", str(replies)]),
+            *map(shlex.quote, ["--trajectory", str(tmp_path / "run.jsonl"), "wait a while"]),
+        ]
+    )
+    with TmuxTerminal(tmp_path) as terminal:
+        terminal.start(f"sh -c {shlex.quote(f'echo $$ > {pid_file}; exec {command}')}")
+        until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", "termagent's start")
+        pid = int(pid_file.read_text())
+        prefix = owner_prefix(pid)
+        until(lambda: _made(docker_client, prefix), "the sandbox container's creation")
+        os.kill(pid, signal.SIGSTOP)
+        assert records(tmp_path / "run.jsonl") == []
+        terminal.tmux("kill-server")  # the terminal goes away: SIGHUP, handled once it goes on
+        os.kill(pid, signal.SIGCONT)
+    wait_for_exit(pid)
+    assert containers_of(docker_client, prefix) == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+    found = records(tmp_path / "run.jsonl")
+    assert found[0]["type"] == "run_started" and found[-1]["type"] == "run_finished"
+    assert found[-1]["status"] == "interrupted" and "SIGHUP" in found[-1]["message"]
+    assert "keystrokes_sent" not in [r["type"] for r in found]
