@@ -24,8 +24,10 @@ from termagent.export.dataset import Format, export
 from termagent.export.reader import read_runs
 from termagent.export.selection import Selection
 
-EXAMPLES = Path(__file__).parents[1] / "examples"
-TERMAGENT = str(Path(sys.executable).with_name("termagent"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the runs are started as the tests start them
+from project_paths import EXAMPLES, TERMAGENT  # noqa: E402
+from replay_run import replay_run_args  # noqa: E402
+
 TOTAL_STEPS = 1000
 LONG_RUN_STEPS = 100
 REPEATS = 5
@@ -52,15 +54,7 @@ def record_long_run(workdir: Path) -> Path:
         [
             TERMAGENT,
             "--headless",
-            "--policy",
-            "sandboxed-auto",
-            "--replay",
-            str(replies),
-            "--max-steps",
-            str(LONG_RUN_STEPS),
-            "--trajectory",
-            str(folder / "long.jsonl"),
-            "keep going",
+            *replay_run_args("keep going", replies, folder / "long.jsonl", "--max-steps", str(LONG_RUN_STEPS)),
         ],
         capture_output=True,
         timeout=1200,

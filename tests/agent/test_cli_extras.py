@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 from project_paths import EXAMPLES, TERMAGENT
+from replay_run import replay_run_args
 
 HELLO_TASK = "Create /app/hello.txt containing the line 'Hello, termagent!'"
 
@@ -60,15 +61,7 @@ def test_cast_recording_and_replay_of_a_trajectory(sandbox_image, tmp_path):
     trajectory, cast = tmp_path / "run.jsonl", tmp_path / "run.cast"
     first = termagent(
         "--headless",
-        "--policy",
-        "sandboxed-auto",
-        "--replay",
-        str(EXAMPLES / "hello-file" / "replies.jsonl"),
-        "--trajectory",
-        str(trajectory),
-        "--cast",
-        str(cast),
-        HELLO_TASK,
+        *replay_run_args(HELLO_TASK, EXAMPLES / "hello-file" / "replies.jsonl", trajectory, "--cast", str(cast)),
     )
     assert first.returncode == 0, first.stderr
     header, *frames = [json.loads(line) for line in cast.read_text().splitlines()]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from agent_replies import action
 from project_paths import EXAMPLES, TERMAGENT
+from replay_run import replay_run_args
 from run_watch import WAIT, sent, wait_for_records
 
 from termagent.agent.signals import DOUBLE_PRESS_SECONDS
@@ -52,16 +53,7 @@ def test_completion_needs_confirmation_and_exits_0(sandbox_image, replies_file, 
         action(complete=True),
     )
     trajectory = tmp_path / "t.jsonl"
-    completed = run_headless(
-        "--json",
-        "--policy",
-        "sandboxed-auto",
-        "--replay",
-        str(replies),
-        "--trajectory",
-        str(trajectory),
-        "say one then two",
-    )
+    completed = run_headless("--json", *replay_run_args("say one then two", replies, trajectory))
     assert completed.returncode == 0, completed.stderr
     types = [e["type"] for e in events(trajectory)]
     # The first claim is withdrawn by the next reply (false), so two more `true` are needed.
@@ -79,7 +71,7 @@ def test_denied_command_is_not_sent_and_the_rest_are_skipped(sandbox_image, repl
         action(complete=True),
     )
     trajectory = tmp_path / "t.jsonl"
-    completed = run_headless("--policy", "default", "--replay", str(replies), "--trajectory", str(trajectory), "try")
+    completed = run_headless(*replay_run_args("try", replies, trajectory, policy="default"))
     assert completed.returncode == 0, completed.stderr
     records = events(trajectory)
     sent = [r["keystrokes"] for r in records if r["type"] == "keystrokes_sent"]
@@ -116,18 +108,7 @@ def test_exit_statuses(sandbox_image, replies_file, case, extra, expected):
 
 def _start(replies: Path, trajectory: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [
-            TERMAGENT,
-            "--headless",
-            "--policy",
-            "sandboxed-auto",
-            "--replay",
-            str(replies),
-            "--trajectory",
-            str(trajectory),
-            *extra,
-            "wait a while",
-        ],
+        [TERMAGENT, "--headless", *replay_run_args("wait a while", replies, trajectory, *extra)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -253,16 +234,14 @@ def test_workspace_changes_are_applied_only_with_apply(sandbox_image, tmp_path, 
     before = (workspace / "calc.py").read_text()
     trajectory = tmp_path / "t.jsonl"
     completed = run_headless(
-        "--policy",
-        "sandboxed-auto",
-        "--replay",
-        str(EXAMPLES / "fix-test" / "replies.jsonl"),
-        "--workspace",
-        str(workspace),
-        "--trajectory",
-        str(trajectory),
-        *(["--apply"] if apply else []),
-        "fix the failing test",
+        *replay_run_args(
+            "fix the failing test",
+            EXAMPLES / "fix-test" / "replies.jsonl",
+            trajectory,
+            "--workspace",
+            str(workspace),
+            *(["--apply"] if apply else []),
+        )
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "+    return a + b" in completed.stdout

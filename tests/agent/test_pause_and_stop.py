@@ -11,6 +11,7 @@ import threading
 import pytest
 from agent_replies import action
 from project_paths import TERMAGENT
+from replay_run import replay_run_args
 
 from termagent.agent.events import Event, EventType
 from termagent.agent.loop import Agent, AgentLimits, RunStatus
@@ -81,7 +82,7 @@ def test_a_model_that_gives_up_keeps_every_reply(sandbox_image, replies_file, tm
     replies = replies_file("no json here", "{broken", "still nothing")
     trajectory = tmp_path / "gave-up.jsonl"
     completed = subprocess.run(
-        [TERMAGENT, "--headless", "--replay", str(replies), "--trajectory", str(trajectory), "a task"],
+        [TERMAGENT, "--headless", *replay_run_args("a task", replies, trajectory, policy=None)],
         capture_output=True,
         text=True,
         timeout=WAIT,

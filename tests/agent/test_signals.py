@@ -14,6 +14,7 @@ import subprocess
 import pytest
 from agent_replies import action
 from project_paths import EXAMPLES, TERMAGENT
+from replay_run import replay_run_args
 from run_watch import WAIT, containers_of, owner_prefix, records, sent, until, wait_for_exit, wait_for_records
 from tmux_terminal import TmuxTerminal, needs_tmux
 
@@ -59,18 +60,7 @@ def test_closing_the_terminal_while_a_command_runs(sandbox_image, docker_client,
     trajectory = tmp_path / "hup.jsonl"
     flags = ["--no-tui"] if interface == "--no-tui" else []
     with TmuxTerminal(tmp_path) as terminal:
-        pid = _in_tmux(
-            terminal,
-            tmp_path,
-            *flags,
-            "--policy",
-            "sandboxed-auto",
-            "--replay",
-            str(replies),
-            "--trajectory",
-            str(trajectory),
-            "wait a while",
-        )
+        pid = _in_tmux(terminal, tmp_path, *flags, *replay_run_args("wait a while", replies, trajectory))
         try:
             wait_for_records(trajectory, lambda found: sent(found, SLEEP) == 1)
         except AssertionError as error:
@@ -93,15 +83,9 @@ def test_closing_the_terminal_while_asked_to_apply_changes(sandbox_image, docker
             terminal,
             tmp_path,
             "--no-tui",
-            "--policy",
-            "sandboxed-auto",
-            "--replay",
-            str(EXAMPLES / "fix-test" / "replies.jsonl"),
-            "--workspace",
-            str(project),
-            "--trajectory",
-            str(trajectory),
-            "fix the failing test",
+            *replay_run_args(
+                "fix the failing test", EXAMPLES / "fix-test" / "replies.jsonl", trajectory, "--workspace", str(project)
+            ),
         )
         terminal.wait_for("Apply these changes", seconds=WAIT, history=500)
         assert any(p.name.startswith("termagent-changes-") for p in (tmp_path / "tmp").iterdir())  # staged
@@ -120,17 +104,7 @@ def test_sigterm_while_a_command_runs(sandbox_image, docker_client, replies_file
     trajectory = tmp_path / "term.jsonl"
     (tmp_path / "tmp").mkdir()
     process = subprocess.Popen(
-        [
-            TERMAGENT,
-            "--headless",
-            "--policy",
-            "sandboxed-auto",
-            "--replay",
-            str(replies),
-            "--trajectory",
-            str(trajectory),
-            "wait a while",
-        ],
+        [TERMAGENT, "--headless", *replay_run_args("wait a while", replies, trajectory)],
         env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

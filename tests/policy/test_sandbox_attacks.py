@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from project_paths import TERMAGENT
+from replay_run import replay_run_args
 
 pytestmark = pytest.mark.docker
 
@@ -87,17 +88,16 @@ def _run(tmp_path: Path, policy: str, approve: str, attacks: list[tuple[str, lis
         [
             TERMAGENT,
             "--headless",
-            "--policy",
-            policy,
-            "--approve",
-            approve,
-            "--max-steps",
-            str(len(steps) + 2),
-            "--replay",
-            str(replies),
-            "--trajectory",
-            str(trajectory),
-            "play the attacker",
+            *replay_run_args(
+                "play the attacker",
+                replies,
+                trajectory,
+                "--approve",
+                approve,
+                "--max-steps",
+                str(len(steps) + 2),
+                policy=policy,
+            ),
         ],
         capture_output=True,
         text=True,

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 from project_paths import TERMAGENT
+from replay_run import replay_run_args
 from workspace_helpers import reply
 
 pytestmark = pytest.mark.docker
@@ -27,18 +28,16 @@ def test_held_back_changes_need_apply_git(tmp_path, sandbox_image, flags, hook_a
         [
             TERMAGENT,
             "--headless",
-            "--policy",
-            "sandboxed-auto",
-            "--image",
-            sandbox_image,
-            "--replay",
-            str(replies),
-            "--workspace",
-            str(project),
-            "--trajectory",
-            str(tmp_path / "t.jsonl"),
-            *flags,
-            "plant a hook",
+            *replay_run_args(
+                "plant a hook",
+                replies,
+                tmp_path / "t.jsonl",
+                "--image",
+                sandbox_image,
+                "--workspace",
+                str(project),
+                *flags,
+            ),
         ],
         capture_output=True,
         text=True,
