@@ -15,6 +15,7 @@ from termagent.agent.events import Event, EventSink, EventType, fan_out
 from termagent.agent.loop import Agent, AgentLimits, RunResult, RunStatus, run_finished_data, run_started_data
 from termagent.agent.signals import run_signals
 from termagent.agent.trajectory import TrajectoryWriter, default_trajectory_path
+from termagent.errors import TermagentError
 from termagent.model.engines.auto import EngineOptions, create_engine
 from termagent.model.engines.base import Engine
 from termagent.policy.approval import Approver, approver_for
@@ -80,8 +81,9 @@ def run_agent(
             cleanup.callback(recorder.close)
             sinks.append(recorder)
         signals = cleanup.enter_context(run_signals(ctrl_c_interrupts))
+        started_data = run_started_data(config.task, engine, policy.name, config.limits, engine_note)
+        recorded = _recorded_to_the_end(trajectory, fan_out(*sinks), started_data, started)
         # Armed until the clean-up starts: a signal ends the run, never the clean-up.
-        recorded = _closed_on_interrupt(trajectory, fan_out(*sinks), config, policy.name, engine, engine_note, started)
         with recorded, signals.armed():
             workspace = config.workspace
             spec = config.sandbox
@@ -146,29 +148,30 @@ class _Bracketed:
 
 
 @contextlib.contextmanager
-def _closed_on_interrupt(
-    trajectory: _Bracketed,
-    emit: EventSink,
-    config: RunConfig,
-    policy: str,
-    engine: Engine,
-    note: str,
-    started: float,
-) -> Iterator[None]:
-    """A run ended by a signal before the loop began (the sandbox starting, the workspace being
-    copied in) or before it could record its end is still recorded: started, and interrupted."""
+def _recorded_to_the_end(trajectory: _Bracketed, emit: EventSink, started: dict, clock: float) -> Iterator[None]:
+    """A run that ends before the loop began (a signal or an error while the sandbox starts or
+    the workspace is copied in), or before the loop recorded its end, is still recorded: started
+    (`started`: run_started's data) and finished. A signal's end goes to every view; an error
+    only to the trajectory, since the command line reports it."""
     try:
         yield
     except KeyboardInterrupt as interrupt:
-        if not trajectory.finished:
-            if not trajectory.started:
-                emit(
-                    Event(EventType.RUN_STARTED, 0, run_started_data(config.task, engine, policy, config.limits, note))
-                )
-            elapsed = round(time.monotonic() - started, 3)
-            result = RunResult(RunStatus.INTERRUPTED, 0, elapsed, 0, 0, str(interrupt) or "interrupted")
-            emit(Event(EventType.RUN_FINISHED, 0, run_finished_data(result)))
+        _finish(trajectory, emit, started, clock, RunStatus.INTERRUPTED, str(interrupt) or "interrupted")
         raise
+    except TermagentError as error:
+        if not trajectory.finished:
+            trajectory(Event(EventType.ERROR, 0, {"message": error.message, "hint": error.hint}))
+        _finish(trajectory, trajectory, started, clock, RunStatus.ERROR, str(error))
+        raise
+
+
+def _finish(trajectory: _Bracketed, emit: EventSink, started: dict, clock: float, status: RunStatus, why: str) -> None:
+    if trajectory.finished:
+        return
+    if not trajectory.started:
+        emit(Event(EventType.RUN_STARTED, 0, started))
+    result = RunResult(status, 0, round(time.monotonic() - clock, 3), 0, 0, why)
+    emit(Event(EventType.RUN_FINISHED, 0, run_finished_data(result)))
 
 
 def _review_changes(workspace: Workspace, sandbox: Sandbox, emit: EventSink, approve: ChangesApprover) -> None:
