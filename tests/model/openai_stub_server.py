@@ -5,7 +5,9 @@ request it gets. Its `flavor` imitates a server, from that server's documentatio
   json_schema and structured_outputs;
 - "llama-server" (llama.cpp tools/server README): owned_by "llamacpp" with `meta`, /props (n_ctx,
   total_slots), /apply-template, /tokenize answering {"tokens": [...]}, response_format json_schema
-  or the `json_schema` field, `timings.cache_n` in the last chunk, and its context-size error;
+  or the `json_schema` field or a GBNF `grammar` (parsed, and the reply checked against it, by
+  xgrammar, whose EBNF is GBNF; recorded in `grammars`), `timings.cache_n` in the last chunk, and
+  its context-size error;
 - "ollama" (Ollama docs/openai.md and docs/api.md): owned_by "library", /api/version, no tokenizer,
   response_format json_schema turned into its native `format` (recorded in `formats`); and its native
   API: /api/tags, /api/show (model_info `<arch>.context_length`), /api/chat taking `format` ("json"
@@ -71,6 +73,7 @@ class ServerState:
     ollama_schema_format: bool = True  # False: /api/chat takes format "json" only (Ollama < 0.5)
     ollama_stream_error: str | None = None  # an error object sent after the first piece of a reply
     truncated: int = 0  # ollama: prompts longer than their num_ctx, which Ollama cuts silently
+    grammars: list[str] = field(default_factory=list)  # GBNF grammars that parsed and matched the reply
 
     def chat_bodies(self) -> list[dict[str, Any]]:
         return [body for path, body in self.requests if path == "/v1/chat/completions"]
@@ -156,11 +159,16 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 status = 500 if "response_format json_schema" in refused["message"] else 400
                 self._json(status if state.flavor == "llama-cpp-python" else 400, {"error": refused})
                 return
-            if body.get("max_tokens") == 1:  # a probe: the first token of a JSON reply, no reply used up
-                self._chat(body, "{")
-                return
-            time.sleep(state.delay)
-            reply = state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
+            probe = body.get("max_tokens") == 1  # the first token of a JSON reply, no reply used up
+            if not probe:
+                time.sleep(state.delay)
+            reply = "{" if probe else state.replies.pop(0) if len(state.replies) > 1 else state.replies[0]
+            if "grammar" in body:
+                failure = _grammar_failure(body["grammar"], reply, whole=not probe)
+                if failure is not None:
+                    self._json(400, {"error": {"code": 400, "message": failure, "type": "invalid_request_error"}})
+                    return
+                state.grammars.append(body["grammar"])
             self._chat(body, reply)
 
         def _ollama_chat(self, body: dict[str, Any]) -> None:
@@ -326,6 +334,23 @@ def _refusal(state: ServerState, body: dict[str, Any]) -> dict[str, Any] | None:
                 "n_prompt_tokens": prompt_tokens,
                 "n_ctx": LLAMA_SERVER_N_CTX,
             }
+    return None
+
+
+def _grammar_failure(grammar: Any, reply: str, *, whole: bool) -> str | None:
+    """Why a `grammar` field is refused (llama-server: "Failed to parse grammar"), or, as a real
+    server could not have written it, why `reply` does not match it; None when all is well."""
+    import xgrammar
+
+    try:
+        compiled = xgrammar.GrammarCompiler(xgrammar.TokenizerInfo([])).compile_grammar(
+            xgrammar.Grammar.from_ebnf(grammar)
+        )
+    except (RuntimeError, ValueError, TypeError) as error:
+        return f"Failed to parse grammar: {str(error)[:200]}"
+    matcher = xgrammar.GrammarMatcher(compiled, terminate_without_stop_token=True)
+    if not matcher.accept_string(reply) or (whole and not matcher.is_terminated()):
+        return f"stub: the reply {reply[:40]!r} does not match the grammar sent"
     return None
 
 

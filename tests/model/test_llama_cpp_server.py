@@ -18,6 +18,8 @@ from termagent.model.conversation import Conversation
 from termagent.model.engines.auto import EngineOptions, create_engine
 from termagent.model.engines.base import DecodingSettings
 from termagent.model.engines.openai_server import OpenAIServerEngine
+from termagent.model.engines.server_dialects import dialects
+from termagent.model.gbnf import schema_to_gbnf
 from termagent.model.schema import action_schema, validate_action
 from termagent.model.step import next_action
 
@@ -81,6 +83,17 @@ def test_constrained_streamed_replies_are_all_valid_and_token_counts_are_marked_
         assert completion.tokens_estimated  # llama-cpp-python streams no usage
         assert completion.prompt_tokens == engine.count_tokens(messages) > 0
         assert completion.completion_tokens > 0
+
+
+def test_the_action_schema_as_gbnf_constrains_the_real_model(server) -> None:
+    """The `grammar` dialect (for llama.cpp servers that take no JSON schema): llama.cpp's own
+    parser and sampler take termagent's GBNF, and every reply is a valid action."""
+    engine = _engine(server)
+    engine.dialect = dialects()["gbnf_grammar"]
+    assert engine.request_arguments()["extra_body"]["grammar"] == schema_to_gbnf(action_schema())
+    for task in TASKS[:3]:
+        completion = engine.complete(Conversation(task, "root@sandbox:/app# ").messages)
+        assert validate_action(json.loads(completion.text)) == [], completion.text
 
 
 def test_a_prompt_longer_than_its_context_is_compacted_and_retried(server) -> None:

@@ -30,6 +30,7 @@ from termagent.model.engines.auto import EngineOptions, create_engine
 from termagent.model.engines.base import DecodingSettings
 from termagent.model.engines.openai_server import OpenAIServerEngine
 from termagent.model.engines.server_dialects import context_exceeded, token_count
+from termagent.model.gbnf import schema_to_gbnf
 from termagent.model.schema import action_schema
 from termagent.model.step import next_action
 
@@ -176,11 +177,23 @@ def test_no_dialect_working_turns_constraints_off_loudly(server: StubServer) -> 
     [warning] = choice.warnings
     assert warning.startswith("constrained decoding is OFF") and "WARNING: constrained decoding is OFF" in choice.reason
     probes = server.state.chat_bodies()
-    tried = {key for body in probes for key in ("response_format", "structured_outputs", "json_schema") if key in body}
-    assert tried == {"response_format", "structured_outputs", "json_schema"}
+    fields = ("response_format", "structured_outputs", "json_schema", "grammar")
+    assert {key for body in probes for key in fields if key in body} == set(fields)
     assert engine.complete(_messages()).text == REPLY
-    last = server.state.chat_bodies()[-1]
-    assert not {"response_format", "structured_outputs", "json_schema"} & last.keys()
+    assert not set(fields) & server.state.chat_bodies()[-1].keys()
+
+
+@pytest.mark.parametrize("server", ["llama-server"], indirect=True)
+def test_a_llama_server_that_takes_no_json_schema_gets_the_schema_as_a_gbnf_grammar(server: StubServer) -> None:
+    pytest.importorskip("xgrammar")  # the imitation parses the grammar and checks its replies with it
+    server.state.rejected_fields = {"response_format", "json_schema"}
+    engine = _engine(server)
+    assert engine.dialect is not None and engine.dialect.name == "gbnf_grammar"
+    assert "structured output: llama.cpp's GBNF grammar field" in engine.describe()
+    assert engine.complete(_messages()).text == REPLY
+    body = server.state.chat_bodies()[-1]
+    assert body["grammar"] == schema_to_gbnf(action_schema()) and "response_format" not in body
+    assert len(server.state.grammars) == 2  # the probe's first token and the whole reply matched it
 
 
 @pytest.mark.parametrize("server", ["vllm"], indirect=True)

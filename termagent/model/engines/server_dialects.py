@@ -11,7 +11,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from termagent.model.gbnf import schema_to_gbnf
+
 SCHEMA_PLACEHOLDER = "$SCHEMA"
+GRAMMAR_PLACEHOLDER = "$GRAMMAR"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class ServerKind:
 def _fill(template: Any, schema: dict[str, Any]) -> Any:
     if template == SCHEMA_PLACEHOLDER:
         return schema
+    if template == GRAMMAR_PLACEHOLDER:
+        return schema_to_gbnf(schema)
     if isinstance(template, dict):
         return {key: _fill(value, schema) for key, value in template.items()}
     return template
