@@ -192,6 +192,6 @@ def _review_changes(workspace: Workspace, sandbox: Sandbox, emit: EventSink, app
             Event(
                 EventType.WORKSPACE_APPLIED,
                 0,
-                {"summary": applied.summary(), "conflicts": [f"{c.path}: {c.reason}" for c in applied.conflicts]},
+                {"summary": applied.summary(), "conflicts": [conflict.line() for conflict in applied.conflicts]},
             )
         )

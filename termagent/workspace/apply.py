@@ -27,8 +27,11 @@ from termagent.workspace.rooted import BrokenPath, Rooted, entry_at, open_regula
 
 @dataclass(frozen=True)
 class Conflict:
-    path: str
+    path: str  # as the sandbox named it: shown only through line()
     reason: str
+
+    def line(self) -> str:
+        return f"{shown(self.path)}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class ApplyResult:
         lines = [f"applied {len(self.applied)} change(s) to {shown(str(self.root))}"]
         if self.conflicts:
             lines.append(f"{len(self.conflicts)} change(s) NOT applied (the host copy is left as it is):")
-            lines += [f"  {shown(conflict.path)}: {conflict.reason}" for conflict in self.conflicts]
+            lines += [f"  {conflict.line()}" for conflict in self.conflicts]
         if self.held_back:
             lines.append(
                 f"{len(self.held_back)} held-back change(s) NOT applied (git data and hooks; --apply-git applies them):"
