@@ -3,9 +3,11 @@ and the two ways of attaching to the shell (SDK exec socket vs `docker exec -it`
 Under pressure (issue 12), each against tmux on the same container in the same run (tmux
 running `docker exec -it`, typed into with send-keys, read with capture-pane, as the reference
 harness does): Ctrl-C to the prompt after a 10 s `yes` flood (median of 5, idle and with one
-core kept busy), plain-output throughput, and a 1 MiB here-document's time and integrity.
+core kept busy), plain-output throughput (idle and with one core busy), and a 1 MiB
+here-document's time and integrity.
 
     .venv/bin/python benchmarks/bench_sandbox.py [--runs 10] [--pressure-only] [--flood-runs 5]
+        [--throughput-runs 3] [--only throughput|heredoc|ctrl-c]
 
 Needs a Docker engine, the sandbox image and tmux. Prints medians; never a pass/fail."""
 
@@ -260,7 +262,7 @@ def ctrl_c_after_flood(client, runs: int) -> None:
         )
 
 
-def plain_output_throughput(client) -> None:
+def plain_output_throughput(client, runs: int) -> None:
     command = f"yes 'plain output line of forty characters.' | head -c {PLAIN_BYTES}"
     text = "plain output line of forty characters.\r\n" * (PLAIN_BYTES // 40)
     terminal = Terminal()
@@ -269,32 +271,45 @@ def plain_output_throughput(client) -> None:
         terminal.feed(text[start : start + (1 << 20)])
     emulator = len(text) / (time.perf_counter() - began) / 1e6
     emulator_cpu = len(text) / (time.process_time() - cpu_began) / 1e6
-    with Sandbox(SandboxSpec(), client=client) as sandbox:
-        shell, tmux = sandbox.shell, TmuxShell(sandbox.container.id)
-        try:
-            began = time.perf_counter()
-            result = shell.run(command + "\n", 600)
-            ours = time.perf_counter() - began
-            assert result.finished, "termagent: the output did not end"
-            tmux.send("clear", "Enter")
-            tmux.wait(TmuxShell.at_prompt, 30)
-            began = time.perf_counter()
-            tmux.send(command + "; echo END-OF-OUTPUT", "Enter")
-            tmux.wait(
-                lambda screen: (
-                    "END-OF-OUTPUT" in screen.replace("echo END-OF-OUTPUT", "") and TmuxShell.at_prompt(screen)
-                ),
-                600,
-            )
-            theirs = time.perf_counter() - began
-        finally:
-            tmux.close()
     print(
-        f"plain output, {PLAIN_BYTES / 1e6:.0f} MB: termagent {PLAIN_BYTES / ours / 1e6:.1f} MB/s end to end "
-        f"(its emulator alone {emulator:.0f} MB/s, {emulator_cpu:.0f} MB per CPU second), "
-        f"tmux {PLAIN_BYTES / theirs / 1e6:.1f} MB/s; "
-        f"time ratio termagent/tmux {ours / theirs:.2f}"
+        f"plain output, {PLAIN_BYTES / 1e6:.0f} MB: the emulator alone {emulator:.0f} MB/s "
+        f"({emulator_cpu:.0f} MB per CPU second)"
     )
+    for busy in (False, True):
+        with Sandbox(SandboxSpec(), client=client) as sandbox, busy_core(busy):
+            shell, tmux = sandbox.shell, TmuxShell(sandbox.container.id)
+            ours, our_cpu, theirs = [], [], []
+            try:
+                for _ in range(runs):
+                    began, cpu_began = time.perf_counter(), time.process_time()
+                    result = shell.run(command + "\n", 600)
+                    ours.append(time.perf_counter() - began)
+                    our_cpu.append(time.process_time() - cpu_began)
+                    assert result.finished, "termagent: the output did not end"
+                    tmux.send("clear", "Enter")
+                    tmux.wait(TmuxShell.at_prompt, 30)
+                    began = time.perf_counter()
+                    tmux.send(command + "; echo END-OF-OUTPUT", "Enter")
+                    tmux.wait(
+                        lambda screen: (
+                            "END-OF-OUTPUT" in screen.replace("echo END-OF-OUTPUT", "") and TmuxShell.at_prompt(screen)
+                        ),
+                        600,
+                    )
+                    theirs.append(time.perf_counter() - began)
+            finally:
+                tmux.close()
+        label = "one core busy" if busy else "idle"
+        print(
+            f"  end to end ({label}, median of {runs}): termagent {megabytes_per(statistics.median(ours)):.1f} MB/s "
+            f"(slowest {megabytes_per(max(ours)):.1f}; {megabytes_per(statistics.median(our_cpu)):.0f} MB per CPU "
+            f"second of termagent's process), tmux {megabytes_per(statistics.median(theirs)):.1f} MB/s; "
+            f"time ratio termagent/tmux {statistics.median(ours) / statistics.median(theirs):.2f}"
+        )
+
+
+def megabytes_per(seconds: float) -> float:
+    return PLAIN_BYTES / seconds / 1e6
 
 
 def big_heredoc(client) -> None:
@@ -334,10 +349,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--flood-runs", type=int, default=5)
+    parser.add_argument("--throughput-runs", type=int, default=3)
     parser.add_argument("--pressure-only", action="store_true", help="only the issue 12 comparisons with tmux")
+    parser.add_argument(
+        "--only", choices=["throughput", "heredoc", "ctrl-c"], help="only this one of the comparisons with tmux"
+    )
     args = parser.parse_args()
     client = connect()
-    if not args.pressure_only:
+    if not args.pressure_only and not args.only:
         cold_start_and_teardown(client, args.runs)
         early_return(client)
         per_command_overhead(client)
@@ -345,9 +364,12 @@ def main() -> None:
     if shutil.which("tmux") is None:
         print("tmux is not installed: the comparisons under pressure are skipped")
         return
-    plain_output_throughput(client)
-    big_heredoc(client)
-    ctrl_c_after_flood(client, args.flood_runs)
+    if args.only in (None, "throughput"):
+        plain_output_throughput(client, args.throughput_runs)
+    if args.only in (None, "heredoc"):
+        big_heredoc(client)
+    if args.only in (None, "ctrl-c"):
+        ctrl_c_after_flood(client, args.flood_runs)
 
 
 if __name__ == "__main__":

@@ -46,11 +46,16 @@ _WRITE_CHUNK = 16384
 # read its input): the result says how much was typed.
 _WRITE_STALL = 20.0
 # Output is read in large pieces and handed to the terminal together: its fast path for plain
-# lines works on a whole backlog at once. A batch is bounded so `run` keeps to its deadline.
+# lines works on a whole backlog at once, and live views get one change per batch. A batch is
+# bounded in size, and in time so that `run` sees a stop request soon and keeps to its deadline.
 _READ_SIZE = 1 << 20
 _BATCH_SIZE = 8 << 20
-# While output streams in, a batch waits this long for more (the emulator's cost is per batch).
+_BATCH_TIME = 0.05
+# While output streams in (a large piece, or a batch already large), a batch waits this long
+# for more; a short reply (an echo, a prompt) is handed on at once.
 _BATCH_WAIT = 0.01
+_STREAMING_PIECE = 4096
+_STREAMING_BATCH = 65536
 # In canonical mode the tty keeps at most this much of one line (N_TTY_BUF_SIZE less the newline).
 _CANONICAL_LINE_LIMIT = 4095
 _LINE_BREAKS = re.compile(rb"[\r\n]")
@@ -229,6 +234,7 @@ class ShellSession:
         """What the shell wrote, waiting up to `timeout` for the first byte; b"" when nothing."""
         chunks: list[bytes] = []
         size, wait = 0, max(timeout, 0)
+        handed_on: float | None = None  # when the batch goes to the terminal, at the latest
         while size < _BATCH_SIZE:
             try:
                 if not select.select([self._fd], [], [], wait)[0]:
@@ -244,7 +250,12 @@ class ShellSession:
                 break
             chunks.append(chunk)
             size += len(chunk)
-            wait = _BATCH_WAIT if len(chunk) >= 4096 else 0
+            now = time.monotonic()
+            handed_on = handed_on or now + _BATCH_TIME
+            if now >= handed_on:
+                break
+            streaming = len(chunk) >= _STREAMING_PIECE or size >= _STREAMING_BATCH
+            wait = min(_BATCH_WAIT, handed_on - now) if streaming else 0
         return b"".join(chunks)
 
     def _apply(self, mark: ShellMark) -> None:

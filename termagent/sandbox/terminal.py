@@ -132,24 +132,26 @@ class SandboxScreen(pyte.Screen):
             and self.lines > 1
         )
 
-    def scroll_plain_lines(self, block: str) -> None:
+    def scroll_plain_lines(self, block: str, wraps: bool) -> None:
         """Do what drawing `block` would do, when `can_scroll_plain_lines()`. `block` is lines
-        of printable ASCII, each ending with CR LF. A line fills ceil(length / columns) rows (at
-        least one); each row is drawn on the bottom row, then scrolled up by the wrap or the LF.
-        So the screen's rows above the bottom one, then the new rows, move up by as many rows
-        as there are new ones. Only the rows that can still be seen are built: the last ones,
-        which stay on the screen, and before them the last `scrollback_lines` that scroll off."""
+        of printable ASCII, each ending with CR LF; `wraps` is False when none is longer than a
+        row. A line fills ceil(length / columns) rows (at least one); each row is drawn on the
+        bottom row, then scrolled up by the wrap or the LF. So the screen's rows above the
+        bottom one, then the new rows, move up by as many rows as there are new ones. Only the
+        rows that can still be seen are built: the last ones, which stay on the screen, and
+        before them the last `scrollback_lines` that scroll off."""
         columns, kept_on_screen = self.columns, self.lines - 1
-        lines = block[:-2].split("\r\n")
-        total_rows = len(lines)
-        wrapped = max(map(len, lines)) > columns
-        if wrapped:
-            total_rows += sum(-(-length // columns) - 1 for length in map(len, lines) if length > columns)
         needed = self.scrollback_lines + kept_on_screen
-        rows = lines[-needed:]
-        if wrapped:
-            rows = [line[start : start + columns] for line in rows for start in range(0, len(line) or 1, columns)]
-        rows = rows[-needed:]
+        if wraps:
+            lines = block[:-2].split("\r\n")
+            total_rows = len(lines) + sum(-(-len(line) // columns) - 1 for line in lines if len(line) > columns)
+            rows = [
+                line[start : start + columns] for line in lines[-needed:] for start in range(0, len(line) or 1, columns)
+            ]
+            rows = rows[-needed:]
+        else:  # one row per line: only the lines that can be seen are cut out of the block
+            total_rows = block.count("\n")
+            rows = block.rsplit("\r\n", needed + 1)[-needed - 1 : -1]
         carried = max(0, kept_on_screen - total_rows)  # old rows that stay on the screen, moved up
         if len(rows) < needed:  # the whole block: the screen's own rows scroll off before it
             self.scrollback.extend(self.line_text(y) for y in range(kept_on_screen - carried))
@@ -230,8 +232,17 @@ class _State(enum.Enum):
 _AFTER_ESCAPE = {"[": _State.CSI, "]": _State.OSC_CODE} | dict.fromkeys("#%()", _State.ONE_MORE)
 _CSI_PARAMETERS_END = re.compile("[^?\x07-\x0d >;0-9]")  # the first character after the parameters
 _OSC_END = re.compile("[\x07\x9c\x1b]")
-# A plain run: printable ASCII and CR LF only (no lone CR: a progress bar redraws its row).
+# Plain lines: printable ASCII, each ending with CR LF (a lone CR, as in a progress bar, redraws
+# its row; a lone LF keeps the column). Matched by the regular expression engine, which takes a
+# flood at hundreds of MB/s.
+_PLAIN_LINES = re.compile(r"(?:[ -~]*\r\n)*")
+# What ends a plain run.
 _NOT_PLAIN = re.compile("[^ -~\r\n]|\r(?!\n)|(?<!\r)\n")
+
+
+def one_row_lines(columns: int) -> re.Pattern[str]:
+    """Plain lines that each fit on one row of `columns`."""
+    return re.compile(rf"(?:[ -~]{{0,{columns}}}\r\n)*")
 
 
 class _ParserTracker:
@@ -287,27 +298,36 @@ class _ParserTracker:
         return spans
 
 
-def plain_runs(text: str, spans: list[tuple[int, int]], minimum: int) -> list[tuple[int, int]]:
+def _matched_to(pattern: re.Pattern[str], text: str, start: int, end: int) -> int:
+    """Where `pattern` (which also matches nothing) stops matching, from `start`."""
+    found = pattern.match(text, start, end)
+    return found.end() if found else start
+
+
+@dataclass(frozen=True)
+class PlainRun:
+    start: int
+    end: int
+    wraps: bool  # some line may be longer than a row
+
+
+def plain_runs(text: str, spans: list[tuple[int, int]], minimum: int, one_row: re.Pattern[str]) -> list[PlainRun]:
     """The runs of whole plain lines (printable ASCII, each ending with CR LF), at least
-    `minimum` characters long, inside `spans`."""
+    `minimum` characters long, inside `spans`; `one_row` is `one_row_lines(columns)`."""
     runs = []
     for start, end in spans:
-        if text.startswith("\n", start):  # the LF of a CR LF split between two reads
-            start += 1
-        last_line_end = text.rfind("\r\n", start, end)
-        if last_line_end < 0 or last_line_end + 2 - start < minimum:
-            continue
-        end = last_line_end + 2
-        piece = text[start:end]
-        # Without its CR LF pairs, a plain run is printable ASCII (a lone CR or LF is not).
-        if piece.isascii() and piece.replace("\r\n", "").isprintable():
-            runs.append((start, end))
-            continue
-        breaks = [match.start() for match in _NOT_PLAIN.finditer(text, start, end)]
-        for run_start, run_end in zip([start, *(b + 1 for b in breaks)], [*breaks, end], strict=True):
-            last_line_end = text.rfind("\r\n", run_start, run_end)
-            if last_line_end >= 0 and last_line_end + 2 - run_start >= minimum:
-                runs.append((run_start, last_line_end + 2))
+        position = start
+        while position < end:
+            fitting = _matched_to(one_row, text, position, end)
+            run_end = _matched_to(_PLAIN_LINES, text, fitting, end)
+            if run_end - position >= minimum:
+                runs.append(PlainRun(position, run_end, run_end > fitting))
+            # The run ends at the line holding the next character that is not plain (or at
+            # the last, unfinished line); the next run starts after that character.
+            found = _NOT_PLAIN.search(text, run_end, end)
+            if found is None:
+                break
+            position = found.end()
     return runs
 
 
@@ -328,6 +348,7 @@ class Terminal:
         self._stream = pyte.Stream(self.screen)
         self._parser = _ParserTracker()
         self._fast_path_min_chars = fast_path_min_chars
+        self._one_row = one_row_lines(columns)
         self._scrolled_reported = 0
 
     def changes(self, everything: bool = False) -> ScreenChanges:
@@ -348,20 +369,20 @@ class Terminal:
         if not text.isascii():
             text = reveal_hidden(text)
         position = 0
-        for start, end in plain_runs(text, self._parser.ground_spans(text), self._fast_path_min_chars):
-            self._stream.feed(text[position:start])
-            self._feed_plain_lines(text[start:end])
-            position = end
+        for run in plain_runs(text, self._parser.ground_spans(text), self._fast_path_min_chars, self._one_row):
+            self._stream.feed(text[position : run.start])
+            self._feed_plain_lines(text[run.start : run.end], run.wraps)
+            position = run.end
         self._stream.feed(text[position:])
 
-    def _feed_plain_lines(self, block: str) -> None:
+    def _feed_plain_lines(self, block: str, wraps: bool) -> None:
         # The first lines go through pyte until the cursor sits at the start of a fresh bottom
         # row; from there on the rest only scrolls. (At most a screenful: each line moves the
         # cursor down or scrolls.)
         position = 0
         for _ in range(self.screen.lines + 1):
             if self.screen.can_scroll_plain_lines():
-                self.screen.scroll_plain_lines(block[position:])
+                self.screen.scroll_plain_lines(block[position:], wraps)
                 return
             end = block.index("\r\n", position) + 2
             self._stream.feed(block[position:end])
