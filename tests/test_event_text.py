@@ -119,3 +119,11 @@ def test_policy_keystrokes_are_escaped_once_and_warnings_read_as_warnings():
     assert "edited: echo hi\\x1b[A\\n" in answered
     warned = step_log_line(Event(EventType.WARNING, 0, {"message": "constrained decoding is OFF"})).plain
     assert warned == "warning: constrained decoding is OFF"
+
+
+@pytest.mark.parametrize(("estimated", "said"), [(True, "~1200+80 tokens (estimated)."), (False, " 1200+80 tokens.")])
+def test_the_finished_line_says_when_its_token_figures_are_estimates(estimated: bool, said: str) -> None:
+    data = {"status": "completed", "steps": 2, "elapsed": 3.5, "prompt_tokens": 1200, "completion_tokens": 80}
+    description = describe(Event(EventType.RUN_FINISHED, 2, data | {"message": "", "tokens_estimated": estimated}))
+    assert description is not None
+    assert said in "".join(segment.text for segment in description)

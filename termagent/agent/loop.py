@@ -81,6 +81,7 @@ class RunResult:
     prompt_tokens: int
     completion_tokens: int
     message: str = ""
+    tokens_estimated: bool = False  # some reply's counts were estimated (a server without usage)
 
 
 def run_started_data(task: str, engine: Engine, policy: str, limits: AgentLimits, note: str) -> dict[str, Any]:
@@ -105,6 +106,7 @@ def run_finished_data(result: RunResult) -> dict[str, Any]:
         "elapsed": result.elapsed,
         "prompt_tokens": result.prompt_tokens,
         "completion_tokens": result.completion_tokens,
+        "tokens_estimated": result.tokens_estimated,
         "message": result.message,
     }
 
@@ -178,7 +180,7 @@ class Agent:
         """Run `task` to its end; `note` (e.g. why this engine) goes into the first event."""
         started = time.monotonic()
         self._deadline = started + self.limits.timeout if self.limits.timeout else None
-        tokens = [0, 0]
+        tokens = [0, 0, 0]  # prompt, completion, replies whose counts are estimates
         # Live views draw from the session's screen changes; recordings use the text.
         self.shell.on_output = lambda text: self._send(
             EventType.TERMINAL_OUTPUT, text=text, screen=self.shell.screen_changes()
@@ -190,7 +192,9 @@ class Agent:
         )
 
         def finish(status: RunStatus, message: str = "") -> RunResult:
-            result = RunResult(status, self._step, round(time.monotonic() - started, 3), tokens[0], tokens[1], message)
+            result = RunResult(
+                status, self._step, round(time.monotonic() - started, 3), tokens[0], tokens[1], message, tokens[2] > 0
+            )
             self._send(EventType.RUN_FINISHED, **run_finished_data(result))
             return result
 
@@ -247,6 +251,7 @@ class Agent:
             completion = attempt.completion
             tokens[0] += completion.prompt_tokens
             tokens[1] += completion.completion_tokens
+            tokens[2] += completion.tokens_estimated
             self._send(
                 EventType.MODEL_REPLIED,
                 prompt_new_part=new_part,

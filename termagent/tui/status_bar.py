@@ -21,6 +21,7 @@ class StatusInfo:
     max_steps: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    tokens_estimated: bool = False  # some figure is an estimate (a server that streams no usage)
     started: float | None = None
     elapsed: float | None = None  # set when the run finished
     state: str = "starting"
@@ -34,8 +35,15 @@ class StatusInfo:
         elif event.type is EventType.MODEL_REPLIED:
             self.prompt_tokens += data["prompt_tokens"]
             self.completion_tokens += data["completion_tokens"]
+            self.tokens_estimated |= bool(data.get("tokens_estimated"))  # absent in older trajectories
         elif event.type is EventType.RUN_FINISHED:
             self.elapsed, self.state = data["elapsed"], f"finished: {data['status']}"
+
+
+def token_figures(status: StatusInfo) -> str:
+    """`tokens P+C`, marked `~… (estimated)` once any figure in it is an estimate."""
+    figures = f"{status.prompt_tokens}+{status.completion_tokens}"
+    return f"tokens ~{figures} (estimated)" if status.tokens_estimated else f"tokens {figures}"
 
 
 def _clock(seconds: float) -> str:
@@ -72,8 +80,7 @@ class StatusBar(Static):
         self.update(
             Text.assemble(
                 safe_text(f"{s.engine} {s.model}", "bold"),
-                f" │ step {s.step}/{s.max_steps} │ tokens {s.prompt_tokens}+{s.completion_tokens}"
-                f" │ {_clock(elapsed)} │ ",
+                f" │ step {s.step}/{s.max_steps} │ {token_figures(s)} │ {_clock(elapsed)} │ ",
                 safe_text(f"sandbox {p.name} · network {p.network} · {limits}"),
                 " │ ",
                 (s.state, "reverse" if s.state != "running" else "bold green"),

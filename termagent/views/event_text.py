@@ -137,7 +137,8 @@ def _run_finished(data: dict[str, Any]) -> Description:
     return _labelled(
         "finished:",
         f"{data['status']} after {data['steps']} steps, {data['elapsed']:.1f}s, "
-        f"{data['prompt_tokens']}+{data['completion_tokens']} tokens. {data['message']}",
+        f"{'~' if data.get('tokens_estimated') else ''}{data['prompt_tokens']}+{data['completion_tokens']} tokens"
+        f"{' (estimated)' if data.get('tokens_estimated') else ''}. {data['message']}",
         "label",
     )
 
