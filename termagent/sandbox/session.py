@@ -66,6 +66,9 @@ _PROMPT_SETTLE = 0.02
 _ECHO_SETTLE = 0.03
 _START_TIMEOUT = 20.0
 _STOP_POLL = 0.1
+# While a prompt mark waits for the kernel's word, asked again this often even without output: the
+# shell may have been caught paused or stopped (the disk watchdog) when the mark came.
+_CONFIRM_POLL = 0.05
 # Bytes that make a shell at its prompt do something: Enter (CR or LF), Ctrl-C, Ctrl-D.
 _SUBMIT_BYTES = frozenset("\r\n\x03\x04")
 
@@ -383,6 +386,8 @@ class ShellSession:
                 break
             if should_stop is not None:
                 remaining = min(remaining, _STOP_POLL)
+            if self._prompt_candidate:
+                remaining = min(remaining, _CONFIRM_POLL)
             if only_echoes:
                 if self._pump(min(_ECHO_SETTLE, remaining)) is None:
                     break
