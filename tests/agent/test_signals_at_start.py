@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from agent_replies import action
 from project_paths import TERMAGENT
+from replay_run import replay_run_args
 from run_watch import WAIT, containers_of, owner_prefix, records, until, wait_for_exit
 from tmux_terminal import TmuxTerminal, needs_tmux
 
@@ -35,18 +36,7 @@ REASONS = {
 def _start(tmp_path: Path, replies: Path, *args: str) -> subprocess.Popen:
     (tmp_path / "tmp").mkdir()
     return subprocess.Popen(
-        [
-            TERMAGENT,
-            "--headless",
-            "--policy",
-            "sandboxed-auto",
-            "--replay",
-            str(replies),
-            "--trajectory",
-            str(tmp_path / "run.jsonl"),
-            *args,
-            "wait a while",
-        ],
+        [TERMAGENT, "--headless", *replay_run_args("wait a while", replies, tmp_path / "run.jsonl", *args)],
         env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
