@@ -1,7 +1,9 @@
-"""The paths in a workspace that the person's own git configuration names, so that git may run
-them or read them as configuration: `core.hooksPath = tools/hooks`, `include.path =
-../team.gitconfig`, `alias.x = !sh scripts/x.sh`, `core.fsmonitor = tools/watch`, ... A change
-to one of those (or to a directory above one) is held back like a change under `.git/`.
+"""The paths in a workspace that the person's own git setup makes git run or read: what its
+configuration names (`core.hooksPath = tools/hooks`, `include.path = ../team.gitconfig`,
+`alias.x = !sh scripts/x.sh`, `core.fsmonitor = tools/watch`, ...) and what its git directory,
+config and hooks really are when symlinks lead them into the tree (`.git/hooks/pre-commit ->
+../../scripts/pre-commit.sh`). A change to one of those (or to a directory above one) is held
+back like a change under `.git/`.
 
 Read with `git config --list`, which follows includes and never runs anything; without git on
 the host there is nothing that would run them either."""
@@ -37,6 +39,30 @@ def _git(root: Path, *args: str) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return os.fsdecode(done.stdout) if done.returncode == 0 else None
+
+
+def _inside(path: Path, root: Path) -> str | None:
+    """`path`, all symlinks resolved, relative to `root` (resolved) when it is inside it."""
+    try:
+        relative = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    return relative.as_posix() if relative.parts else None
+
+
+def git_linked_paths(root: Path) -> frozenset[str]:
+    """The paths in `root` that the git directory, its config, and its hooks directory and hooks
+    really are, symlinks followed (most are below .git/ and held anyway)."""
+    listing = _git(
+        root, "rev-parse", "--absolute-git-dir", "--git-common-dir", "--git-path", "hooks", "--git-path", "config"
+    )
+    if not listing:
+        return frozenset()
+    places = [root / line for line in listing.splitlines() if line]
+    hooks = places[2] if len(places) > 2 else None
+    if hooks is not None and hooks.is_dir():
+        places += sorted(hooks.iterdir())
+    return frozenset(filter(None, (_inside(place, root) for place in places)))
 
 
 def git_named_paths(root: Path, keys: list[str]) -> frozenset[str]:

@@ -29,7 +29,7 @@ from termagent.workspace.archive import (
     unpack_stream,
 )
 from termagent.workspace.changes import WorkspaceChanges, compare, git_config_keys
-from termagent.workspace.git_config import git_named_paths
+from termagent.workspace.git_config import git_linked_paths, git_named_paths
 from termagent.workspace.members import CollectLimits
 from termagent.workspace.rooted import Rooted
 
@@ -149,7 +149,8 @@ class Workspace:
             with Rooted(staging) as staged, Rooted(self.host_directory) as host:
                 collected = unpack_stream(container_chunks(container), staged, keep, host, self.limits)
             refused = frozenset(name for name, _ in collected.refused)
-            git_named = git_named_paths(self.host_directory, git_config_keys())
+            root = self.host_directory
+            git_named = git_named_paths(root, git_config_keys()) | git_linked_paths(root)
             changes = compare(snapshot, collected.manifest, refused, git_named=git_named)
         except BaseException:
             self._drop_staging()

@@ -100,3 +100,28 @@ def test_what_the_persons_git_config_names_is_held_back(tmp_path, copied, how):
     host_git(project, "log")
     host_git(project, "lint")
     assert not marker.exists()
+
+
+def test_a_hook_that_is_a_symlink_into_the_tree_is_held_back(tmp_path, copied):
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    (project / "scripts" / "pre-commit.sh").write_text("#!/bin/sh\nexit 0\n")
+    (project / "scripts" / "pre-commit.sh").chmod(0o755)
+    (project / "main.py").write_text("print(0)\n")
+    host_git_setup(project, ("user.name", "t"), ("user.email", "t@t"))
+    (project / ".git" / "hooks" / "pre-commit").symlink_to("../../scripts/pre-commit.sh")
+    marker = tmp_path / "ran"
+    workspace, sandbox = copied(project)
+    run(
+        sandbox,
+        f"cd /app && printf '#!/bin/sh\\ntouch {marker}\\n' > scripts/pre-commit.sh && echo 'print(1)' > main.py",
+    )
+
+    changes = workspace.collect(sandbox.container)
+    assert {change.path for change in changes.held} == {"scripts/pre-commit.sh"}
+    result = workspace.apply(changes)  # --apply without --apply-git
+
+    assert result.applied == ("main.py",)
+    subprocess.run(["git", "add", "main.py"], cwd=project, check=True)
+    assert host_git(project, "commit", "-qm", "the agent's work").returncode == 0
+    assert not marker.exists()
