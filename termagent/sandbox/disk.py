@@ -6,16 +6,25 @@ The measurement comes from the engine, not from inside the container (whose prog
 sandbox may have replaced). Growth is what gets stopped: a layer already at its limit is left
 alone, so that a command removing files is never killed. tmpfs mounts need no watching: the
 kernel bounds each by its size, and they are memory, not the host's disk.
+
+A watchdog that measures late (a busy machine: its thread, or the engine, waits for a core)
+must not let a writer run on meanwhile. So once a growing layer is past half its limit, the
+container is paused (the cgroup freezer) while it is measured and runs only between
+measurements: lateness then stretches the pause, not the writing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass
 
 import docker
+
+from termagent.sandbox.docker_connect import raw_socket
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 # The engine answered with an error, or could not be reached (requests' errors are OSErrors).
@@ -24,7 +33,9 @@ _ENGINE_ERRORS = (docker.errors.DockerException, OSError)
 # stopped when, at the rate seen, it would pass the limit within _REACTION s (the time a
 # measurement and the stop take).
 _FAST_POLL = 0.1
+_FROZEN_POLL = 0.02  # the shortest run between measurements once measurements pause the container
 _SLOW_POLL = 1.0
+_CLOSE_SHARE = 0.5  # a growing layer past this share of the limit is measured paused
 _REACTION = 0.5
 _MARGIN = 0.1  # stopped this share below the limit: a busy machine may measure late
 _ASSUMED_RATE = 2 << 30  # bytes/s a writer may reach before a measurement shows it
@@ -34,23 +45,37 @@ _COST_FACTOR = 5  # measuring takes at most a fifth of the engine's time
 _RUNAWAY_SHARE = 0.1
 # Run inside the container with the keepalive's pid as $1: kills every process but init, the
 # keepalive and processes docker exec'd (parent 0: the shell, this script); those are what a
-# command started, in the foreground, in the background or orphaned. All are stopped before
-# any is killed, so that a loop cannot start a new writer in between; rounds catch a fork.
+# command started, in the foreground, in the background or orphaned. `kill -STOP -1` stops them
+# all at once (the kernel makes a fork under way fail rather than escape it), so that nothing
+# writes or starts a writer while they are looked up; the exec'd ones go on once the killed
+# ones are dead (a shell woken earlier would see its command stopped, not killed, and go on
+# with the next).
 _STOP_WRITERS = r"""
-for round in 1 2 3; do
-    pids=
-    for dir in /proc/[0-9]*; do
-        pid=${dir#/proc/}
-        [ "$pid" = 1 ] || [ "$pid" = "$1" ] || [ "$pid" = $$ ] && continue
-        while read -r key value; do
-            [ "$key" = PPid: ] && { [ "$value" = 0 ] || pids="$pids $pid"; break; }
-        done < "$dir"/status 2>/dev/null
-    done
-    [ -n "$pids" ] || break
-    kill -STOP $pids 2>/dev/null
-    kill -KILL $pids 2>/dev/null
+kill -STOP -1 2>/dev/null
+pids=
+for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    [ "$pid" = 1 ] || [ "$pid" = "$1" ] || [ "$pid" = $$ ] && continue
+    while read -r key value; do
+        [ "$key" = PPid: ] && { [ "$value" = 0 ] || pids="$pids $pid"; break; }
+    done < "$dir"/status 2>/dev/null
 done
+[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+for pid in $pids; do
+    tries=0
+    while [ $tries -lt 500 ] && read -r stat < /proc/"$pid"/stat 2>/dev/null; do
+        state=${stat##*) }
+        [ "${state%% *}" = Z ] && break
+        tries=$((tries + 1))
+    done
+done
+kill -CONT -1 2>/dev/null
+echo "stopped:$pids"
 """
+# Started with the sandbox and waiting on its stdin, so that a stop costs no exec (which a busy
+# machine makes slow, while the writer goes on): a line asks for one, `stopped:PIDS` answers it.
+_STOPPER = "echo armed:; while read -r _; do " + _STOP_WRITERS + " done"
+_STOPPER_ANSWER = 2.0  # s to wait for the stopper's answer before stopping through an exec
 _CHILDREN_OF_INIT = r"""
 for dir in /proc/[0-9]*; do
     while read -r key value; do
@@ -92,17 +117,21 @@ class DiskWatch:
         self._lock = threading.Lock()
         self._pending: LimitStop | None = None
         self._keepalive_pid = ""
+        self._stopper: socket.socket | None = None
+        self._stopper_connection: socket.SocketIO | socket.socket | None = None
         self._thread = threading.Thread(target=self._watch, name="termagent-disk-watch", daemon=True)
 
     def start(self) -> None:
         # Started before any command ran: init's only child is the keepalive.
         self._keepalive_pid = next(iter(self._exec(_CHILDREN_OF_INIT).split()), "")
+        self._arm_stopper()
         self._thread.start()
 
     def close(self) -> None:
         self._stop_event.set()
         if self._thread.is_alive():
             self._thread.join()
+        self._disarm_stopper()
 
     def take_stop(self) -> LimitStop | None:
         with self._lock:
@@ -118,50 +147,146 @@ class DiskWatch:
         return int(found[0].get("SizeRw") or 0) if found else None
 
     def _watch(self) -> None:
-        last_used, last_time, rate, cost = self.used(), time.monotonic(), 0.0, 0.0
-        settling = False
+        last_used, resumed, rate, cost = self.used(), time.monotonic(), 0.0, 0.0
+        settling = runaway = False
         while last_used is not None and not self._stop_event.wait(self._delay(last_used, rate, cost)):
-            started = time.monotonic()
-            used, now = self.used(), time.monotonic()
-            cost = now - started
-            if used is None:
-                return
-            growing = used > last_used
-            rate = (used - last_used) / max(now - last_time, 1e-3) if growing else 0.0
-            if growing and used > self.allowed * (1 + _RUNAWAY_SHARE):
-                # Space taken faster than a stop can act (fallocate), or a stop that did not take
-                # (the sandbox replaced sh): the container ends, so the run ends and removes it.
+            close = self._close(last_used, rate)
+            if not close and not self._stopper_ready():
+                self._arm_stopper()  # the sandbox killed it: one more, while there is time
+            frozen = close and self._pause()
+            stop: LimitStop | None = None
+            asked = False
+            try:
+                ran = time.monotonic() - resumed  # how long the container could write since the last look
+                started = time.monotonic()
+                used = self.used()
+                cost = time.monotonic() - started
+                if used is None:
+                    return
+                growing = used > last_used
+                rate = (used - last_used) / max(ran, 1e-3) if growing else 0.0
+                runaway = used > self.allowed * (1 + _RUNAWAY_SHARE)
+                if settling:
+                    settling = False  # what the stopped writers wrote while being stopped: a new baseline
+                elif growing and not runaway and self._would_pass(used, rate) and (frozen or close):
+                    # Decided on a paused look, the stopper acts the moment the container goes on:
+                    # no writer gets further than measured, and a writer that ended before the
+                    # look is not mistaken for the command running now. (An engine that cannot
+                    # pause gets the stop at once.)
+                    stop = self._record_stop(used)
+                    asked = self._ask_stopper()
+                last_used = used
+            finally:
+                if frozen:
+                    self._unpause()
+                resumed = time.monotonic()
+            if runaway:
+                # Space taken faster than a stop can act (fallocate, or a stop through an exec
+                # on a busy machine), or a stop that did not take (the sandbox replaced sh): no
+                # command gets there by itself, so the container ends, and the run removes it.
                 self._record_stop(used)
                 with contextlib.suppress(*_ENGINE_ERRORS):  # it may have ended on its own meanwhile
                     self._api.kill(self._container_id)
                 return
-            if settling:
-                settling = False  # what the stopped writers wrote while being stopped: a new baseline
-            elif growing and used + rate * _REACTION >= self.allowed * (1 - _MARGIN):
-                # Measured once more: a writer that has already ended (the kernel's bound on one
-                # file stops it too) must not cost the command that runs now its life.
-                again = self.used()
-                if again is None:
-                    return
-                if again > used:
-                    self._record_stop(again)
-                    self._exec(_STOP_WRITERS, self._keepalive_pid)
-                    settling = True
-                used, now = again, time.monotonic()
-            last_used, last_time = used, now
+            if stop is not None:
+                self._finish_stop(stop, asked)
+                settling = True
+
+    def _would_pass(self, used: int, rate: float) -> bool:
+        """Whether a writer at `rate` passes the stop point before a stop could act."""
+        return used + rate * _REACTION >= self.allowed * (1 - _MARGIN)
+
+    def _close(self, used: int, rate: float) -> bool:
+        """Whether the next look pauses the container: it grows, and is past _CLOSE_SHARE or on
+        its way past the stop point (a stop is only decided on a paused look)."""
+        return rate > 0 and (used >= self.allowed * _CLOSE_SHARE or self._would_pass(used, rate))
 
     def _delay(self, used: int, rate: float, cost: float) -> float:
         """Until the next measurement: short enough that a writer at the rate seen (at least
         _ASSUMED_RATE) uses at most half the room left meanwhile; never so short that measuring,
-        which walks the layer, keeps the engine busy."""
+        which walks the layer, keeps the engine busy (unless the container waits, paused, for
+        the measurement: then it is the container that waits, not the engine)."""
         room = max(self.allowed - used, 0)
         wait = room / max(rate, _ASSUMED_RATE) / 2
+        if self._close(used, rate):
+            return min(max(wait, _FROZEN_POLL), _SLOW_POLL)
         return min(max(wait, _FAST_POLL, cost * _COST_FACTOR), _SLOW_POLL)
 
-    def _record_stop(self, used: int) -> None:
+    def _pause(self) -> bool:
+        try:
+            self._api.pause(self._container_id)
+        except _ENGINE_ERRORS:  # not running (any more): measured as it is
+            return False
+        return True
+
+    def _unpause(self) -> None:
+        with contextlib.suppress(*_ENGINE_ERRORS):  # removed meanwhile
+            self._api.unpause(self._container_id)
+
+    def _arm_stopper(self) -> None:
+        try:
+            created = self._api.exec_create(
+                self._container_id, ["sh", "-c", _STOPPER, "sh", self._keepalive_pid], stdin=True
+            )
+            self._stopper_connection = self._api.exec_start(created["Id"], socket=True)
+            self._stopper = raw_socket(self._stopper_connection)
+        except _ENGINE_ERRORS:
+            return  # stops go through an exec
+        if _answer(self._stopper, b"armed:") is None:
+            self._disarm_stopper()
+
+    def _stopper_ready(self) -> bool:
+        """Whether the stopper still waits: it says nothing between stops, so anything to read
+        is its end (or output the sandbox forged into its stream, which disarms it too)."""
+        if self._stopper is None:
+            return False
+        try:
+            quiet = not select.select([self._stopper], [], [], 0)[0]
+        except (OSError, ValueError):
+            quiet = False
+        if not quiet:
+            self._disarm_stopper()
+        return quiet
+
+    def _disarm_stopper(self) -> None:
+        if self._stopper is not None:
+            with contextlib.suppress(OSError):
+                self._stopper.shutdown(socket.SHUT_RDWR)
+            self._stopper = None
+        if self._stopper_connection is not None:
+            with contextlib.suppress(OSError):
+                self._stopper_connection.close()
+            self._stopper_connection = None
+
+    def _ask_stopper(self) -> bool:
+        if self._stopper is None:
+            return False
+        try:
+            self._stopper.sendall(b"stop\n")
+        except OSError:
+            self._disarm_stopper()
+            return False
+        return True
+
+    def _finish_stop(self, stop: LimitStop, asked: bool) -> None:
+        """Waits for the stopper's answer (or stops through an exec, when it was not asked or did
+        not answer: the sandbox may have killed it); a stop that found nothing running is no
+        stop (the writer had ended), and no command is told of it."""
+        killed = _answer(self._stopper, b"stopped:") if asked and self._stopper is not None else None
+        if killed is None:
+            self._disarm_stopper()
+            output = self._exec(_STOP_WRITERS, self._keepalive_pid).encode()
+            killed = output.partition(b"stopped:")[2] if b"stopped:" in output else None
+        if killed is not None and not killed.split():
+            with self._lock:
+                if self._pending is stop:
+                    self._pending = None
+
+    def _record_stop(self, used: int) -> LimitStop:
         # Recorded before acting: the command the stop ends must find it when its result is made.
         with self._lock:
             self._pending = LimitStop("disk", used, self.allowed)
+            return self._pending
 
     def _exec(self, script: str, *args: str) -> str:
         try:
@@ -169,3 +294,22 @@ class DiskWatch:
             return self._api.exec_start(created["Id"]).decode("utf-8", "replace")
         except _ENGINE_ERRORS:
             return ""
+
+
+def _answer(stopper: socket.socket, word: bytes) -> bytes | None:
+    """The rest of the stopper's line that starts with `word`, if it comes within
+    _STOPPER_ANSWER s (its output comes in docker's stream frames, each line whole in one)."""
+    deadline = time.monotonic() + _STOPPER_ANSWER
+    seen = b""
+    while word not in seen or not seen.partition(word)[2].count(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([stopper], [], [], left)[0]:
+            return None
+        try:
+            chunk = stopper.recv(4096)
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        seen = (seen + chunk)[-4096:]
+    return seen.partition(word)[2].partition(b"\n")[0]

@@ -91,3 +91,26 @@ def test_space_reserved_at_once_ends_the_sandbox(sandbox_factory, docker_client)
     stops = [result.stopped for result in results if result.stopped is not None]
     assert stops and stops[0].used > parse_size(LIMIT)
     assert not shell.run("echo anyone\n", duration=5).alive
+
+
+@pytest.mark.parametrize("killer", ["once", "in a loop"])
+def test_a_sandbox_that_kills_the_stopper_is_still_stopped(sandbox_factory, docker_client, killer):
+    sandbox = sandbox_factory(disk=LIMIT)
+    if sandbox.disk_watch is None:
+        pytest.skip("the storage driver enforces the size itself: no watchdog")
+    shell = sandbox.shell
+    # The watchdog's stopper waits in the container: an attacker finds it by its script and kills
+    # it, once (it is armed again) or over and over (stops then go through an exec).
+    kill = "pkill -KILL -f 'echo armed'"
+    if killer == "once":
+        assert "pkill=0" in shell.run(f"{kill}; echo pkill=$?\n", duration=10).output
+    else:
+        shell.run(f"(while :; do {kill}; done) >/dev/null 2>&1 &\n", duration=5)
+    writer = "(n=0; while :; do n=$((n+1)); cat /usr/bin/* > /root/grow$n; done) >/dev/null 2>&1 &\n"
+    started = shell.run(writer, duration=5)
+    waited = shell.run("wait; echo waited\n", duration=120)
+    assert (started.stopped or waited.stopped) is not None
+    if waited.alive:
+        assert waited.finished and _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
+    else:  # a stop through an exec came too late on a busy machine: the container was killed
+        assert not docker_client.api.inspect_container(sandbox.container.id)["State"]["Running"]
