@@ -117,7 +117,7 @@ def run_agent(
                 after_run(sandbox, result)
             if workspace is not None:
                 approve = approve_changes or (lambda _: ApplyAnswer.unattended(config.apply_changes, config.apply_git))
-                _review_changes(workspace, sandbox, fan_out(*sinks), approve)
+                _review_changes(workspace, sandbox, fan_out(*sinks), approve, signals.deferred)
             return result
 
 
@@ -174,7 +174,13 @@ def _finish(trajectory: _Bracketed, emit: EventSink, started: dict, clock: float
     emit(Event(EventType.RUN_FINISHED, 0, run_finished_data(result)))
 
 
-def _review_changes(workspace: Workspace, sandbox: Sandbox, emit: EventSink, approve: ChangesApprover) -> None:
+def _review_changes(
+    workspace: Workspace,
+    sandbox: Sandbox,
+    emit: EventSink,
+    approve: ChangesApprover,
+    uncut: Callable[[], contextlib.AbstractContextManager[None]],
+) -> None:
     changes = workspace.collect(sandbox.container)
     if not changes:
         return
@@ -186,7 +192,9 @@ def _review_changes(workspace: Workspace, sandbox: Sandbox, emit: EventSink, app
         )
     )
     answer = approve(changes)
-    if answer:
+    if not answer:
+        return
+    with uncut():  # what the person said yes to is applied whole (and reported), then a signal ends the run
         applied = workspace.apply(changes, include_held=answer is ApplyAnswer.APPLY_ALL)
         emit(
             Event(

@@ -79,7 +79,8 @@ class RunSignals:
     def deferred(self) -> Iterator[None]:
         """A part of the armed run that a signal must not cut in the middle: the sandbox being
         created, whose container the engine may have made before the client knows its id (cut
-        there, nothing could remove it). A signal meanwhile ends the run as soon as it is done."""
+        there, nothing could remove it); the changes the person approved being applied (cut
+        there, half of them would be). A signal meanwhile ends the run as soon as it is done."""
         armed, self._armed = self._armed, False
         try:
             yield

@@ -38,7 +38,7 @@ def _start(tmp_path: Path, replies: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [TERMAGENT, "--headless", *replay_run_args("wait a while", replies, tmp_path / "run.jsonl", *args)],
         env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,  # never read: a full pipe would stop it
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -183,3 +183,37 @@ def test_closing_the_tuis_terminal_while_the_container_is_made(sandbox_image, do
     assert found[0]["type"] == "run_started" and found[-1]["type"] == "run_finished"
     assert found[-1]["status"] == "interrupted" and "SIGHUP" in found[-1]["message"]
     assert "keystrokes_sent" not in [r["type"] for r in found]
+
+
+def test_sigterm_while_approved_changes_are_applied_lets_them_all_apply(
+    sandbox_image, docker_client, replies_file, tmp_path
+):
+    """What the person said yes to is applied whole, then the signal ends the run."""
+    project = tmp_path / "project"
+    project.mkdir()
+    names = [f"f{index:04}.txt" for index in range(2000)]
+    for name in names:
+        (project / name).write_text("old\n")
+    replies = replies_file(
+        action([("for f in f*.txt; do echo new > $f; done\n", 30)]), action(complete=True), action(complete=True)
+    )
+    process = _start(tmp_path, replies, "--workspace", str(project), "--apply")
+    first, last = project / names[-1], project / names[0]  # applied last name first
+    try:
+        until(lambda: process.poll() is None and first.read_text() == "new\n", "the first file's apply", seconds=WAIT)
+        process.send_signal(signal.SIGSTOP)
+        assert last.read_text() == "old\n"  # stopped in the middle of the apply
+        stderr = _end_with(process, "SIGTERM")
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert all((project / name).read_text() == "new\n" for name in names)
+    assert containers_of(docker_client, owner_prefix(process.pid)) == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+    found = records(tmp_path / "run.jsonl")
+    assert [r["type"] for r in found if r["type"].startswith("workspace_")] == [
+        "workspace_changed",
+        "workspace_applied",
+    ]
