@@ -158,10 +158,14 @@ def _recorded_to_the_end(trajectory: _Bracketed, emit: EventSink, started: dict,
     except KeyboardInterrupt as interrupt:
         _finish(trajectory, emit, started, clock, RunStatus.INTERRUPTED, str(interrupt) or "interrupted")
         raise
-    except TermagentError as error:
+    except Exception as error:  # TermagentError, or one the command line shows as a traceback
+        if isinstance(error, TermagentError):
+            message, hint = error.message, error.hint
+        else:
+            message, hint = f"{type(error).__name__}: {error}", None
         if not trajectory.finished:
-            trajectory(Event(EventType.ERROR, 0, {"message": error.message, "hint": error.hint}))
-        _finish(trajectory, trajectory, started, clock, RunStatus.ERROR, str(error))
+            trajectory(Event(EventType.ERROR, 0, {"message": message, "hint": hint}))
+        _finish(trajectory, trajectory, started, clock, RunStatus.ERROR, message)
         raise
 
 
