@@ -15,6 +15,9 @@ from typing import Any
 # Cc: C0 and C1 controls (ESC, CSI 0x9b, ...); Cf: format characters (bidi overrides, zero
 # width joiners); Cs: lone surrogates; the rest have no glyph a person could read.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Letters and marks that draw nothing (Unicode's default-ignorable code points outside Cf; the
+# variation selectors aside, which emoji need): a file name of Hangul fillers shows as a blank.
+_BLANK = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0")
 # Runs of characters that need a look (checked a run at a time: most are plain letters).
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e\n]+")
@@ -26,7 +29,9 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 @functools.lru_cache(maxsize=8192)
 def is_safe(char: str) -> bool:
     """A character that only draws a visible glyph (printable ASCII or visible non-ASCII)."""
-    return " " <= char <= "~" or (char > "\x7f" and unicodedata.category(char) not in _HIDDEN_CATEGORIES)
+    return " " <= char <= "~" or (
+        char > "\x7f" and unicodedata.category(char) not in _HIDDEN_CATEGORIES and char not in _BLANK
+    )
 
 
 def _escaping(escape: Callable[[str], str]) -> Callable[[re.Match[str]], str]:

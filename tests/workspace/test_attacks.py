@@ -269,3 +269,16 @@ def test_a_symlink_leading_out_of_the_workspace_is_pointed_out_in_the_review(tmp
         assert "LEADS OUTSIDE THE WORKSPACE" in row
     inside = next(line for line in lines if " sub/inside " in line)
     assert "LEADS OUTSIDE" not in inside
+
+
+def test_a_file_name_that_draws_nothing_is_shown_escaped_in_the_review(tmp_path, copied):
+    project = tmp_path / "project"
+    project.mkdir()
+    workspace, sandbox = copied(project)
+    # Hangul fillers draw a blank: without escapes the review would show a row with no name.
+    run(sandbox, r"""cd /app && printf 'x\n' > "$(printf '\343\205\244')" && touch "$(printf 'a\341\205\237b')" """)
+
+    changes = workspace.collect(sandbox.container)
+    review = review_of(changes)
+    assert "\\u3164" in review and "a\\u115fb" in review
+    assert "\u3164" not in review and "\u115f" not in review
