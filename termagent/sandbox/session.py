@@ -48,7 +48,6 @@ _WRITE_STALL = 20.0
 # Output is read in large pieces and handed to the terminal together: its fast path for plain
 # lines works on a whole backlog at once, and live views get one change per batch. A batch is
 # bounded in size, and in time so that `run` sees a stop request soon and keeps to its deadline.
-_READ_SIZE = 1 << 20
 _BATCH_SIZE = 8 << 20
 _BATCH_TIME = 0.05
 # While output streams in (a large piece, or a batch already large), a batch waits this long
@@ -128,6 +127,8 @@ class ShellSession:
         self._host_pid: int | None = None
         # docker-py's exec socket (a SocketIO on a Unix socket); None when no shell runs.
         self._socket: socket.SocketIO | None = None
+        # Output is read into this one buffer: a fresh one for each read costs page faults.
+        self._batch = memoryview(bytearray(_BATCH_SIZE))
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -233,33 +234,32 @@ class ShellSession:
         except (OSError, ValueError):
             return False
 
-    def _read(self, timeout: float) -> bytes:
-        """What the shell wrote, waiting up to `timeout` for the first byte; b"" when nothing."""
-        chunks: list[bytes] = []
+    def _read(self, timeout: float) -> memoryview:
+        """What the shell wrote, waiting up to `timeout` for the first byte; empty when nothing.
+        The view is valid until the next read."""
         size, wait = 0, max(timeout, 0)
         handed_on: float | None = None  # when the batch goes to the terminal, at the latest
         while size < _BATCH_SIZE:
             try:
                 if not select.select([self._fd], [], [], wait)[0]:
                     break
-                chunk = os.read(self._fd, _READ_SIZE)
+                read = os.readv(self._fd, [self._batch[size:]])
             except BlockingIOError:
                 break
             except (OSError, ValueError):
-                chunk = b""
-            if not chunk:  # the exec stream ended: the shell is gone
+                read = 0
+            if not read:  # the exec stream ended: the shell is gone
                 self.alive = False
                 self.at_prompt = False
                 break
-            chunks.append(chunk)
-            size += len(chunk)
+            size += read
             now = time.monotonic()
             handed_on = handed_on or now + _BATCH_TIME
             if now >= handed_on:
                 break
-            streaming = len(chunk) >= _STREAMING_PIECE or size >= _STREAMING_BATCH
+            streaming = read >= _STREAMING_PIECE or size >= _STREAMING_BATCH
             wait = min(_BATCH_WAIT, handed_on - now) if streaming else 0
-        return b"".join(chunks)
+        return self._batch[:size]
 
     def _apply(self, mark: ShellMark) -> None:
         if mark.kind == "P" and mark.fields and self._prompts_seen == 0:

@@ -132,26 +132,27 @@ class SandboxScreen(pyte.Screen):
             and self.lines > 1
         )
 
-    def scroll_plain_lines(self, block: str, wraps: bool) -> None:
-        """Do what drawing `block` would do, when `can_scroll_plain_lines()`. `block` is lines
-        of printable ASCII, each ending with CR LF; `wraps` is False when none is longer than a
-        row. A line fills ceil(length / columns) rows (at least one); each row is drawn on the
-        bottom row, then scrolled up by the wrap or the LF. So the screen's rows above the
-        bottom one, then the new rows, move up by as many rows as there are new ones. Only the
-        rows that can still be seen are built: the last ones, which stay on the screen, and
+    def scroll_plain_lines(self, text: str, start: int, end: int, wraps: bool) -> None:
+        """Do what drawing `text[start:end]` would do, when `can_scroll_plain_lines()`. It is
+        lines of printable ASCII, each ending with CR LF; `wraps` False says that none is longer
+        than a row. A line fills ceil(length / columns) rows (at least one); each row is drawn
+        on the bottom row, then scrolled up by the wrap or the LF. So the screen's rows above
+        the bottom one, then the new rows, move up by as many rows as there are new ones. Only
+        the rows that can still be seen are built: the last ones, which stay on the screen, and
         before them the last `scrollback_lines` that scroll off."""
         columns, kept_on_screen = self.columns, self.lines - 1
         needed = self.scrollback_lines + kept_on_screen
         if wraps:
-            lines = block[:-2].split("\r\n")
+            lines = text[start : end - 2].split("\r\n")
             total_rows = len(lines) + sum(-(-len(line) // columns) - 1 for line in lines if len(line) > columns)
             rows = [
-                line[start : start + columns] for line in lines[-needed:] for start in range(0, len(line) or 1, columns)
+                line[first : first + columns] for line in lines[-needed:] for first in range(0, len(line) or 1, columns)
             ]
             rows = rows[-needed:]
-        else:  # one row per line: only the lines that can be seen are cut out of the block
-            total_rows = block.count("\n")
-            rows = block.rsplit("\r\n", needed + 1)[-needed - 1 : -1]
+        else:  # one row per line: only the lines that can be seen are cut out, with the CR LF before them
+            total_rows = text.count("\n", start, end)
+            tail = text[max(start, end - needed * (columns + 2) - 2) : end]
+            rows = tail.rsplit("\r\n", needed + 1)[-needed - 1 : -1]
         carried = max(0, kept_on_screen - total_rows)  # old rows that stay on the screen, moved up
         if len(rows) < needed:  # the whole block: the screen's own rows scroll off before it
             self.scrollback.extend(self.line_text(y) for y in range(kept_on_screen - carried))
@@ -233,16 +234,20 @@ _AFTER_ESCAPE = {"[": _State.CSI, "]": _State.OSC_CODE} | dict.fromkeys("#%()", 
 _CSI_PARAMETERS_END = re.compile("[^?\x07-\x0d >;0-9]")  # the first character after the parameters
 _OSC_END = re.compile("[\x07\x9c\x1b]")
 # Plain lines: printable ASCII, each ending with CR LF (a lone CR, as in a progress bar, redraws
-# its row; a lone LF keeps the column). Matched by the regular expression engine, which takes a
-# flood at hundreds of MB/s.
+# its row; a lone LF keeps the column).
 _PLAIN_LINES = re.compile(r"(?:[ -~]*\r\n)*")
 # What ends a plain run.
 _NOT_PLAIN = re.compile("[^ -~\r\n]|\r(?!\n)|(?<!\r)\n")
+# The shape of ASCII text, one byte a character: printable 0, CR and LF themselves, any other 1.
+# Plain lines are found in it with bytes operations (find, count), which run at memory speed
+# however short the lines are (a regular expression takes `yes` at 20 MB/s), and allocate nothing.
+_SHAPES = bytes(0 if 0x20 <= code < 0x7F else code if code in (0x0A, 0x0D) else 1 for code in range(256))
 
 
-def one_row_lines(columns: int) -> re.Pattern[str]:
-    """Plain lines that each fit on one row of `columns`."""
-    return re.compile(rf"(?:[ -~]{{0,{columns}}}\r\n)*")
+def _all_plain_lines(shape: bytes, start: int, end: int) -> bool:
+    """Whether the text of `shape[start:end]` (which ends with CR LF) is plain lines."""
+    lines = shape.count(b"\n", start, end)
+    return shape.find(1, start, end) < 0 and shape.count(b"\r", start, end) == lines == shape.count(b"\r\n", start, end)
 
 
 class _ParserTracker:
@@ -298,30 +303,25 @@ class _ParserTracker:
         return spans
 
 
-def _matched_to(pattern: re.Pattern[str], text: str, start: int, end: int) -> int:
-    """Where `pattern` (which also matches nothing) stops matching, from `start`."""
-    found = pattern.match(text, start, end)
-    return found.end() if found else start
-
-
-@dataclass(frozen=True)
-class PlainRun:
-    start: int
-    end: int
-    wraps: bool  # some line may be longer than a row
-
-
-def plain_runs(text: str, spans: list[tuple[int, int]], minimum: int, one_row: re.Pattern[str]) -> list[PlainRun]:
+def plain_runs(text: str, spans: list[tuple[int, int]], minimum: int, shape: bytes | None) -> list[tuple[int, int]]:
     """The runs of whole plain lines (printable ASCII, each ending with CR LF), at least
-    `minimum` characters long, inside `spans`; `one_row` is `one_row_lines(columns)`."""
+    `minimum` characters long, inside `spans`; `shape` is the text's, when it is ASCII."""
     runs = []
     for start, end in spans:
+        if text.startswith("\n", start):  # the LF of a CR LF split between two reads
+            start += 1
+        last_line_end = text.rfind("\r\n", start, end)
+        if last_line_end < 0 or last_line_end + 2 - start < minimum:
+            continue
+        if shape is not None and _all_plain_lines(shape, start, last_line_end + 2):  # a flood: all at once
+            runs.append((start, last_line_end + 2))
+            continue
         position = start
         while position < end:
-            fitting = _matched_to(one_row, text, position, end)
-            run_end = _matched_to(_PLAIN_LINES, text, fitting, end)
+            found = _PLAIN_LINES.match(text, position, end)
+            run_end = found.end() if found else position
             if run_end - position >= minimum:
-                runs.append(PlainRun(position, run_end, run_end > fitting))
+                runs.append((position, run_end))
             # The run ends at the line holding the next character that is not plain (or at
             # the last, unfinished line); the next run starts after that character.
             found = _NOT_PLAIN.search(text, run_end, end)
@@ -348,7 +348,6 @@ class Terminal:
         self._stream = pyte.Stream(self.screen)
         self._parser = _ParserTracker()
         self._fast_path_min_chars = fast_path_min_chars
-        self._one_row = one_row_lines(columns)
         self._scrolled_reported = 0
 
     def changes(self, everything: bool = False) -> ScreenChanges:
@@ -368,25 +367,28 @@ class Terminal:
     def feed(self, text: str) -> None:
         if not text.isascii():
             text = reveal_hidden(text)
+        shape = text.encode("ascii").translate(_SHAPES) if text.isascii() else None
         position = 0
-        for run in plain_runs(text, self._parser.ground_spans(text), self._fast_path_min_chars, self._one_row):
-            self._stream.feed(text[position : run.start])
-            self._feed_plain_lines(text[run.start : run.end], run.wraps)
-            position = run.end
+        for start, end in plain_runs(text, self._parser.ground_spans(text), self._fast_path_min_chars, shape):
+            self._stream.feed(text[position:start])
+            self._feed_plain_lines(text, start, end, shape)
+            position = end
         self._stream.feed(text[position:])
 
-    def _feed_plain_lines(self, block: str, wraps: bool) -> None:
+    def _feed_plain_lines(self, text: str, start: int, end: int, shape: bytes | None) -> None:
         # The first lines go through pyte until the cursor sits at the start of a fresh bottom
         # row; from there on the rest only scrolls. (At most a screenful: each line moves the
         # cursor down or scrolls.)
-        position = 0
+        position = start
         for _ in range(self.screen.lines + 1):
             if self.screen.can_scroll_plain_lines():
-                self.screen.scroll_plain_lines(block[position:], wraps)
+                # A line longer than a row shows as more printable characters in a row than there are columns.
+                wraps = shape is None or shape.find(bytes(self.screen.columns + 1), position, end) >= 0
+                self.screen.scroll_plain_lines(text, position, end, wraps)
                 return
-            end = block.index("\r\n", position) + 2
-            self._stream.feed(block[position:end])
-            position = end
-            if position == len(block):
+            line_end = text.index("\r\n", position, end) + 2
+            self._stream.feed(text[position:line_end])
+            position = line_end
+            if position == end:
                 return
-        self._stream.feed(block[position:])
+        self._stream.feed(text[position:end])

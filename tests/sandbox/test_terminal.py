@@ -1,5 +1,7 @@
+import random
 import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,3 +173,41 @@ def test_a_flood_of_plain_lines_takes_the_fast_path_with_the_same_result():
     assert _state(fast) == _state(every)
     assert fast.screen.output_since(marks[0]) == every.screen.output_since(marks[1])
     assert fast.screen.scrolled_total > 200_000
+
+
+@pytest.mark.parametrize("lengths", [[COLUMNS], [COLUMNS, COLUMNS - 1], [COLUMNS - 1, COLUMNS, 0, 3], [1], [0]])
+def test_lines_that_fit_a_row_are_cut_from_the_end_of_the_block_exactly(lengths):
+    # The rows that stay visible are cut from the end of a block without splitting all of it:
+    # every count of lines around what the screen and the scrollback keep, in pieces of any size.
+    kept = KEPT + LINES - 1
+    rng = random.Random(12)
+    for count in [kept - 2, kept - 1, kept, kept + 1, kept + 2, 7 * kept]:
+        lines = [(str(number) * COLUMNS)[: lengths[number % len(lengths)]] for number in range(count)]
+        text = "$ flood\r\n" + "".join(f"{line}\r\n" for line in lines) + "$ "
+        fast = Terminal(COLUMNS, LINES, scrollback_lines=KEPT, fast_path_min_chars=1)
+        every = Terminal(COLUMNS, LINES, scrollback_lines=KEPT, fast_path_min_chars=sys.maxsize)
+        marks = (fast.screen.mark(), every.screen.mark())
+        cuts = sorted(rng.sample(range(1, len(text)), 3))
+        for start, end in zip([0, *cuts], [*cuts, len(text)], strict=True):
+            fast.feed(text[start:end])
+        every.feed(text)
+        assert _state(fast) == _state(every), (lengths, count)
+        assert fast.screen.output_since(marks[0]) == every.screen.output_since(marks[1])
+
+
+def test_lone_carriage_returns_and_line_feeds_that_balance_out_are_not_plain_lines():
+    # As many CRs as LFs, but not in pairs: a progress bar (CR) and lines ended by LF alone.
+    text = (
+        "$ run\r\n"
+        + "start\r\n" * 10
+        + "".join(f"{n}%\r" for n in range(0, 100, 10))
+        + "done\r\n"
+        + "line\n" * 10
+        + "end\r\n$ "
+    )
+    for minimum in (1, 16, 64):
+        fast = Terminal(COLUMNS, LINES, scrollback_lines=KEPT, fast_path_min_chars=minimum)
+        every = Terminal(COLUMNS, LINES, scrollback_lines=KEPT, fast_path_min_chars=sys.maxsize)
+        fast.feed(text)
+        every.feed(text)
+        assert _state(fast) == _state(every)
