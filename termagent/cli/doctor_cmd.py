@@ -10,7 +10,7 @@ from pathlib import Path
 from termagent.cli.engine_options import add_engine_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments
 from termagent.cli.subcommands import Subcommands
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError, ModelServerError, SandboxError, TermagentError
 
 
 def register(subparsers: Subcommands) -> argparse.ArgumentParser:
@@ -59,7 +59,7 @@ def _image(image: str) -> str:
         client.images.get(image)
     except ImageNotFound:
         hint = "termagent sandbox build (or --offline)" if image == DEFAULT_IMAGE else f"docker pull {image}"
-        raise TermagentError(f"{image} is not there", hint=f"run `{hint}`") from None
+        raise SandboxError(f"{image} is not there", hint=f"run `{hint}`") from None
     if image == DEFAULT_IMAGE and not image_is_current(client):
         return f"{image} (built from an older recipe: `termagent sandbox build` updates it)"
     return image
@@ -75,31 +75,31 @@ def _engine(args: argparse.Namespace) -> str:
     plan = plan_engine(options)
     if plan.kind == "replay":
         if not options.replay_path or not Path(options.replay_path).is_file():
-            raise TermagentError(
+            raise ConfigurationError(
                 f"no replay file {options.replay_path!r}", hint='pass --replay FILE (JSONL of {"reply": ...})'
             )
         return f"replay of {options.replay_path}"
     if plan.kind == "openai":
         # `auto` chose it because a server listens; asked for, it may not.
         if options.kind == "openai" and not server_listening(options.base_url):
-            raise TermagentError(
+            raise ModelServerError(
                 f"no model server at {options.base_url}", hint=f"start one: `vllm serve {options.model}`"
             )
         return _server(options)
     if plan.kind == "vllm":
         if not vllm_usable():
-            raise TermagentError(
+            raise ModelServerError(
                 "vllm needs a CUDA GPU and `pip install 'termagent[vllm]'`",
                 hint=f"or run the model elsewhere and pass --base-url (now {options.base_url})",
             )
         return f"vllm in-process with a GPU (no server at {options.base_url})"
     if not transformers_installed():
-        raise TermagentError(
+        raise ModelServerError(
             f"no model server at {options.base_url} and transformers is not installed",
             hint=f"start a server with `vllm serve {options.model}`, or pip install 'termagent[transformers]'",
         )
     if not _weights_on_disk(options.model):
-        raise TermagentError(
+        raise ModelServerError(
             f"no model server at {options.base_url}, and the weights of {options.model} are not on this machine",
             hint=f"start a server (`vllm serve {options.model}`), or download the model first "
             f"(`huggingface-cli download {options.model}`), or pass --model LOCAL_DIR",
@@ -124,7 +124,7 @@ def _server(options) -> str:
     )
     try:
         if options.settings.constrained and engine.dialect is None:
-            raise TermagentError(engine.warnings[0], hint="or pass --no-constrained to accept lenient parsing")
+            raise ModelServerError(engine.warnings[0], hint="or pass --no-constrained to accept lenient parsing")
         tokens = engine.count_tokens(Conversation("print the date", "$ ").messages)
         request = "a one-token constrained request answered" if engine.dialect else "constrained decoding not asked"
         warnings = "".join(f"\n        warning: {warning}" for warning in engine.warnings)

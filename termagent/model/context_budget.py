@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from termagent.errors import ModelServerError, TermagentError
+from termagent.errors import ConfigurationError, ModelServerError
 from termagent.model.conversation import Conversation, Message
 
 # Chat-template renderings and the tokenizer's merges can differ by a few tokens from our count.
@@ -117,7 +117,7 @@ class ContextBudget:
         available = conversation.droppable_steps()
         smallest = self._count(conversation.compacted(available))
         if smallest > limit:
-            raise TermagentError(
+            raise ConfigurationError(
                 f"the prompt needs {smallest} tokens even with all earlier steps removed, but the model "
                 f"accepts {limit} (context {self.max_model_len} minus {self.reply_tokens} for the reply)",
                 hint="raise --max-model-len (and the server's), lower --max-tokens, or shorten the task",

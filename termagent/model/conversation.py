@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 from termagent.model.action import ParseResult
 from termagent.model.thinking import strip_thinking
 
@@ -30,7 +30,7 @@ def load_instructions(path: str | Path | None = None) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise TermagentError(
+        raise ConfigurationError(
             f"cannot read the prompt template {path}: {error.strerror}",
             hint="--prompt-template takes a text file with the instructions for the model",
         ) from error

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from termagent.errors import TermagentError
+from termagent.errors import ModelServerError
 from termagent.model.action import Action, ParseResult
 from termagent.model.context_budget import Compaction, ContextBudget, ContextExceededError
 from termagent.model.conversation import Conversation
@@ -24,7 +24,7 @@ class Attempt:
     result: ParseResult
 
 
-class BadRepliesError(TermagentError):
+class BadRepliesError(ModelServerError):
     """Too many unusable replies in a row; `attempts` keeps them for the trajectory."""
 
     def __init__(self, attempts: list[Attempt]) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError, ModelServerError
 from termagent.model.engines.base import DecodingSettings, Engine
 
 SEED_MODEL = "LLM-OS-Models/gemma-4-E4B-Terminal-SFT-Native-Liquid-1Epoch"
@@ -55,7 +55,7 @@ def plan_engine(options: EngineOptions) -> EnginePlan:
     """The one choice of engine, shared by runs and `termagent doctor`: what was asked, or for
     `auto` the best this machine can run."""
     if options.kind not in ENGINE_KINDS:
-        raise TermagentError(f"unknown engine {options.kind!r}", hint=f"choose one of {', '.join(ENGINE_KINDS)}")
+        raise ConfigurationError(f"unknown engine {options.kind!r}", hint=f"choose one of {', '.join(ENGINE_KINDS)}")
     if options.kind != "auto":
         return EnginePlan(options.kind, "as asked")
     if options.replay_path:
@@ -66,7 +66,7 @@ def plan_engine(options: EngineOptions) -> EnginePlan:
     if vllm_usable():
         return EnginePlan("vllm", f"in-process: no server at {options.base_url}; vllm and a GPU are here")
     if not transformers_installed():
-        raise TermagentError(
+        raise ModelServerError(
             f"no engine available: no model server at {options.base_url}, and neither vllm nor transformers "
             "is installed",
             hint=f"start a server with `vllm serve {options.model}`, or pip install 'termagent[transformers]'",
@@ -115,7 +115,7 @@ def _build(kind: str, options: EngineOptions, on_wait: Callable[[str], None] = _
     from termagent.model.engines.replay import ReplayEngine
 
     if not options.replay_path:
-        raise TermagentError("--engine replay needs --replay FILE (a JSONL file of recorded replies)")
+        raise ConfigurationError("--engine replay needs --replay FILE (a JSONL file of recorded replies)")
     return ReplayEngine(options.replay_path, **common)
 
 

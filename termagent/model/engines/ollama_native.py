@@ -68,9 +68,10 @@ def chat(http: JsonHttp, body: dict[str, Any], on_token: TokenCallback | None) -
     raise StreamError("the stream ended without its last (done) object")
 
 
-def probe(http: JsonHttp, body: dict[str, Any], timeout: float) -> str:
-    """The text of a non-streamed /api/chat request."""
-    answer = http(CHAT, body | {"stream": False}, timeout=timeout)
+def probe(http: JsonHttp, body: dict[str, Any]) -> str:
+    """The text of a non-streamed /api/chat request (the first one may wait for Ollama to load the
+    model: the client's whole timeout)."""
+    answer = http(CHAT, body | {"stream": False})
     if not isinstance(answer, dict):
         raise UnexpectedShape(f"{CHAT} answered {str(answer)[:120]!r}")
     if "error" in answer:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from termagent.errors import ModelServerError, TermagentError
+from termagent.errors import ModelServerError
 from termagent.model.chat_render import CHAT_TEMPLATE_KWARGS
 from termagent.model.context_budget import ContextExceededError, PrefixTokenCounter
 from termagent.model.conversation import Message
@@ -86,7 +86,7 @@ def server_root(base_url: str) -> str:
     return root[: -len("/v1")] if root.endswith("/v1") else root
 
 
-def no_server_error(base_url: str, model: str) -> TermagentError:
+def no_server_error(base_url: str, model: str) -> ModelServerError:
     return ModelServerError(
         f"no model server at {base_url}: start one with `vllm serve {model}`",
         hint="or pass --base-url for a server elsewhere (llama-server, llama-cpp-python, Ollama, LM Studio, "
@@ -333,7 +333,7 @@ class OpenAIServerEngine:
             self.model, PROBE_MESSAGES, settings, dialect.fields(action_schema()), num_ctx=None, stream=False
         )
         try:
-            text = ollama_native.probe(self._http, body, PROBE_TIMEOUT_SECONDS * 12)
+            text = ollama_native.probe(self._http, body)
         except HttpStatusError as error:
             return f"{dialect.describe}: HTTP {error.status} {_body_message(error.body, '')[:160]}"
         except (UnexpectedShape, ollama_native.StreamError) as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from termagent.errors import TermagentError
+from termagent.errors import ConfigurationError
 from termagent.jsonl import read_json_lines
 from termagent.model.conversation import Message
 from termagent.model.engines.base import Completion, DecodingSettings, TokenCallback
@@ -18,7 +18,7 @@ def load_replies(path: str | Path) -> list[str]:
     replies = []
     for place, record in read_json_lines(path, "replay file"):
         if not isinstance(record, dict) or not isinstance(record.get("reply"), str):
-            raise TermagentError(f'{place}: expected an object with the reply text under "reply"')
+            raise ConfigurationError(f'{place}: expected an object with the reply text under "reply"')
         replies.append(record["reply"])
     return replies
 
@@ -42,7 +42,7 @@ class ReplayEngine:
 
     def complete(self, messages: list[Message], *, on_token: TokenCallback | None = None) -> Completion:
         if self._next >= len(self._replies):
-            raise TermagentError(f"the replay file {self._path} has no more replies (it had {len(self._replies)})")
+            raise ConfigurationError(f"the replay file {self._path} has no more replies (it had {len(self._replies)})")
         started = time.perf_counter()
         text = self._replies[self._next]
         self._next += 1

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from termagent.errors import ModelServerError, TermagentError
+from termagent.errors import ModelServerError
 from termagent.model.chat_render import renderer_for
 from termagent.model.context_budget import PrefixTokenCounter
 from termagent.model.conversation import Message
@@ -39,7 +39,7 @@ class TransformersEngine:
             import torch
             import transformers
         except ImportError as error:
-            raise TermagentError(
+            raise ModelServerError(
                 "the transformers engine needs torch and transformers",
                 hint="pip install 'termagent[transformers]'",
             ) from error
@@ -80,7 +80,7 @@ class TransformersEngine:
                 self._tokenizer, vocab_size=vocab_size, stop_token_ids=self._stop_ids, schema=action_schema()
             )
         except ImportError as error:
-            raise TermagentError(
+            raise ModelServerError(
                 "constrained decoding needs xgrammar",
                 hint="pip install 'termagent[transformers]', or pass --no-constrained",
             ) from error

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from termagent.errors import TermagentError
+from termagent.errors import ModelServerError
 from termagent.model.chat_render import CHAT_TEMPLATE_KWARGS, renderer_for
 from termagent.model.context_budget import PrefixTokenCounter
 from termagent.model.conversation import Message
@@ -34,11 +34,11 @@ class VllmEngine:
             import vllm
             from vllm.platforms import current_platform
         except ImportError as error:
-            raise TermagentError(
+            raise ModelServerError(
                 "vllm is not installed", hint="pip install 'termagent[vllm]' (it needs a CUDA GPU)"
             ) from error
         if not current_platform.is_cuda_alike():
-            raise TermagentError(
+            raise ModelServerError(
                 "in-process vLLM needs a CUDA or ROCm GPU and none was found",
                 hint="use --engine transformers on this machine, or --engine openai with a server elsewhere",
             )
