@@ -1,5 +1,6 @@
 """Any OpenAI-compatible chat server: vLLM, SGLang, llama.cpp's llama-server, llama-cpp-python,
-Ollama, LM Studio.
+Ollama, LM Studio; and Ollama's native API (ollama_native.py), which takes the context window per
+request.
 
 At start the engine reads GET /v1/models to tell which server it is (server_dialects.py), its
 context length and how many requests it runs at once, and, unless the server is vLLM (whose dialect
@@ -249,7 +250,6 @@ class OpenAIServerEngine:
         self.parallel_requests = facts.parallel_requests
         self.concurrent = facts.parallel_requests > 1  # a single-request server queues the rest
         self.max_model_len, self.context_source = _context(max_model_len, facts)
-        self._trained_context = facts.trained_context
         self.warnings: list[str] = []
         self._send_template_kwargs = facts.kind.chat_template_kwargs
         self._dialects = list(facts.kind.dialects) if self.settings.constrained else []
@@ -338,7 +338,12 @@ class OpenAIServerEngine:
             return f"{dialect.describe}: HTTP {error.status} {_body_message(error.body, '')[:160]}"
         except (UnexpectedShape, ollama_native.StreamError) as error:
             return f"{dialect.describe}: {str(error)[:160]}"
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        except TimeoutError as error:
+            raise ModelServerError(
+                f"Ollama at {self.base_url} did not answer a one-token request within {self._http.timeout} s",
+                hint="it may still be loading the model: try again, or check `ollama ps`",
+            ) from error
+        except (urllib.error.URLError, ConnectionError) as error:
             raise no_server_error(self.base_url, self.model) from error
         return _probe_reply(dialect, text)
 
