@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from termagent.agent.events import FORMAT_VERSION, Event, EventSink, EventType
-from termagent.errors import TermagentError
+from termagent.errors import SandboxError, TermagentError
 from termagent.model.action import Command
 from termagent.model.conversation import Conversation
 from termagent.model.engines.base import Engine
@@ -334,7 +334,19 @@ class Agent:
                 notes.extend(self._skip(commands[index + 1 :], "the person interrupted the command before"))
                 break
             if not result.alive:
-                self.shell.restart()  # waits for the new shell's first prompt
+                try:
+                    self.shell.restart()  # waits for the new shell's first prompt
+                except TermagentError as error:
+                    if result.stopped is None or not result.stopped.ended:
+                        raise
+                    # The sandbox ended itself at a limit (the disk watchdog kills a container
+                    # whose writes outran every stop): say so, not the engine's words for it.
+                    raise SandboxError(
+                        f"the sandbox ended: its {result.stopped.limit} limit "
+                        f"({result.stopped.allowed >> 20} MiB) was passed faster than the command "
+                        f"could be stopped ({result.stopped.used >> 20} MiB), so its container was stopped.",
+                        hint="Run the task again; if it needs the space, raise the limit (--disk).",
+                    ) from error
                 self._pending_line = ""
                 self._terminal_unsure = False
                 self._send(EventType.ERROR, message="the sandbox shell ended; a new one was started")

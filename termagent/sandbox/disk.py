@@ -47,17 +47,28 @@ _RUNAWAY_SHARE = 0.1
 # keepalive and processes docker exec'd (parent 0: the shell, this script); those are what a
 # command started, in the foreground, in the background or orphaned. `kill -STOP -1` stops them
 # all at once (the kernel makes a fork under way fail rather than escape it), so that nothing
-# writes or starts a writer while they are looked up; the exec'd ones go on once the killed
-# ones are dead (a shell woken earlier would see its command stopped, not killed, and go on
-# with the next).
+# writes or starts a writer while they are looked up. The exec'd ones go on once the killed ones
+# are dead (a shell woken earlier would see its command stopped, not killed, and go on with the
+# next); a shell that was running (its own loop: builtins write too) or waiting for a killed
+# command gets an interrupt, which ends the loop or list it was in. Says what it stopped.
 _STOP_WRITERS = r"""
+busy=
+for dir in /proc/[0-9]*; do
+    [ "${dir#/proc/}" = $$ ] && continue
+    while read -r key value rest; do
+        case $key in
+            State:) state=$value ;;
+            PPid:) [ "$value" = 0 ] && [ "$state" != S ] && busy="$busy ${dir#/proc/}"; break ;;
+        esac
+    done < "$dir"/status 2>/dev/null
+done
 kill -STOP -1 2>/dev/null
-pids=
+pids= parents=
 for dir in /proc/[0-9]*; do
     pid=${dir#/proc/}
     [ "$pid" = 1 ] || [ "$pid" = "$1" ] || [ "$pid" = $$ ] && continue
     while read -r key value; do
-        [ "$key" = PPid: ] && { [ "$value" = 0 ] || pids="$pids $pid"; break; }
+        [ "$key" = PPid: ] && { [ "$value" = 0 ] || { pids="$pids $pid"; parents="$parents $value"; }; break; }
     done < "$dir"/status 2>/dev/null
 done
 [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
@@ -69,8 +80,11 @@ for pid in $pids; do
         tries=$((tries + 1))
     done
 done
+for pid in $busy $parents; do
+    [ "$pid" = $$ ] || [ "$pid" = 1 ] || [ "$pid" = "$1" ] || kill -INT "$pid" 2>/dev/null
+done
 kill -CONT -1 2>/dev/null
-echo "stopped:$pids"
+echo "stopped:$pids $busy"
 """
 # Started with the sandbox and waiting on its stdin, so that a stop costs no exec (which a busy
 # machine makes slow, while the writer goes on): a line asks for one, `stopped:PIDS` answers it.
@@ -105,6 +119,7 @@ class LimitStop:
     limit: str  # which one: "disk"
     used: int  # bytes when it was stopped
     allowed: int  # bytes
+    ended: bool = False  # the whole container was stopped: no stop of one command could act in time
 
 
 class DiskWatch:
@@ -116,6 +131,7 @@ class DiskWatch:
         self._stop_event = threading.Event()
         self._lock = threading.Lock()
         self._pending: LimitStop | None = None
+        self._ended: LimitStop | None = None
         self._keepalive_pid = ""
         self._stopper: socket.socket | None = None
         self._stopper_connection: socket.SocketIO | socket.socket | None = None
@@ -136,7 +152,9 @@ class DiskWatch:
     def take_stop(self) -> LimitStop | None:
         with self._lock:
             stop, self._pending = self._pending, None
-        return stop
+        # Once the container is ended, every command's result says why (the one it cut short,
+        # and any tried after).
+        return stop or self._ended
 
     def used(self) -> int | None:
         """The writable layer's size in bytes, as the engine counts it; None when it is gone."""
@@ -184,7 +202,8 @@ class DiskWatch:
                 # Space taken faster than a stop can act (fallocate, or a stop through an exec
                 # on a busy machine), or a stop that did not take (the sandbox replaced sh): no
                 # command gets there by itself, so the container ends, and the run removes it.
-                self._record_stop(used)
+                with self._lock:
+                    self._ended = LimitStop("disk", used, self.allowed, ended=True)
                 with contextlib.suppress(*_ENGINE_ERRORS):  # it may have ended on its own meanwhile
                     self._api.kill(self._container_id)
                 return

@@ -4,6 +4,7 @@ command against a real sandbox, with bytes that are not text where text is expec
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -30,24 +31,36 @@ def _records(trajectory: Path) -> list[dict]:
 
 def test_a_disk_stop_is_reported_to_the_model_and_in_the_view(sandbox_image, replies_file, tmp_path):
     trajectory = tmp_path / "run.jsonl"
-    replies = replies_file(
-        action([("dd if=/dev/zero of=/root/fill bs=1M count=2048\n", 120)]),
-        action(complete=True),
-        action(complete=True),
-    )
+    # Many files, each under the kernel's bound on one file: the watchdog has to stop this.
+    fill = "for n in $(seq 20); do head -c 100M /dev/zero > /root/fill$n; done\n"
+    replies = replies_file(action([(fill, 120)]), action(complete=True), action(complete=True))
     completed = _run("--disk", "256m", "--replay", str(replies), "--trajectory", str(trajectory), "fill the disk")
-    assert completed.returncode == 0
+    assert completed.returncode == 0, completed.stderr.decode("utf-8", "replace")
     records = _records(trajectory)
     observed = next(r for r in records if r["type"] == "output_observed")
-    if observed["stopped"] is None:
-        # dd ended before the watchdog saw it: the storage driver, or the kernel's bound on one file
-        # (RLIMIT_FSIZE, under the limit), refused the write instead.
-        assert "No space left on device" in observed["output"] or "File size limit exceeded" in observed["output"]
-        pytest.skip("the write was refused before the watchdog had to stop it")
     assert observed["stopped"]["limit"] == "disk" and observed["stopped"]["allowed"] == 256 << 20
     told = [r["prompt_new_part"] for r in records if r["type"] == "model_replied"][1]
     assert "The sandbox stopped this command" in told and "disk limit" in told
     assert "stopped by the sandbox: its disk limit (256 MiB) was reached" in completed.stdout.decode()
+
+
+def test_a_sandbox_ended_at_its_disk_limit_ends_the_run_clearly(sandbox_image, replies_file, tmp_path, docker_client):
+    trajectory = tmp_path / "run.jsonl"
+    # 1.6 GB reserved at once, each file under the bound on one file: faster than any stop, so the
+    # watchdog ends the container; the next command finds no shell and cannot start one.
+    reserve = "for n in 1 2 3 4 5 6 7 8; do fallocate -l 200M /root/big$n; done\n"
+    replies = replies_file(
+        action([(reserve, 10)]), action([("sleep 30\n", 60)]), action([("echo again\n", 5)]), action(complete=True)
+    )
+    completed = _run("--disk", "256m", "--replay", str(replies), "--trajectory", str(trajectory), "reserve space")
+    assert completed.returncode == 2
+    assert "the sandbox ended: its disk limit (256 MiB) was passed faster" in completed.stdout.decode()
+    records = _records(trajectory)
+    assert records[-1]["type"] == "run_finished" and records[-1]["status"] == "error"
+    # The prompt names the container (its hostname is its short id): removed at the end, as always.
+    observed = next(r for r in records if r["type"] == "output_observed")
+    short_id = re.search(r"root@([0-9a-f]{12}):", observed["output"]).group(1)
+    assert not docker_client.containers.list(all=True, filters={"id": short_id})
 
 
 def test_a_replay_file_that_is_not_utf8_is_a_clear_error(sandbox_image, tmp_path):
