@@ -12,7 +12,7 @@ from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 from docker.types import Ulimit
 
-from termagent.errors import SandboxError, TermagentError
+from termagent.errors import SandboxError
 from termagent.sandbox import DEFAULT_IMAGE, MAX_INPUT_BYTES
 from termagent.sandbox.disk import DiskWatch, file_size_cap, parse_size
 from termagent.sandbox.docker_connect import connect
@@ -83,7 +83,7 @@ class Sandbox:
         try:
             container.start()
         except APIError as error:
-            raise TermagentError(
+            raise SandboxError(
                 f"the sandbox container did not start: {error.explanation or error}",
                 hint=f"Check that {self.spec.image} has `sleep` and a shell.",
             ) from error
@@ -103,18 +103,30 @@ class Sandbox:
 
     def _create(self, client: docker.DockerClient) -> Container:
         engine = client.api.base_url
-        if _SIZE_OPTION_WORKS.get(engine, True):
-            try:
-                container = self._create_with(client, {"size": self.spec.profile.disk.upper()})
+        try:
+            if _SIZE_OPTION_WORKS.get(engine, True):
+                try:
+                    container = self._create_with(client, {"size": self.spec.profile.disk.upper()})
+                except APIError:
+                    # Refused with a size: if it is taken without one, the size was what the
+                    # engine refused (its storage driver cannot bound the layer): the watchdog does.
+                    container = self._create_with(client, None)
+                    _SIZE_OPTION_WORKS[engine] = False
+                    return container
                 _SIZE_OPTION_WORKS[engine] = True
                 return container
-            except TermagentError as error:
-                if "storage-opt" not in str(error) and "storage opt" not in str(error):
-                    raise
-                _SIZE_OPTION_WORKS[engine] = False
-        return self._create_with(client, None)
+            return self._create_with(client, None)
+        except ImageNotFound as error:
+            hint = (
+                "Build it: `termagent sandbox build` (or `termagent sandbox build --offline` without a registry)."
+                if self.spec.image == DEFAULT_IMAGE
+                else f"Pull or build it first: `docker pull {self.spec.image}`."
+            )
+            raise SandboxError(f"the sandbox image {self.spec.image} is not there.", hint=hint) from error
+        except APIError as error:
+            raise SandboxError(f"could not create the sandbox container: {error.explanation or error}") from error
 
-    def _create_with(self, client: docker.DockerClient, storage_opt: dict[str, str] | None):
+    def _create_with(self, client: docker.DockerClient, storage_opt: dict[str, str] | None) -> Container:
         profile = self.spec.profile
         file_cap = file_size_cap(parse_size(profile.disk))
         tmpfs = {"/tmp": f"size={profile.tmp_size},mode=1777"}
@@ -123,41 +135,31 @@ class Sandbox:
             # /app must stay writable, unless the user's directory is mounted there.
             if not any(mount["Target"] == "/app" for mount in self.spec.mounts):
                 tmpfs["/app"] = f"size={profile.tmp_size}"
-        try:
-            return client.containers.create(
-                self.spec.image,
-                entrypoint=_KEEPALIVE,
-                command=[],
-                labels=sandbox_labels(),
-                init=True,
-                working_dir="/app",
-                environment=_SHELL_ENV,
-                network_mode=profile.network,
-                cap_drop=["ALL"],
-                cap_add=list(profile.cap_add),
-                # termagent's seccomp filter: no setuid/setgid files, devices, file capabilities
-                # or new namespaces, whatever the capabilities (seccomp.yaml says why).
-                security_opt=["no-new-privileges", security_option()],
-                pids_limit=profile.pids_limit,
-                # The kernel's own bound on any one file, under the disk limit (disk.py says why).
-                ulimits=[Ulimit(name="fsize", soft=file_cap, hard=file_cap)],
-                mem_limit=profile.memory,
-                memswap_limit=profile.memory,
-                nano_cpus=int(profile.cpus * 1e9),
-                tmpfs=tmpfs,
-                read_only=profile.read_only,
-                mounts=list(self.spec.mounts),
-                storage_opt=storage_opt,
-            )
-        except ImageNotFound as error:
-            hint = (
-                "Build it: `termagent sandbox build` (or `termagent sandbox build --offline` without a registry)."
-                if self.spec.image == DEFAULT_IMAGE
-                else f"Pull or build it first: `docker pull {self.spec.image}`."
-            )
-            raise TermagentError(f"the sandbox image {self.spec.image} is not there.", hint=hint) from error
-        except APIError as error:
-            raise TermagentError(f"could not create the sandbox container: {error.explanation or error}") from error
+        return client.containers.create(
+            self.spec.image,
+            entrypoint=_KEEPALIVE,
+            command=[],
+            labels=sandbox_labels(),
+            init=True,
+            working_dir="/app",
+            environment=_SHELL_ENV,
+            network_mode=profile.network,
+            cap_drop=["ALL"],
+            cap_add=list(profile.cap_add),
+            # termagent's seccomp filter: no setuid/setgid files, devices, file capabilities
+            # or new namespaces, whatever the capabilities (seccomp.yaml says why).
+            security_opt=["no-new-privileges", security_option()],
+            pids_limit=profile.pids_limit,
+            # The kernel's own bound on any one file, under the disk limit (disk.py says why).
+            ulimits=[Ulimit(name="fsize", soft=file_cap, hard=file_cap)],
+            mem_limit=profile.memory,
+            memswap_limit=profile.memory,
+            nano_cpus=int(profile.cpus * 1e9),
+            tmpfs=tmpfs,
+            read_only=profile.read_only,
+            mounts=list(self.spec.mounts),
+            storage_opt=storage_opt,
+        )
 
     def close(self) -> None:
         if self.disk_watch is not None:
@@ -171,7 +173,7 @@ class Sandbox:
                 except APIError as error:
                     # 409 Conflict: a removal of this container is already under way.
                     if error.status_code != 409:
-                        raise TermagentError(
+                        raise SandboxError(
                             f"could not remove sandbox container {self._container.name}: {error}",
                             hint="Remove it with `termagent sandbox prune`.",
                         ) from error
