@@ -10,7 +10,7 @@ import docker
 import yaml
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
-from docker.types import Ulimit
+from docker.types import LogConfig, Ulimit
 
 from termagent.errors import SandboxError
 from termagent.sandbox import DEFAULT_IMAGE, MAX_INPUT_BYTES
@@ -159,6 +159,10 @@ class Sandbox:
             read_only=profile.read_only,
             mounts=list(self.spec.mounts),
             storage_opt=storage_opt,
+            # Nothing reads the container's own output (the shell is an exec with its stream), and
+            # a log on the host's disk is one a process in the sandbox could grow without bound
+            # by writing to init's stdout.
+            log_config=LogConfig(type=LogConfig.types.NONE),
         )
 
     def close(self) -> None:

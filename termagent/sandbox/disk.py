@@ -15,7 +15,9 @@ measurements: lateness then stretches the pause, not the writing.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import select
 import socket
 import threading
@@ -27,6 +29,9 @@ import docker
 from termagent.sandbox.docker_connect import raw_socket
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+# Files the engine keeps in its own directory on the host and bind-mounts into the container,
+# writable unless the root file system is read-only: disk the writable layer's size leaves out.
+_ENGINE_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
 # The engine answered with an error, or could not be reached (requests' errors are OSErrors).
 _ENGINE_ERRORS = (docker.errors.DockerException, OSError)
 # Measured every _FAST_POLL to _SLOW_POLL s, the closer to the limit the more often; a writer is
@@ -157,15 +162,34 @@ class DiskWatch:
         return stop or self._ended
 
     def used(self) -> int | None:
-        """The writable layer's size in bytes, as the engine counts it; None when it is gone."""
-        try:
-            found = self._api.containers(all=True, size=True, filters={"id": self._container_id})
-        except _ENGINE_ERRORS:
+        """Bytes the container has written to the host's disk, as the engine counts them (its
+        writable layer and the files the engine mounts into it); None when it is gone. The
+        engine's errors are raised: a busy engine is no reason to stop watching."""
+        found = self._api.containers(all=True, size=True, filters={"id": self._container_id})
+        if not found:
             return None
-        return int(found[0].get("SizeRw") or 0) if found else None
+        return int(found[0].get("SizeRw") or 0) + sum(map(self._engine_file_size, _ENGINE_FILES))
+
+    def _look(self, last: int) -> int | None:
+        try:
+            return self.used()
+        except _ENGINE_ERRORS:
+            return last  # no answer this time: looked at again at the next one
+
+    def _engine_file_size(self, path: str) -> int:
+        # The engine's stat of a path in the container (HEAD of the archive endpoint): its
+        # header, not the file, so a large file costs nothing to measure.
+        response = self._api.head(
+            f"{self._api.base_url}/v{self._api.api_version}/containers/{self._container_id}/archive",
+            params={"path": path},
+        )
+        if response.status_code == 404:
+            return 0  # removed by the sandbox: a mount point cannot be, but the file may never have been
+        response.raise_for_status()
+        return int(json.loads(base64.b64decode(response.headers["X-Docker-Container-Path-Stat"]))["size"])
 
     def _watch(self) -> None:
-        last_used, resumed, rate, cost = self.used(), time.monotonic(), 0.0, 0.0
+        last_used, resumed, rate, cost = self._look(0), time.monotonic(), 0.0, 0.0
         settling = runaway = False
         while last_used is not None and not self._stop_event.wait(self._delay(last_used, rate, cost)):
             close = self._close(last_used, rate)
@@ -177,7 +201,7 @@ class DiskWatch:
             try:
                 ran = time.monotonic() - resumed  # how long the container could write since the last look
                 started = time.monotonic()
-                used = self.used()
+                used = self._look(last_used)
                 cost = time.monotonic() - started
                 if used is None:
                     return

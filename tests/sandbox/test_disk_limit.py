@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from run_watch import until
@@ -118,3 +119,28 @@ def test_a_sandbox_that_kills_the_stopper_is_still_stopped(sandbox_factory, dock
     else:  # a stop through an exec came too late on a busy machine: the container was killed
         running = docker_client.api.inspect_container
         until(lambda: not running(sandbox.container.id)["State"]["Running"], "the container's end")
+
+
+def test_the_files_the_engine_mounts_count_against_the_limit(sandbox_factory, docker_client):
+    sandbox = sandbox_factory(disk=LIMIT)
+    if sandbox.disk_watch is None:
+        pytest.skip("the storage driver enforces the size itself: no watchdog")
+    shell = sandbox.shell
+    # /etc/hosts, /etc/hostname and /etc/resolv.conf live in the engine's directory on the host,
+    # outside the writable layer: each under the bound on one file, together over the limit.
+    fill = "for f in /etc/hosts /etc/resolv.conf /etc/hostname; do head -c 150M /dev/zero >> $f; done\n"
+    result = shell.run(fill, duration=120)
+    assert result.finished and result.stopped is not None and result.stopped.limit == "disk"
+    info = docker_client.api.inspect_container(sandbox.container.id)
+    on_host = sum(Path(info[key]).stat().st_size for key in ("HostsPath", "ResolvConfPath", "HostnamePath"))
+    assert on_host + _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
+
+
+def test_the_container_log_takes_no_host_disk(sandbox_factory, docker_client):
+    sandbox = sandbox_factory(disk=LIMIT)
+    # init's stdout is the container's log: a process in the sandbox can write to it.
+    result = sandbox.shell.run("head -c 50M /dev/zero > /proc/1/fd/1; echo written=$?\n", duration=60)
+    assert "written=0" in result.output
+    info = docker_client.api.inspect_container(sandbox.container.id)
+    assert info["HostConfig"]["LogConfig"]["Type"] == "none"
+    assert not info["LogPath"] or not Path(info["LogPath"]).exists()
