@@ -7,6 +7,7 @@ paints only the visible part of the cached rows."""
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 from pyte.screens import Char, StaticDefaultDict
 from rich.segment import Segment
@@ -19,6 +20,9 @@ from termagent.tui.safe_text import as_strip, safe_text, screen_row
 
 # Redraws are throttled so that an output flood cannot starve key handling.
 REFRESH_HZ = 30
+# Rows drawn, kept by content: a flood repeats rows (`yes`), and a row that scrolls up keeps its
+# content, so most rows of a frame were drawn before (turning cells into a Strip is the cost).
+DRAWN_ROWS_KEPT = 512
 
 
 class ScreenMirror:
@@ -31,6 +35,8 @@ class ScreenMirror:
         self._lock = threading.Lock()
         self._cursor_row = 0
         self._changed = True
+        self._cells: dict[int, tuple[Char, ...]] = {}  # each row's cells as last reported
+        self._drawn: OrderedDict[tuple[tuple[Char, ...], int | None], Strip] = OrderedDict()
         # Only for output that comes without the session's changes (scripted or replayed events).
         self._own_terminal: Terminal | None = None
 
@@ -59,6 +65,7 @@ class ScreenMirror:
                     )  # the type pyte gives every row
                     row.update(enumerate(cells[: self.columns]))
                     screen.buffer[y] = row
+                    self._cells[y] = cells[: self.columns]
                     screen.dirty.add(y)
             screen.cursor.x, screen.cursor.y, screen.cursor.hidden = changes.cursor
             screen.scrollback.extend(changes.scrolled)
@@ -76,7 +83,22 @@ class ScreenMirror:
             dirty = {y for y in screen.dirty | {self._cursor_row, cursor.y} if 0 <= y < self.lines}
             screen.dirty.clear()
             self._cursor_row = cursor.y
-            return {y: screen_row(screen, y, None if cursor.hidden or y != cursor.y else cursor.x) for y in dirty}
+            return {y: self._draw(y, None if cursor.hidden or y != cursor.y else cursor.x) for y in dirty}
+
+    def _draw(self, y: int, cursor_x: int | None) -> Strip:
+        """Row `y` as a Strip, drawn again only when no row with the same cells was drawn lately."""
+        cells = self._cells.get(y)
+        if cells is None:  # never reported: blank
+            return screen_row(self._screen, y, cursor_x)
+        key = (cells, cursor_x)
+        strip = self._drawn.get(key)
+        if strip is None:
+            strip = self._drawn[key] = screen_row(self._screen, y, cursor_x)
+            if len(self._drawn) > DRAWN_ROWS_KEPT:
+                self._drawn.popitem(last=False)
+        else:
+            self._drawn.move_to_end(key)
+        return strip
 
     def invalidate(self) -> None:
         """Draw every row again on the next render."""

@@ -101,3 +101,23 @@ def test_the_pane_copy_matches_the_session_screen_without_emulating_again():
         assert list(mirror.screen.scrollback) == list(terminal.screen.scrollback)
         assert mirror.screen.scrolled_total == terminal.screen.scrolled_total
     assert mirror.text() == terminal.screen.text()
+
+
+def test_rows_drawn_again_from_the_cache_are_what_drawing_them_gives():
+    # The pane keeps drawn rows by content: the same text in other colours, or with the cursor
+    # on it, is another row; a flood of one repeated row is drawn once.
+    mirror, terminal = ScreenMirror(20, 4), Terminal(20, 4)
+    pieces = [
+        "same\r\n" * 10,
+        "\x1b[31msame\x1b[0m\r\nsame",
+        "\r\n",
+        "\x1b[7msame\x1b[0m\r\n",
+        "sane\r\nsa\x1b[32mme\x1b[0m\r\n",
+        "same\r\n" * 3,
+        "\x1b[?25l",
+    ]
+    for piece in pieces:
+        _shown(mirror, terminal, piece)
+        cursor = mirror.screen.cursor
+        for y, strip in mirror.render().items():
+            assert strip == screen_row(mirror.screen, y, None if cursor.hidden or y != cursor.y else cursor.x)
