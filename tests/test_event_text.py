@@ -127,3 +127,10 @@ def test_the_finished_line_says_when_its_token_figures_are_estimates(estimated: 
     description = describe(Event(EventType.RUN_FINISHED, 2, data | {"message": "", "tokens_estimated": estimated}))
     assert description is not None
     assert said in "".join(segment.text for segment in description)
+
+
+@pytest.mark.parametrize(("foreground", "shown"), [("vim", "still running: vim"), (None, "not finished")])
+def test_a_command_not_finished_names_its_program_only_when_there_is_one(foreground, shown):
+    data = {"finished": False, "exit_status": None, "foreground": foreground, "elapsed": 1.0, "output": ""}
+    text = "".join(segment.text for segment in describe(Event(EventType.OUTPUT_OBSERVED, 1, data)))
+    assert shown in text and "None" not in text

@@ -112,7 +112,13 @@ def _output_observed(data: dict[str, Any]) -> Description:
     if data["finished"]:
         status = [Segment(f"exit {data['exit_status']}", "ok" if data["exit_status"] == 0 else "failed")]
     else:
-        status = [Segment("still running: ", "warning"), Segment(str(data["foreground"]))]
+        # No program named when the shell itself ended, or the kernel would not say.
+        running = data["foreground"]
+        status = (
+            [Segment("still running: ", "warning"), Segment(running)]
+            if running
+            else [Segment("not finished", "warning")]
+        )
     segments = [Segment("  "), *status, Segment(f" · {data['elapsed']:.2f} s")]
     if data.get("stopped"):
         segments.append(Segment(f"\n  {limit_note(data['stopped'])}", "limit"))
