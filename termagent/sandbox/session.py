@@ -27,7 +27,7 @@ from pathlib import Path
 
 import docker
 
-from termagent.errors import TermagentError
+from termagent.errors import SandboxError
 from termagent.keys import keystrokes_to_bytes
 from termagent.sandbox import MAX_INPUT_BYTES
 from termagent.sandbox.disk import LimitStop
@@ -141,7 +141,7 @@ class ShellSession:
             )
             self.shell = "sh"
         if self.shell == "sh" and not self._spawn(_SH_COMMAND):
-            raise TermagentError(
+            raise SandboxError(
                 "the sandbox image has neither bash nor sh.",
                 hint="Use an image with bash (the default: `termagent sandbox build`).",
             )
@@ -180,7 +180,7 @@ class ShellSession:
             self._socket = connection
             self._fd = raw_socket(connection).fileno()
         except docker.errors.APIError as error:
-            raise TermagentError(f"could not start a shell in the sandbox: {error.explanation or error}") from error
+            raise SandboxError(f"could not start a shell in the sandbox: {error.explanation or error}") from error
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.alive = True
         with contextlib.suppress(docker.errors.APIError):
@@ -190,7 +190,7 @@ class ShellSession:
         if not self.alive:
             if "executable file not found" in first_output or "no such file" in first_output.lower():
                 return False
-            raise TermagentError(f"the sandbox shell exited at once: {first_output.strip()[:500]}")
+            raise SandboxError(f"the sandbox shell exited at once: {first_output.strip()[:500]}")
         return True
 
     def _wait_for_first_prompt(self) -> str:
@@ -204,7 +204,7 @@ class ShellSession:
                 self.at_prompt = True  # no marks from sh: a quiet moment after output is the prompt
                 return ""
         if self.alive:
-            raise TermagentError(f"the sandbox shell did not show a prompt within {_START_TIMEOUT:.0f} s.")
+            raise SandboxError(f"the sandbox shell did not show a prompt within {_START_TIMEOUT:.0f} s.")
         return "".join(seen)
 
     # -- reading ---------------------------------------------------------------------------
