@@ -150,8 +150,12 @@ class Sandbox:
             # or new namespaces, whatever the capabilities (seccomp.yaml says why).
             security_opt=["no-new-privileges", security_option()],
             pids_limit=profile.pids_limit,
-            # The kernel's own bound on any one file, under the disk limit (disk.py says why).
-            ulimits=[Ulimit(name="fsize", soft=file_cap, hard=file_cap)],
+            # fsize: the kernel's own bound on any one file, under the disk limit (disk.py says why).
+            # core: none, hard limit too. The kernel writes a core past fsize, or, where the host's
+            # core_pattern is a pipe, hands it to a host program (systemd-coredump, apport: they
+            # honour this limit) that stores it on the host; the engine's (docker.service:
+            # infinity) is inherited otherwise.
+            ulimits=[Ulimit(name="fsize", soft=file_cap, hard=file_cap), Ulimit(name="core", soft=0, hard=0)],
             mem_limit=profile.memory,
             memswap_limit=profile.memory,
             nano_cpus=int(profile.cpus * 1e9),
