@@ -10,6 +10,7 @@ import tarfile
 import time
 from pathlib import Path
 
+import docker
 import pytest
 from project_paths import TERMAGENT
 
@@ -42,10 +43,17 @@ def _start_waiting_run(docker_client, sandbox_image):
         time.sleep(0.1)
     # In the shell's run: the command it typed is running in the container.
     container = _containers_of(docker_client, process.pid)[0]
-    while not any("sleep 1000" in " ".join(row) for row in docker_client.api.top(container)["Processes"] or []):
+    while not any("sleep 1000" in " ".join(row) for row in _processes(docker_client, container)):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.1)
     return process
+
+
+def _processes(docker_client, container) -> list[list[str]]:
+    try:
+        return docker_client.api.top(container)["Processes"] or []
+    except docker.errors.APIError:  # created, not started yet
+        return []
 
 
 @pytest.mark.parametrize("signal_number, exit_code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
