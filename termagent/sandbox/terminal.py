@@ -162,9 +162,9 @@ class SandboxScreen(pyte.Screen):
             self.buffer[y] = self.buffer[y + kept_on_screen - carried]
         visible = rows[-(kept_on_screen - carried) :]
         cells = {char: self.cursor.attrs._replace(data=char) for char in set("".join(visible))}
-        for y, text in enumerate(visible, start=carried):
+        for y, row in enumerate(visible, start=carried):
             self.buffer.pop(y, None)
-            self.buffer[y].update(zip(range(len(text)), map(cells.__getitem__, text), strict=True))
+            self.buffer[y].update(zip(range(len(row)), map(cells.__getitem__, row), strict=True))
         self.dirty.update(range(self.lines))
 
     # -- reading ---------------------------------------------------------------------------------
@@ -239,8 +239,8 @@ _PLAIN_LINES = re.compile(r"(?:[ -~]*\r\n)*")
 # What ends a plain run.
 _NOT_PLAIN = re.compile("[^ -~\r\n]|\r(?!\n)|(?<!\r)\n")
 # The shape of ASCII text, one byte a character: printable 0, CR and LF themselves, any other 1.
-# Plain lines are found in it with bytes operations (find, count), which run at memory speed
-# however short the lines are (a regular expression takes `yes` at 20 MB/s), and allocate nothing.
+# Made once a feed; plain lines are found in it with bytes find and count, which allocate nothing
+# and run at memory speed however short the lines are (a regular expression takes `yes` at 20 MB/s).
 _SHAPES = bytes(0 if 0x20 <= code < 0x7F else code if code in (0x0A, 0x0D) else 1 for code in range(256))
 
 
