@@ -15,6 +15,12 @@ need_packages=()
 command -v debootstrap >/dev/null || need_packages+=(debootstrap)
 command -v tmux >/dev/null || need_packages+=(tmux)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages+=(python3-venv)
+# mkfs (in sbin): as root, tests/sandbox builds engines on xfs (project quotas) and btrfs (quota
+# groups), whose storage drivers take a size for the sandbox's disk.
+if [ "$dev" = 1 ] && [ "$(id -u)" = 0 ]; then
+    PATH="$PATH:/usr/sbin:/sbin" command -v mkfs.xfs >/dev/null || need_packages+=(xfsprogs)
+    PATH="$PATH:/usr/sbin:/sbin" command -v mkfs.btrfs >/dev/null || need_packages+=(btrfs-progs)
+fi
 if [ ${#need_packages[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
         say "missing ${need_packages[*]}: run as root, or install them with apt-get first."

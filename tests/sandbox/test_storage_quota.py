@@ -1,0 +1,110 @@
+"""The profile's disk limit where the storage driver enforces it (the `storage_opt` size): against
+a real engine on a file system with quotas (quota_engine.py), the container is created with the
+size, no watchdog runs, and writes past the limit fail in the kernel."""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import ExitStack
+
+import docker
+import pytest
+from quota_engine import BACKINGS, QuotaEngine, Unavailable, quota_engine
+
+from termagent.sandbox.container import Sandbox, SandboxSpec
+from termagent.sandbox.disk import parse_size
+from termagent.sandbox.lifecycle import LABEL
+from termagent.sandbox.profiles import load_profile
+
+pytestmark = pytest.mark.docker
+# overlay2 on xfs: the size bounds the writable layer, the limit the profile means.
+on_xfs = pytest.mark.parametrize("engine", ["xfs"], indirect=True)
+
+LIMIT = "256m"
+
+
+@pytest.fixture(scope="session")
+def engine(request, docker_client, sandbox_image, tmp_path_factory):
+    with ExitStack() as stack:
+        workdir = tmp_path_factory.mktemp(f"{request.param}-engine")
+        try:
+            started = stack.enter_context(quota_engine(BACKINGS[request.param], workdir, sandbox_image, docker_client))
+        except Unavailable as reason:
+            pytest.skip(f"no engine on {request.param} with quotas: {reason}")
+        yield started
+
+
+@pytest.fixture
+def sandbox(engine: QuotaEngine, sandbox_image):
+    spec = SandboxSpec(image=sandbox_image, profile=load_profile("default").with_overrides(disk=LIMIT))
+    with Sandbox(spec, client=engine.client) as started:
+        yield started
+    assert not engine.client.api.containers(all=True, filters={"label": LABEL}), "a sandbox container left"
+
+
+def _writable_layer(client: docker.DockerClient, sandbox: Sandbox) -> int:
+    found = client.api.containers(all=True, size=True, filters={"id": sandbox.container.id})
+    return int(found[0].get("SizeRw") or 0)
+
+
+def _free(engine: QuotaEngine) -> int:
+    return shutil.disk_usage(engine.data_root).free
+
+
+@on_xfs
+def test_the_container_takes_the_size_and_no_watchdog_runs(engine, sandbox):
+    host_config = engine.client.api.inspect_container(sandbox.container.id)["HostConfig"]
+    assert host_config["StorageOpt"] == {"size": LIMIT.upper()}
+    assert sandbox.disk_watch is None
+
+
+@on_xfs
+def test_dd_past_the_limit_fails_and_the_file_system_loses_at_most_the_limit(engine, sandbox):
+    shell = sandbox.shell
+    free_before = _free(engine)
+    result = shell.run("dd if=/dev/zero of=/root/fill bs=1M count=2048; echo dd-exit=$?\n", duration=120)
+    assert result.finished and result.stopped is None
+    # The file system is full, or the kernel's bound on one file (under the limit) came first.
+    assert (engine.backing.full in result.output and "dd-exit=1" in result.output) or (
+        "File size limit exceeded" in result.output and "dd-exit=153" in result.output
+    ), result.output
+    assert _writable_layer(engine.client, sandbox) <= parse_size(LIMIT)
+    assert free_before - _free(engine) <= parse_size(LIMIT)
+    # The sandbox goes on: what is there can be removed, and the space comes back (btrfs gives
+    # it back to the quota group when its transaction commits: sync).
+    assert "rm-exit=0" in shell.run("rm /root/fill && sync; echo rm-exit=$?\n", duration=30).output
+    assert shell.run("head -c 1M /dev/zero > /root/again; echo again=$?\n", duration=30).output.count("again=0")
+
+
+@on_xfs
+def test_many_files_end_with_the_file_system_full(engine, sandbox):
+    shell = sandbox.shell
+    free_before = _free(engine)
+    # Each file under the kernel's bound on one file, together far over the limit.
+    writer = "for n in $(seq 20); do head -c 100M /dev/zero > /root/f$n || { echo stopped-at=$n; break; }; done\n"
+    result = shell.run(writer, duration=120)
+    assert result.finished and result.stopped is None
+    assert engine.backing.full in result.output and "stopped-at=" in result.output, result.output
+    assert _writable_layer(engine.client, sandbox) <= parse_size(LIMIT)
+    assert free_before - _free(engine) <= parse_size(LIMIT)
+
+
+@pytest.mark.parametrize("engine", sorted(BACKINGS), indirect=True)
+def test_the_sandbox_gets_its_limit_and_no_more(request, engine, sandbox):
+    if engine.backing.fs == "btrfs":
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="container.py gives btrfs the profile's disk as the size, which counts the image "
+                "(253 of 256 MiB) and which btrfs stops enforcing once removed containers leave its "
+                "quota groups inconsistent",
+            )
+        )
+    shell = sandbox.shell
+    free_before = _free(engine)
+    most = shell.run("head -c 200M /dev/zero > /root/most; echo written=$?; rm -f /root/most && sync\n", duration=120)
+    assert "written=0" in most.output, most.output
+    writer = "for n in $(seq 20); do head -c 100M /dev/zero > /root/f$n || break; done\n"
+    shell.run(writer, duration=120)
+    assert _writable_layer(engine.client, sandbox) <= parse_size(LIMIT)
+    assert free_before - _free(engine) <= parse_size(LIMIT)
