@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from contextlib import ExitStack
+from pathlib import Path
 
 import docker
 import pytest
@@ -108,3 +109,17 @@ def test_the_sandbox_gets_its_limit_and_no_more(request, engine, sandbox):
     shell.run(writer, duration=120)
     assert _writable_layer(engine.client, sandbox) <= parse_size(LIMIT)
     assert free_before - _free(engine) <= parse_size(LIMIT)
+
+
+@pytest.mark.parametrize("engine", sorted(BACKINGS), indirect=True)
+def test_the_files_the_engine_mounts_count_against_the_limit(request, engine, sandbox):
+    # /etc/hosts, /etc/hostname and /etc/resolv.conf live in the engine's directory, outside the
+    # layer the size bounds, and no watchdog runs: each under the bound on one file, together
+    # over the limit.
+    reason = "container.py: with a size, the engine's files are bounded by nothing but fsize"
+    request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    fill = "for f in /etc/hosts /etc/resolv.conf /etc/hostname; do head -c 150M /dev/zero >> $f; done\n"
+    sandbox.shell.run(fill, duration=120)
+    info = engine.client.api.inspect_container(sandbox.container.id)
+    on_host = sum(Path(info[key]).stat().st_size for key in ("HostsPath", "ResolvConfPath", "HostnamePath"))
+    assert on_host + _writable_layer(engine.client, sandbox) <= parse_size(LIMIT)
