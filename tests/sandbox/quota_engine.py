@@ -39,13 +39,14 @@ class Backing:
     quota_option: str  # what /proc/mounts shows when the quota is on ("" when it is not shown)
     driver: str
     full: str  # the error message a write past the size gets
+    kernel: str  # what the kernel must have to mount it so
 
 
 BACKINGS = {
     # xfs answers ENOSPC past a project quota; overlay2 bounds the writable layer with one.
-    "xfs": Backing("xfs", "pquota", "prjquota", "overlay2", "No space left on device"),
+    "xfs": Backing("xfs", "pquota", "prjquota", "overlay2", "No space left on device", "CONFIG_XFS_QUOTA"),
     # The btrfs driver turns quota groups on itself when a container asks for a size.
-    "btrfs": Backing("btrfs", "", "", "btrfs", "Disk quota exceeded"),
+    "btrfs": Backing("btrfs", "", "", "btrfs", "Disk quota exceeded", "CONFIG_BTRFS_FS"),
 }
 
 
@@ -78,7 +79,7 @@ def quota_engine(backing: Backing, workdir: Path, image: str, source: docker.Doc
         cleanup.callback(_unmount_under, workdir, tools["umount"])
         options = ",".join(filter(None, ["loop", backing.mount_options]))
         # A kernel without the file system's quota support refuses the option (dmesg says so).
-        _run([tools["mount"], "-t", backing.fs, "-o", options, str(disk), str(data_root)])
+        _run([tools["mount"], "-t", backing.fs, "-o", options, str(disk), str(data_root)], f"needs {backing.kernel}")
         if backing.quota_option and backing.quota_option not in _mount_options(data_root):
             raise Unavailable(f"{data_root} was mounted without {backing.quota_option}")
         client = cleanup.enter_context(_dockerd(tools["dockerd"], workdir, data_root, exec_root, backing))
@@ -142,10 +143,11 @@ def _dockerd(
             process.wait()
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], hint: str = "") -> None:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise Unavailable(f"`{' '.join(command)}` failed: {(done.stderr or done.stdout).strip()}")
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise Unavailable(f"`{' '.join(command)}` failed ({'; '.join(filter(None, [hint, *said[:1]]))})")
 
 
 def _mounts() -> list[tuple[str, str]]:
