@@ -24,8 +24,8 @@ from termagent.sandbox.session import ShellSession
 _SHELL_ENV = yaml.safe_load(Path(__file__).with_name("shell_env.yaml").read_text(encoding="utf-8"))
 # Keeps the container alive while the shell is exec'd into it; docker's init reaps zombies.
 _KEEPALIVE = ["sleep", "infinity"]
-# Per engine (its URL): whether its storage driver takes a size for the writable layer. Asked
-# by trying once; overlay2 takes one only on xfs with project quotas.
+# Per engine (its ID): whether its storage driver takes a size for the writable layer. overlay2
+# takes one only on xfs with project quotas: learned by trying once.
 _SIZE_OPTION_WORKS: dict[str, bool] = {}
 
 
@@ -48,7 +48,7 @@ class Sandbox:
         self._client = client
         self._container: Container | None = None
         self._shell: ShellSession | None = None
-        # Watches the disk limit when the storage driver cannot enforce it (None when it can).
+        # Watches the disk limit (started with the shell).
         self.disk_watch: DiskWatch | None = None
 
     def __enter__(self) -> Sandbox:
@@ -95,16 +95,22 @@ class Sandbox:
             max_input_bytes=self.spec.max_input_bytes,
         )
         shell.start()
-        if not _SIZE_OPTION_WORKS[client.api.base_url]:
-            self.disk_watch = DiskWatch(client.api, container.id, parse_size(self.spec.profile.disk))
-            self.disk_watch.start()
-            shell.limit_stops = self.disk_watch.take_stop
+        # Watched even where the engine bounds the layer: the files it mounts from its own
+        # directory are outside that bound, and a stop tells the model more than a full disk.
+        self.disk_watch = DiskWatch(client.api, container.id, parse_size(self.spec.profile.disk))
+        self.disk_watch.start()
+        shell.limit_stops = self.disk_watch.take_stop
         return shell
 
     def _create(self, client: docker.DockerClient) -> Container:
-        engine = client.api.base_url
         try:
-            if _SIZE_OPTION_WORKS.get(engine, True):
+            info = client.info()
+            engine = info.get("ID") or client.api.base_url  # every local engine's URL is the same
+            if engine not in _SIZE_OPTION_WORKS:
+                # Only overlay2's size bounds the writable layer alone: btrfs's counts the image
+                # too, and stops being enforced once its quota groups go inconsistent.
+                _SIZE_OPTION_WORKS[engine] = info.get("Driver") == "overlay2"
+            if _SIZE_OPTION_WORKS[engine]:
                 try:
                     container = self._create_with(client, {"size": self.spec.profile.disk.upper()})
                 except APIError:
@@ -113,7 +119,6 @@ class Sandbox:
                     container = self._create_with(client, None)
                     _SIZE_OPTION_WORKS[engine] = False
                     return container
-                _SIZE_OPTION_WORKS[engine] = True
                 return container
             return self._create_with(client, None)
         except ImageNotFound as error:

@@ -1,6 +1,7 @@
-"""The sandbox's disk limit, where the storage driver cannot enforce one (overlay2 can only on
-xfs with project quotas): a watchdog thread measures the container's writable layer, as the
-Docker engine reports it, and stops what is writing when it would go over.
+"""The sandbox's disk limit: a watchdog thread measures what the container writes to the host's
+disk (its writable layer and the files the engine mounts into it), as the Docker engine reports
+it, and stops what is writing when it would go over. It runs even where the storage driver bounds
+the layer (overlay2 on xfs with project quotas), which leaves the engine's files out.
 
 The measurement comes from the engine, not from inside the container (whose programs the
 sandbox may have replaced). Growth is what gets stopped: a layer already at its limit is left
@@ -94,7 +95,7 @@ echo "stopped:$pids $busy"
 # Started with the sandbox and waiting on its stdin, so that a stop costs no exec (which a busy
 # machine makes slow, while the writer goes on): a line asks for one, `stopped:PIDS` answers it.
 _STOPPER = "echo armed:; while read -r _; do " + _STOP_WRITERS + " done"
-_STOPPER_ANSWER = 2.0  # s to wait for the stopper's answer before stopping through an exec
+_STOPPER_ANSWER = 2.0  # s to wait for the stopper's answer before ending the container
 _CHILDREN_OF_INIT = r"""
 for dir in /proc/[0-9]*; do
     while read -r key value; do
@@ -140,7 +141,7 @@ class DiskWatch:
         self._keepalive_pid = ""
         self._stopper: socket.socket | None = None
         self._stopper_connection: socket.SocketIO | socket.socket | None = None
-        self._thread = threading.Thread(target=self._watch, name="termagent-disk-watch", daemon=True)
+        self._thread = threading.Thread(target=self._watch_or_end, name="termagent-disk-watch", daemon=True)
 
     def start(self) -> None:
         # Started before any command ran: init's only child is the keepalive.
@@ -188,6 +189,15 @@ class DiskWatch:
         response.raise_for_status()
         return int(json.loads(base64.b64decode(response.headers["X-Docker-Container-Path-Stat"]))["size"])
 
+    def _watch_or_end(self) -> None:
+        # A watchdog that cannot watch (an answer of a shape not foreseen) must not leave the
+        # sandbox unbounded: the container ends with it.
+        try:
+            self._watch()
+        except Exception:
+            self._end(0)
+            raise
+
     def _watch(self) -> None:
         last_used, resumed, rate, cost = self._look(0), time.monotonic(), 0.0, 0.0
         settling = runaway = False
@@ -197,7 +207,6 @@ class DiskWatch:
                 self._arm_stopper()  # the sandbox killed it: one more, while there is time
             frozen = close and self._pause()
             stop: LimitStop | None = None
-            asked = False
             try:
                 ran = time.monotonic() - resumed  # how long the container could write since the last look
                 started = time.monotonic()
@@ -216,23 +225,23 @@ class DiskWatch:
                     # look is not mistaken for the command running now. (An engine that cannot
                     # pause gets the stop at once.)
                     stop = self._record_stop(used)
-                    asked = self._ask_stopper()
+                    if not self._ask_stopper():
+                        runaway = True  # no stopper (the sandbox killed it): the container ends, still paused
+                if runaway:
+                    # Space taken faster than a stop can act (fallocate), or a stop that cannot
+                    # act: no command gets there by itself, so the container ends, and the run
+                    # removes it.
+                    self._end(used)
+                    return
                 last_used = used
             finally:
                 if frozen:
                     self._unpause()
                 resumed = time.monotonic()
-            if runaway:
-                # Space taken faster than a stop can act (fallocate, or a stop through an exec
-                # on a busy machine), or a stop that did not take (the sandbox replaced sh): no
-                # command gets there by itself, so the container ends, and the run removes it.
-                with self._lock:
-                    self._ended = LimitStop("disk", used, self.allowed, ended=True)
-                with contextlib.suppress(*_ENGINE_ERRORS):  # it may have ended on its own meanwhile
-                    self._api.kill(self._container_id)
-                return
             if stop is not None:
-                self._finish_stop(stop, asked)
+                if not self._finish_stop(stop):
+                    self._end(used)
+                    return
                 settling = True
 
     def _would_pass(self, used: int, rate: float) -> bool:
@@ -274,7 +283,7 @@ class DiskWatch:
             self._stopper_connection = self._api.exec_start(created["Id"], socket=True)
             self._stopper = raw_socket(self._stopper_connection)
         except _ENGINE_ERRORS:
-            return  # stops go through an exec
+            return  # armed again at the next look; a stop without one ends the container
         if _answer(self._stopper, b"armed:") is None:
             self._disarm_stopper()
 
@@ -311,19 +320,32 @@ class DiskWatch:
             return False
         return True
 
-    def _finish_stop(self, stop: LimitStop, asked: bool) -> None:
-        """Waits for the stopper's answer (or stops through an exec, when it was not asked or did
-        not answer: the sandbox may have killed it); a stop that found nothing running is no
-        stop (the writer had ended), and no command is told of it."""
-        killed = _answer(self._stopper, b"stopped:") if asked and self._stopper is not None else None
+    def _finish_stop(self, stop: LimitStop) -> bool:
+        """Whether the stopper answered (the sandbox may have killed or stopped it meanwhile). A
+        stop that found nothing running is no stop (the writer had ended), and no command is
+        told of it."""
+        killed = _answer(self._stopper, b"stopped:") if self._stopper is not None else None
         if killed is None:
             self._disarm_stopper()
-            output = self._exec(_STOP_WRITERS, self._keepalive_pid).encode()
-            killed = output.partition(b"stopped:")[2] if b"stopped:" in output else None
-        if killed is not None and not killed.split():
+            return False
+        if not killed.split():
             with self._lock:
                 if self._pending is stop:
                     self._pending = None
+        return True
+
+    def _end(self, used: int) -> None:
+        with self._lock:
+            self._pending, self._ended = None, LimitStop("disk", used, self.allowed, ended=True)
+        try:
+            self._api.kill(self._container_id)
+        except docker.errors.NotFound:
+            return  # removed meanwhile
+        except _ENGINE_ERRORS:
+            # Not running any more, or an engine that kills no paused container: once more, going.
+            self._unpause()
+            with contextlib.suppress(*_ENGINE_ERRORS):
+                self._api.kill(self._container_id)
 
     def _record_stop(self, used: int) -> LimitStop:
         # Recorded before acting: the command the stop ends must find it when its result is made.

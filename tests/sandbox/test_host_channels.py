@@ -58,8 +58,6 @@ def _upper_dir_bytes(docker_client, sandbox) -> int:
 )
 def test_empty_directories_count_against_the_disk_limit(sandbox_factory, docker_client):
     sandbox = sandbox_factory(disk=LIMIT)
-    if sandbox.disk_watch is None:
-        pytest.skip("the storage driver enforces the size itself: no watchdog")
     shell = sandbox.shell
     # 40,000 empty directories: 160 MiB of the host's disk, 0 bytes by the files' sizes.
     make = "cd /root && python3 -c 'import os\nfor n in range(40000): os.mkdir(\"d%d\" % n)'; echo made=$?\n"
