@@ -1,7 +1,8 @@
 """A second, private Docker engine whose storage driver can bound a container's disk by itself:
 overlay2 on xfs with project quotas, or btrfs with quota groups. Built by the tests on a loop
 mounted file system image, next to the machine's engine (its own socket, data and exec roots,
-pid file, containerd namespace, no bridge and no iptables rules), and torn down completely.
+pid file, containerd namespace and network namespace, no iptables rules), and torn down
+completely.
 
 Building one needs root, loop devices, mkfs for the file system, a kernel that mounts it with
 quotas and a `dockerd`; without one of them, `Unavailable` says which."""
@@ -63,7 +64,8 @@ def quota_engine(backing: Backing, workdir: Path, image: str, source: docker.Doc
     (dockerd, mounts, files) is gone when the block ends, however it ends."""
     if os.geteuid() != 0:
         raise Unavailable("mounting a file system image and running dockerd need root")
-    found = {name: shutil.which(name, path=_SBIN) for name in (f"mkfs.{backing.fs}", "mount", "umount", "dockerd")}
+    needed = (f"mkfs.{backing.fs}", "mount", "umount", "unshare", "dockerd")
+    found = {name: shutil.which(name, path=_SBIN) for name in needed}
     tools = {name: path for name, path in found.items() if path is not None}
     missing = sorted(found.keys() - tools.keys())
     if missing:
@@ -96,6 +98,10 @@ def _dockerd(
     config.write_text("{}")  # not the machine's /etc/docker/daemon.json (its hosts, its data root)
     log = workdir / "dockerd.log"
     command = [
+        # Its own network namespace: with its bridge off, dockerd deletes docker0, which is the
+        # machine engine's.
+        "unshare",
+        "--net",
         dockerd,
         f"--config-file={config}",
         f"--host={url}",
@@ -103,7 +109,7 @@ def _dockerd(
         f"--exec-root={exec_root}",
         f"--pidfile={workdir}/docker.pid",
         f"--storage-driver={backing.driver}",
-        # The machine's engine keeps its bridge, its iptables rules and its containerd's objects.
+        # The machine's engine keeps its iptables rules and its containerd's objects.
         "--bridge=none",
         "--iptables=false",
         "--ip6tables=false",
