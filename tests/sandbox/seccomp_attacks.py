@@ -29,6 +29,7 @@ NUMBERS = {
         "io_uring_setup": 425,
         "setxattrat": 463,
         "keyctl": 250,
+        "inotify_init1": 294,
         "unshare": 272,
         "setns": 308,
     },
@@ -44,6 +45,7 @@ NUMBERS = {
         "io_uring_setup": 425,
         "setxattrat": 463,
         "keyctl": 219,
+        "inotify_init1": 26,
         "unshare": 97,
         "setns": 268,
     },
@@ -174,4 +176,5 @@ results["clone-newuser"] = child_of(call("clone", CLONE_NEWUSER | SIGCHLD, 0, 0,
 results["clone-plain"] = child_of(call("clone", SIGCHLD, 0, 0, 0, 0))
 results["unshare-newuser"] = list(call("unshare", CLONE_NEWUSER)) + [None]
 results["keyctl"] = list(call("keyctl", KEYCTL_JOIN_SESSION_KEYRING, 0)) + [None]
+results["inotify_init1"] = list(call("inotify_init1", 0)) + [None]
 print(json.dumps(results))

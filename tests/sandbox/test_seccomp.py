@@ -19,7 +19,7 @@ import pytest
 from termagent.sandbox.seccomp import docker_profile, setuid_loophole
 
 ATTACKS = (Path(__file__).with_name("seccomp_attacks.py")).read_text(encoding="utf-8")
-EPERM, ENOSYS, EOPNOTSUPP = 1, 38, 95
+EPERM, EMFILE, ENOSYS, EOPNOTSUPP = 1, 24, 38, 95
 MODE_CALLS = ("chmod", "fchmod", "fchmodat", "fchmodat2", "open", "openat", "creat", "mknod", "mknodat")
 # Named in the profile for newer engines, unknown to libseccomp 2.5.4 (Linux 6.13 and later).
 NEWER_THAN_LIBSECCOMP = {"setxattrat", "open_tree_attr"}
@@ -93,6 +93,8 @@ def test_namespaces_io_uring_and_keyrings_are_out_of_reach(sandbox_factory):
     for case in ("clone-newuser", "unshare-newuser", "keyctl"):
         assert found[case][:2] == [-1, EPERM], (case, found[case])
     assert found["clone-plain"][0] > 0  # fork still works
+    # inotify slots are the host root's, counted host-wide: none for the sandbox to take.
+    assert found["inotify_init1"][:2] == [-1, EMFILE]
 
 
 @pytest.mark.docker
