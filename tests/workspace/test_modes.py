@@ -41,6 +41,7 @@ def test_mount_mode_is_really_read_write(tmp_path, docker_client, sandbox_image,
     (tmp_path / "host.txt").write_text("from the host\n")
     workspace = Workspace(tmp_path, WorkspaceMode.MOUNT)
     assert str(tmp_path) in workspace.warning and "read-write" in workspace.warning
+    assert "disk limit does not cover" in workspace.warning  # what mount mode gives away, said plainly
     with (
         workspace,
         mounted(workspace, SandboxSpec(image=sandbox_image, mounts=workspace.mounts()), docker_client) as sandbox,
