@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from termagent.agent.events import Event, EventType
+from termagent.agent.events import Event, EventSink, EventType
 from termagent.text_safety import json_line
 
 # CSI sequences that draw, by final byte, for sequences without private or intermediate bytes:
@@ -140,10 +141,21 @@ class PlaybackFilter:
         return match.end()
 
 
+@dataclass(frozen=True)
+class CastOptions:
+    path: Path
+    max_bytes: int  # the whole file's; the output past it is not recorded (a sandbox can print without end)
+
+
 class CastRecorder:
-    def __init__(self, path: Path, columns: int = 160, lines: int = 40) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("w", encoding="utf-8")
+    """Records the TERMINAL_OUTPUT events it is given; past `options.max_bytes`, writes one last
+    event saying so, stops, and tells `warn` (the run's other sinks) with a WARNING event."""
+
+    def __init__(self, options: CastOptions, columns: int, lines: int, warn: EventSink) -> None:
+        options.path.parent.mkdir(parents=True, exist_ok=True)
+        self._options, self._warn = options, warn
+        self._file = options.path.open("w", encoding="utf-8")
+        self._written = 0
         self._started = time.monotonic()
         self._filter = PlaybackFilter()
         header = {
@@ -153,7 +165,7 @@ class CastRecorder:
             "timestamp": int(time.time()),
             "env": {"TERM": "xterm-256color", "SHELL": "/bin/bash"},
         }
-        self._file.write(json.dumps(header) + "\n")
+        self._write(json.dumps(header) + "\n")
 
     def __call__(self, event: Event) -> None:
         if event.type is EventType.TERMINAL_OUTPUT and not self._file.closed:
@@ -161,8 +173,41 @@ class CastRecorder:
             if not text:
                 return
             elapsed = round(time.monotonic() - self._started, 6)
-            self._file.write(json_line([elapsed, "o", text]) + "\n")
-            self._file.flush()
+            room = max(0, self._options.max_bytes - self._written)
+            kept = text[:room]  # at least one byte a character
+            line = _output_line(elapsed, kept)
+            excess = _utf8_length(line) - room
+            if excess <= 0 and len(kept) == len(text):
+                self._write(line)
+                return
+            # Past the limit: what fits of this piece (a piece may be megabytes), then the note, one
+            # line past the limit at most. A drawing sequence cut short is ended by the note's ESC.
+            if excess > 0:  # removing a character removes at least one byte: then this always fits
+                kept = kept[: max(0, len(kept) - excess)]
+                line = _output_line(elapsed, kept)
+            if kept:
+                self._write(line)
+            cut_at = self._written
+            self._write(_output_line(elapsed, f"\x1b[0m\r\n[termagent] recording cut at {cut_at} bytes\r\n"))
+            self._file.close()
+            message = (
+                f"the recording {self._options.path} was cut at {cut_at} bytes "
+                f"(--cast-max-size {self._options.max_bytes}): the terminal's output after that is not recorded"
+            )
+            self._warn(Event(EventType.WARNING, event.step, {"message": message}))
+
+    def _write(self, line: str) -> None:
+        self._file.write(line)
+        self._file.flush()
+        self._written += _utf8_length(line)
 
     def close(self) -> None:
         self._file.close()
+
+
+def _output_line(elapsed: float, text: str) -> str:
+    return json_line([elapsed, "o", text]) + "\n"
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))

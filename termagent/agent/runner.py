@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from termagent.agent.cast import CastRecorder
+from termagent.agent.cast import CastOptions, CastRecorder
 from termagent.agent.events import Event, EventSink, EventType, fan_out
 from termagent.agent.loop import Agent, AgentLimits, RunResult, RunStatus, run_finished_data, run_started_data
 from termagent.agent.signals import run_signals
@@ -35,7 +35,7 @@ class RunConfig:
     limits: AgentLimits = AgentLimits()
     instructions: str | None = None
     trajectory: Path | None = None  # None: a new file under ~/.local/state/termagent/trajectories
-    cast: Path | None = None
+    cast: CastOptions | None = None
     workspace: Workspace | None = None
     apply_changes: bool = False  # copy mode without a person: apply the changes at the end
     apply_git: bool = False  # ... the held-back ones (.git/, git hooks and config) too
@@ -77,7 +77,9 @@ def run_agent(
         if own_engine:
             cleanup.callback(engine.close)
         if config.cast:
-            recorder = CastRecorder(config.cast, config.sandbox.columns, config.sandbox.lines)
+            recorder = CastRecorder(
+                config.cast, config.sandbox.columns, config.sandbox.lines, fan_out(trajectory, view)
+            )
             cleanup.callback(recorder.close)
             sinks.append(recorder)
         signals = cleanup.enter_context(run_signals(ctrl_c_interrupts))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from termagent.agent.cast import CastOptions
 from termagent.cli.agent_options import ONE_RUN, add_agent_arguments, agent_config_from_args
 from termagent.cli.engine_options import add_engine_arguments
 from termagent.cli.sandbox_options import add_sandbox_arguments, sandbox_spec_from_args
@@ -15,6 +16,7 @@ from termagent.cli.subcommands import Subcommands
 from termagent.cli.workspace_options import add_workspace_arguments, workspace_from_args
 from termagent.errors import EXIT_CONFIG_ERROR, EXIT_INTERRUPTED, EXIT_NOT_COMPLETED, EXIT_OK, ConfigurationError
 from termagent.paths import config_dir
+from termagent.sandbox.disk import parse_size
 from termagent.workspace.changes import ApplyAnswer
 
 
@@ -44,6 +46,12 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_task: bool = True
     add_agent_arguments(policy, limits, ONE_RUN)
     limits.add_argument("--trajectory", type=Path, help="JSONL trajectory (default: under ~/.local/state/termagent)")
     limits.add_argument("--cast", type=Path, help="record the sandbox terminal as an asciinema v2 file")
+    limits.add_argument(
+        "--cast-max-size",
+        default="64m",
+        metavar="SIZE",
+        help="stop recording (with a note and a warning) when the --cast file reaches SIZE (default: %(default)s)",
+    )
     add_engine_arguments(parser)
     add_sandbox_arguments(parser, profile_flag="--sandbox-profile")
     add_workspace_arguments(parser)
@@ -90,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox=sandbox_spec_from_args(args),
         approve_default="ask" if interactive else "deny",
         trajectory=args.trajectory,
-        cast=args.cast,
+        cast=_cast_options(args),
         workspace=workspace_from_args(args),
         apply_changes=args.apply,
         apply_git=args.apply_git,
@@ -111,6 +119,25 @@ def run(args: argparse.Namespace) -> int:
     # Ctrl-C, SIGTERM and SIGHUP are handled during the run (termagent.agent.signals).
     result = run_agent(config, view, person=person, approve_changes=approve_changes, ctrl_c_interrupts=True)
     return _exit_status(result)
+
+
+_MIN_CAST_SIZE = 1024  # room for the header, some output and the note that it was cut
+
+
+def _cast_options(args: argparse.Namespace) -> CastOptions | None:
+    if args.cast is None:
+        return None
+    try:
+        max_bytes = parse_size(str(args.cast_max_size))  # the config file may give a number
+    except (ValueError, KeyError, IndexError) as error:
+        raise ConfigurationError(
+            f"--cast-max-size {args.cast_max_size!r} is not a size.", hint="Give bytes with an optional unit: 64m, 1g."
+        ) from error
+    if max_bytes < _MIN_CAST_SIZE:
+        raise ConfigurationError(
+            f"--cast-max-size {args.cast_max_size!r} is too small for a recording.", hint="Give at least 1k."
+        )
+    return CastOptions(args.cast, max_bytes)
 
 
 def _ask_to_apply(changes) -> ApplyAnswer:
