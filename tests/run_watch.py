@@ -60,3 +60,14 @@ def containers_of(docker_client, prefix: str) -> list[str]:
         for c in docker_client.api.containers(all=True, filters={"label": LABEL})
         if (c.get("Labels") or {}).get(OWNER_LABEL, "").startswith(prefix)
     ]
+
+
+def first_stop(shell, result, seconds: float = WAIT):
+    """The sandbox's limit stop for `result`, or, when the command ended before the disk watchdog
+    looked, for the quick commands run after it until one reports it (or the shell is gone)."""
+    deadline = time.monotonic() + seconds
+    while result.stopped is None and result.alive:
+        if time.monotonic() > deadline:
+            return None
+        result = shell.run("true\n", duration=1)
+    return result.stopped

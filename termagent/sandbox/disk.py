@@ -200,7 +200,7 @@ class DiskWatch:
 
     def _watch(self) -> None:
         last_used, resumed, rate, cost = self._look(0), time.monotonic(), 0.0, 0.0
-        settling = runaway = False
+        settling = runaway = seen_once = False
         while last_used is not None and not self._stop_event.wait(self._delay(last_used, rate, cost)):
             close = self._close(last_used, rate)
             if not close and not self._stopper_ready():
@@ -221,12 +221,17 @@ class DiskWatch:
                     settling = False  # what the stopped writers wrote while being stopped: a new baseline
                 elif growing and not runaway and self._would_pass(used, rate) and (frozen or close):
                     # Decided on a paused look, the stopper acts the moment the container goes on:
-                    # no writer gets further than measured, and a writer that ended before the
-                    # look is not mistaken for the command running now. (An engine that cannot
-                    # pause gets the stop at once.)
-                    stop = self._record_stop(used)
-                    if not self._ask_stopper():
-                        runaway = True  # no stopper (the sandbox killed it): the container ends, still paused
+                    # no writer gets further than measured. Growth seen on two looks in a row, a
+                    # moment apart: a writer that ended between two looks (the kernel's bound on
+                    # one file stops dd) must not cost the command typed after it its life. (An
+                    # engine that cannot pause gets the stop at once.)
+                    if seen_once or not frozen:
+                        stop = self._record_stop(used)
+                        if not self._ask_stopper():
+                            runaway = True  # no stopper (the sandbox killed it): the container ends, still paused
+                    seen_once = stop is None
+                else:
+                    seen_once = False
                 if runaway:
                     # Space taken faster than a stop can act (fallocate), or a stop that cannot
                     # act: no command gets there by itself, so the container ends, and the run

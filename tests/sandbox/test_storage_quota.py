@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 from quota_engine import BACKINGS, QuotaEngine, Unavailable, quota_engine
-from run_watch import until
+from run_watch import first_stop, until
 
 from termagent.sandbox.container import Sandbox, SandboxSpec
 from termagent.sandbox.disk import parse_size
@@ -127,11 +127,11 @@ def test_the_files_the_engine_mounts_count_against_the_limit(engine, sandbox):
     # layer the size bounds: each under the bound on one file, together over the limit, for the
     # watchdog to stop.
     fill = "for f in /etc/hosts /etc/resolv.conf /etc/hostname; do head -c 150M /dev/zero >> $f; done\n"
-    result = sandbox.shell.run(fill, duration=120)
-    assert result.stopped is not None
-    info = engine.client.api.inspect_container(sandbox.container.id)
-    if result.stopped.ended:  # a burst faster than the measurements: the container ended
+    stop = first_stop(sandbox.shell, sandbox.shell.run(fill, duration=120))
+    assert stop is not None
+    if stop.ended:  # a burst faster than the measurements: the container ended
         _ended(engine, sandbox)
         return
+    info = engine.client.api.inspect_container(sandbox.container.id)
     on_host = sum(Path(info[key]).stat().st_size for key in ("HostsPath", "ResolvConfPath", "HostnamePath"))
     assert on_host + _writable_layer(engine.client, sandbox) <= WATCHDOG_BOUND
